@@ -1,0 +1,48 @@
+"""Typed decoding of dbt's ``catalog.json``: column data types per node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from normcheck.errors import ArtifactError
+
+
+class CatalogColumn(msgspec.Struct, frozen=True):
+    name: str
+    type: str | None = None
+
+
+class CatalogTable(msgspec.Struct, frozen=True):
+    columns: dict[str, CatalogColumn] = {}
+
+
+class Catalog(msgspec.Struct, frozen=True):
+    nodes: dict[str, CatalogTable] = {}
+    sources: dict[str, CatalogTable] = {}
+
+    def column_types(self, unique_id: str) -> dict[str, str]:
+        """Lower-cased column name -> data type for one node or source."""
+        table = self.nodes.get(unique_id) or self.sources.get(unique_id)
+        if table is None:
+            return {}
+        return {c.name.lower(): c.type for c in table.columns.values() if c.type}
+
+
+_DECODER = msgspec.json.Decoder(Catalog)
+
+
+def load_catalog(path: Path, shown: str | None = None) -> Catalog | None:
+    """The catalog at ``path``, or None when there is none (it is optional)."""
+    shown = shown or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ArtifactError(f"cannot read catalog: {exc.strerror}", shown) from None
+    try:
+        return _DECODER.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ArtifactError(f"invalid catalog ({exc}): re-run `dbt docs generate`", shown) from None

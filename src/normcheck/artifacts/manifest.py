@@ -1,0 +1,230 @@
+"""Typed decoding of dbt's ``manifest.json`` with msgspec.
+
+Only the fields rules read are declared; msgspec skips the rest without
+building Python objects for them, which is why reading a manifest costs less
+than ``json.loads`` of it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import msgspec
+
+from normcheck.errors import ArtifactError
+
+SUPPORTED_SCHEMAS = (10, 11, 12)
+_SCHEMA_RE = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.json"')
+
+Meta = dict[str, object]
+
+
+class Contract(msgspec.Struct, frozen=True):
+    enforced: bool = False
+
+
+class DependsOn(msgspec.Struct, frozen=True):
+    nodes: list[str] = []
+
+
+class ColumnConfig(msgspec.Struct, frozen=True):
+    meta: Meta = {}
+
+
+class Column(msgspec.Struct, frozen=True):
+    name: str
+    description: str | None = ""
+    data_type: str | None = None
+    meta: Meta = {}
+    config: ColumnConfig | None = None
+
+
+class NodeConfig(msgspec.Struct, frozen=True):
+    enabled: bool = True
+    meta: Meta = {}
+    group: str | None = None
+    tags: list[str] | str | None = None
+    access: str | None = None
+    materialized: str | None = None
+    contract: Contract | None = None
+
+
+class Node(msgspec.Struct, frozen=True):
+    unique_id: str
+    resource_type: str
+    package_name: str
+    name: str
+    original_file_path: str = ""
+    path: str = ""
+    patch_path: str | None = None
+    description: str | None = ""
+    columns: dict[str, Column] = {}
+    meta: Meta = {}
+    config: NodeConfig = NodeConfig()
+    tags: list[str] = []
+    group: str | None = None
+    access: str | None = None
+    contract: Contract | None = None
+    depends_on: DependsOn = DependsOn()
+    version: str | int | float | None = None
+    raw_code: str = ""
+
+
+class SourceConfig(msgspec.Struct, frozen=True):
+    enabled: bool = True
+    meta: Meta = {}
+
+
+class Source(msgspec.Struct, frozen=True):
+    unique_id: str
+    package_name: str
+    name: str
+    source_name: str
+    original_file_path: str = ""
+    description: str | None = ""
+    source_description: str | None = ""
+    columns: dict[str, Column] = {}
+    meta: Meta = {}
+    source_meta: Meta = {}
+    config: SourceConfig = SourceConfig()
+    tags: list[str] = []
+
+
+class ExposureOwner(msgspec.Struct, frozen=True):
+    name: str | None = None
+    email: str | None = None
+
+
+class Exposure(msgspec.Struct, frozen=True):
+    unique_id: str
+    package_name: str
+    name: str
+    original_file_path: str = ""
+    description: str | None = ""
+    meta: Meta = {}
+    config: SourceConfig = SourceConfig()
+    tags: list[str] = []
+    owner: ExposureOwner | None = None
+    depends_on: DependsOn = DependsOn()
+
+
+class GroupedConfig(msgspec.Struct, frozen=True):
+    enabled: bool = True
+    meta: Meta = {}
+    group: str | None = None
+
+
+class Metric(msgspec.Struct, frozen=True):
+    unique_id: str
+    package_name: str
+    name: str
+    original_file_path: str = ""
+    description: str | None = ""
+    label: str | None = None
+    type: str | None = None
+    meta: Meta = {}
+    config: GroupedConfig = GroupedConfig()
+    group: str | None = None
+    tags: list[str] = []
+
+
+class Group(msgspec.Struct, frozen=True):
+    unique_id: str
+    package_name: str
+    name: str
+    original_file_path: str = ""
+    owner: ExposureOwner | None = None
+    description: str | None = ""
+
+
+class Macro(msgspec.Struct, frozen=True):
+    unique_id: str
+    package_name: str
+    name: str
+    original_file_path: str = ""
+    patch_path: str | None = None
+    description: str | None = ""
+    meta: Meta = {}
+
+
+class Metadata(msgspec.Struct, frozen=True):
+    dbt_schema_version: str = ""
+    dbt_version: str = ""
+    project_name: str | None = None
+    adapter_type: str | None = None
+
+
+class Manifest(msgspec.Struct, frozen=True):
+    metadata: Metadata
+    nodes: dict[str, Node] = {}
+    sources: dict[str, Source] = {}
+    exposures: dict[str, Exposure] = {}
+    metrics: dict[str, Metric] = {}
+    semantic_models: dict[str, Metric] = {}
+    groups: dict[str, Group] = {}
+    macros: dict[str, Macro] = {}
+
+
+_DECODER = msgspec.json.Decoder(Manifest)
+
+
+def schema_version(data: bytes, shown: str) -> int:
+    """The manifest schema version, read from the metadata at the file's head."""
+    found = _SCHEMA_RE.search(data, 0, 1 << 16)
+    if found is None:
+        raise ArtifactError(
+            "not a dbt manifest: no metadata.dbt_schema_version "
+            "(expected target/manifest.json written by `dbt parse`)",
+            shown,
+        )
+    return int(found.group(1))
+
+
+def decode_manifest(data: bytes, shown: str) -> Manifest:
+    """Decode manifest bytes; every problem becomes one :class:`ArtifactError`."""
+    version = schema_version(data, shown)
+    if version not in SUPPORTED_SCHEMAS:
+        supported = ", ".join(f"v{v}" for v in SUPPORTED_SCHEMAS)
+        raise ArtifactError(
+            f"unsupported manifest schema v{version}; normcheck reads {supported} "
+            "(dbt 1.6 and later): re-run `dbt parse` with a supported dbt version",
+            shown,
+        )
+    try:
+        return _DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        raise ArtifactError(f"unexpected manifest content: {exc}", shown) from None
+    except msgspec.DecodeError as exc:
+        raise ArtifactError(_decode_error(exc, data), shown, _error_line(exc, data)) from None
+
+
+def load_manifest(path: Path, shown: str | None = None) -> Manifest:
+    shown = shown or str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(
+            "manifest not found: run `dbt parse` in the project first, or pass --manifest",
+            shown,
+        ) from None
+    except OSError as exc:
+        raise ArtifactError(f"cannot read manifest: {exc.strerror}", shown) from None
+    return decode_manifest(data, shown)
+
+
+_BYTE_RE = re.compile(r"\(byte (\d+)\)")
+
+
+def _error_line(exc: Exception, data: bytes) -> int | None:
+    found = _BYTE_RE.search(str(exc))
+    if found is None:
+        return None
+    return data.count(b"\n", 0, int(found.group(1))) + 1
+
+
+def _decode_error(exc: Exception, data: bytes) -> str:
+    text = _BYTE_RE.sub("", str(exc)).strip()
+    if not data.strip():
+        return "file is empty: re-run `dbt parse`"
+    return f"invalid JSON ({text}): the file is truncated or not JSON; re-run `dbt parse`"

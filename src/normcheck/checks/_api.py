@@ -1,0 +1,140 @@
+"""What a rule is: metadata plus a small function that yields :class:`Hit`\\ s.
+
+Rule packs use the same decorator and types (re-exported as ``normcheck.api``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from normcheck._yaml import Step
+from normcheck.project import Project, Resource
+
+SEVERITIES = ("off", "info", "warning", "error")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+RESOURCE_TYPES = (
+    "model",
+    "seed",
+    "snapshot",
+    "source",
+    "exposure",
+    "metric",
+    "semantic_model",
+    "macro",
+    "group",
+    "column",
+)
+PROJECT = "project"
+
+O = TypeVar("O")
+
+
+class Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base class of rule options. Annotate fields with ``msgspec.Meta(description=...)``:
+    the JSON Schema and the docs' options section are generated from them."""
+
+
+class NoOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One problem a rule found. The engine adds severity, owner, place and
+    fingerprint. ``key`` tells two hits on one resource apart in the
+    fingerprint; it must not contain line numbers or message wording."""
+
+    message: str
+    key: str = ""
+    yaml_key: tuple[Step, ...] = ()
+    where: str = "auto"  # "auto": the YAML entry when there is one; "file": the resource's file
+    line: int | None = None  # a line in the resource's own file (SQL)
+    resource: Resource | None = None  # for project-wide rules: the resource the hit is about
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    preferred: Mapping[str, str] = field(default_factory=dict)
+    banned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    paths: tuple[str, ...]
+    prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Context(Generic[O]):
+    """What a rule sees besides the resource: the project, its options, and
+    the shared norms of the resolved configuration."""
+
+    project: Project
+    options: O
+    vocabulary: Vocabulary
+    owners: Mapping[str, Mapping[str, object]]
+    layers: tuple[Layer, ...]
+
+
+RuleFunc = Callable[[Any, Context[Any]], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    targets: tuple[str, ...]
+    options: type[Options]
+    func: RuleFunc
+    doc: str
+    fixable: bool = False
+
+    @property
+    def family(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().splitlines()[0].strip() if self.doc.strip() else ""
+
+    def default_options(self) -> Options:
+        return self.options()
+
+
+def rule(
+    id: str,
+    *,
+    severity: str,
+    targets: Iterable[str],
+    options: type[Options] = NoOptions,
+) -> Callable[[RuleFunc], Rule]:
+    """Declare a rule. The function's docstring is its user documentation
+    (first line: the summary; then ``## What it finds``, ``## Why it matters``,
+    ``## Example``, ``## Use instead``)."""
+    if severity not in SEVERITIES[1:]:
+        raise ValueError(f"rule {id}: severity must be info, warning or error")
+    family, _, name = id.partition("/")
+    if not family or not name:
+        raise ValueError(f"rule id `{id}` must be family/name")
+    target_tuple = tuple(targets)
+    for target in target_tuple:
+        if target not in (*RESOURCE_TYPES, PROJECT):
+            raise ValueError(f"rule {id}: unknown target `{target}`")
+
+    def wrap(func: RuleFunc) -> Rule:
+        return Rule(
+            id=id,
+            severity=severity,
+            targets=target_tuple,
+            options=options,
+            func=func,
+            doc=inspect.cleandoc(func.__doc__ or ""),
+        )
+
+    return wrap

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+import msgspec
+
+from normcheck.checks._api import Context, Hit, Options, rule
+from normcheck.project import Resource
+
+_BOOLEAN = re.compile(r"^(bool|boolean|bit)\b", re.IGNORECASE)
+_TIMESTAMP = re.compile(r"^(timestamp|datetime|timestamptz|timestamp_[a-z]+)", re.IGNORECASE)
+_DATE = re.compile(r"^date$", re.IGNORECASE)
+
+
+class ColumnTypeSuffixOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    boolean_prefixes: Annotated[
+        list[str], msgspec.Meta(description="allowed prefixes of boolean columns")
+    ] = msgspec.field(default_factory=lambda: ["is_", "has_", "can_", "should_", "was_", "did_"])
+    timestamp_suffixes: Annotated[
+        list[str], msgspec.Meta(description="allowed suffixes of timestamp columns")
+    ] = msgspec.field(default_factory=lambda: ["_at"])
+    date_suffixes: Annotated[
+        list[str], msgspec.Meta(description="allowed suffixes of date columns")
+    ] = msgspec.field(default_factory=lambda: ["_date"])
+
+
+def type_class(data_type: str | None) -> str | None:
+    """``boolean``, ``timestamp``, ``date`` or None for a warehouse type name."""
+    if not data_type:
+        return None
+    text = data_type.strip()
+    if _BOOLEAN.match(text):
+        return "boolean"
+    if _TIMESTAMP.match(text):
+        return "timestamp"
+    if _DATE.match(text):
+        return "date"
+    return None
+
+
+@rule(
+    "naming/column-type-suffix",
+    severity="warning",
+    targets=["column"],
+    options=ColumnTypeSuffixOptions,
+)
+def column_type_suffix(column: Resource, ctx: Context[ColumnTypeSuffixOptions]) -> Iterator[Hit]:
+    """A column whose name does not say its type: booleans `is_`/`has_`…, timestamps `_at`, dates `_date`.
+
+    ## What it finds
+    A boolean column not starting with a boolean prefix, a timestamp column not ending
+    `_at`, or a date column not ending `_date`. Types come from `catalog.json` when
+    present, else from the YAML `data_type`.
+
+    ## Why it matters
+    A reader should know from the name alone whether `active` is a flag, a date or a
+    count, and whether `created` carries a time zone.
+
+    ## Example
+    ```sql models/staging/stg_users.sql
+    select true as active
+    ```
+    ```yaml models/staging/_models.yml
+    version: 2
+    models:
+      - name: stg_users
+        columns:
+          - name: active
+            data_type: boolean
+    ```
+
+    ## Use instead
+    ```sql models/staging/stg_users.sql
+    select true as is_active
+    ```
+    ```yaml models/staging/_models.yml
+    version: 2
+    models:
+      - name: stg_users
+        columns:
+          - name: is_active
+            data_type: boolean
+    ```
+    """
+    kind = type_class(column.data_type)
+    name = column.name.lower()
+    options = ctx.options
+    if kind == "boolean" and not name.startswith(tuple(options.boolean_prefixes)):
+        wanted = "start with " + ", ".join(options.boolean_prefixes)
+    elif kind == "timestamp" and not name.endswith(tuple(options.timestamp_suffixes)):
+        wanted = "end with " + ", ".join(options.timestamp_suffixes)
+    elif kind == "date" and not name.endswith(tuple(options.date_suffixes)):
+        wanted = "end with " + ", ".join(options.date_suffixes)
+    else:
+        return
+    yield Hit(f"{kind} column `{column.name}` should {wanted}", key=kind or "")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import msgspec
+
+from normcheck.checks._api import Context, Hit, Options, rule
+from normcheck.checks._common import CaseName, Regex, convention, fits_case, to_snake
+from normcheck.project import Resource
+
+NAMED_TYPES = [
+    "model",
+    "seed",
+    "snapshot",
+    "source",
+    "exposure",
+    "metric",
+    "semantic_model",
+    "macro",
+    "group",
+]
+
+
+class NameCaseOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    case: CaseName = "snake_case"
+    pattern: Annotated[
+        Regex | None, msgspec.Meta(description="a regular expression instead of `case`")
+    ] = None
+    resource_types: Annotated[
+        list[str], msgspec.Meta(description="resource types whose names are checked")
+    ] = msgspec.field(default_factory=lambda: list(NAMED_TYPES))
+
+
+@rule("naming/name-case", severity="error", targets=NAMED_TYPES, options=NameCaseOptions)
+def name_case(resource: Resource, ctx: Context[NameCaseOptions]) -> Iterator[Hit]:
+    """A resource name off the configured case (default snake_case).
+
+    ## What it finds
+    A model, seed, snapshot, source table, exposure, metric, semantic model, macro or
+    group whose name does not follow the convention (`case`, or a `pattern`).
+
+    ## Why it matters
+    Mixed conventions force every query author to remember quoting and spelling per
+    relation; one convention makes names guessable.
+
+    ## Example
+    ```sql models/staging/stg_OrderItems.sql
+    select 1 as order_item_id
+    ```
+
+    ## Use instead
+    ```sql models/staging/stg_order_items.sql
+    select 1 as order_item_id
+    ```
+    """
+    options = ctx.options
+    if resource.type not in options.resource_types:
+        return
+    if fits_case(resource.name, options.case, options.pattern):
+        return
+    snake = options.case == "snake_case" and not options.pattern
+    hint = f" (for example `{to_snake(resource.name)}`)" if snake else ""
+    kind = resource.type.replace("_", " ")
+    yield Hit(
+        f"{kind} `{resource.name}` is not {convention(options.case, options.pattern)}: "
+        f"rename it{hint}",
+        where="file" if resource.type in ("model", "seed", "snapshot", "macro") else "auto",
+        line=1,
+    )

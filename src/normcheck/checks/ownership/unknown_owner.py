@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from normcheck.checks._api import Context, Hit, NoOptions, rule
+from normcheck.checks.ownership.missing_owner import OWNED_TYPES
+from normcheck.project import Resource
+
+
+def known(owner: str, registry: Mapping[str, Mapping[str, object]]) -> bool:
+    """An owner is known by its registry key or by the email registered for it."""
+    return owner in registry or any(team.get("email") == owner for team in registry.values())
+
+
+@rule("ownership/unknown-owner", severity="error", targets=OWNED_TYPES)
+def unknown_owner(resource: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
+    """An owner that is not in the `owners:` registry.
+
+    ## What it finds
+    A resource whose resolved owner is neither a key of the configuration's `owners:`
+    registry nor the email of one. Silent when the registry is empty.
+
+    ## Why it matters
+    Owners drift: teams are renamed, people leave. An owner outside the registry is
+    as good as none, because nobody can be reached through it.
+
+    ## Example
+    ```yaml normcheck.yml
+    owners: {growth: {email: growth@example.com}}
+    ```
+    ```sql models/staging/stg_orders.sql
+    {{ config(meta={"owner": "growht"}) }}
+    select 1 as order_id
+    ```
+
+    ## Use instead
+    ```yaml normcheck.yml
+    owners: {growth: {email: growth@example.com}}
+    ```
+    ```sql models/staging/stg_orders.sql
+    {{ config(meta={"owner": "growth"}) }}
+    select 1 as order_id
+    ```
+    """
+    owner = resource.owner
+    if not owner or not ctx.owners or known(owner, ctx.owners):
+        return
+    teams = ", ".join(sorted(ctx.owners))
+    kind = resource.type.replace("_", " ")
+    yield Hit(
+        f"{kind} `{resource.name}` has owner `{owner}`, which is not in the owners "
+        f"registry: use one of {teams}",
+        key=owner,
+        yaml_key=("meta",),
+    )

@@ -1,0 +1,47 @@
+"""The explicit list of built-in rules. A test checks every rule module on
+disk is listed here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from normcheck.checks._api import Rule
+from normcheck.checks.docs.missing_description import missing_description
+from normcheck.checks.docs.placeholder_description import placeholder_description
+from normcheck.checks.governance.exposure_private_dependency import exposure_private_dependency
+from normcheck.checks.governance.group_required import group_required
+from normcheck.checks.governance.layer_dependency import layer_dependency
+from normcheck.checks.governance.public_model_contract import public_model_contract
+from normcheck.checks.naming.column_case import column_case
+from normcheck.checks.naming.column_type_suffix import column_type_suffix
+from normcheck.checks.naming.model_directory import model_directory
+from normcheck.checks.naming.model_prefix import model_prefix
+from normcheck.checks.naming.name_case import name_case
+from normcheck.checks.naming.vocabulary import vocabulary
+from normcheck.checks.normcheck.locked_rule import locked_rule
+from normcheck.checks.ownership.missing_owner import missing_owner
+from normcheck.checks.ownership.unknown_owner import unknown_owner
+
+BUILTIN_RULES: tuple[Rule, ...] = (
+    model_prefix,
+    model_directory,
+    name_case,
+    column_case,
+    column_type_suffix,
+    vocabulary,
+    missing_owner,
+    unknown_owner,
+    missing_description,
+    placeholder_description,
+    layer_dependency,
+    public_model_contract,
+    exposure_private_dependency,
+    group_required,
+    locked_rule,
+)
+
+LOCKED_RULE = locked_rule.id
+
+
+def builtin_rules() -> Mapping[str, Rule]:
+    return {r.id: r for r in sorted(BUILTIN_RULES, key=lambda r: r.id)}

@@ -1,0 +1,376 @@
+"""The command line. Only this module prints and exits."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from normcheck import __version__
+from normcheck.checks.registry import builtin_rules
+from normcheck.config.loader import find_config, load_config
+from normcheck.config.model import Config
+from normcheck.config.schema import build_schema
+from normcheck.docs import rule_markdown
+from normcheck.engine import at_or_above
+from normcheck.errors import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INTERNAL_ERROR,
+    EXIT_USER_ERROR,
+    UsageError,
+    UserError,
+)
+from normcheck.report import FORMATS, render
+from normcheck.run import Result, RunOptions, run
+
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+def _outputs(values: Sequence[str]) -> list[tuple[str, Path]]:
+    out = []
+    for value in values:
+        fmt, sep, path = value.partition(":")
+        if not sep or not path:
+            raise UsageError(f"--output `{value}`: expected FORMAT:PATH, e.g. json:report.json")
+        if fmt not in FORMATS:
+            raise UsageError(f"--output `{value}`: unknown format `{fmt}`; use {', '.join(FORMATS)}")
+        out.append((fmt, Path(path)))
+    return out
+
+
+def _write_crash(text: str) -> Path:
+    handle = tempfile.NamedTemporaryFile(
+        "w", prefix="normcheck-crash-", suffix=".log", delete=False, encoding="utf-8"
+    )
+    with handle:
+        handle.write(f"normcheck {__version__} at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{text}")
+    return Path(handle.name)
+
+
+project_dir_option = click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="The dbt project directory.",
+)
+config_option = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file (default: normcheck.yml in the project directory).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="normcheck")
+def cli() -> None:
+    """Check dbt projects, SQL and tracking plans against your team's norms."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@project_dir_option
+@config_option
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@click.option("--select", multiple=True, help="Only these rule ids or families (comma-separated).")
+@click.option("--ignore", multiple=True, help="Skip these rule ids or families (comma-separated).")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 at or above this severity.")
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
+)
+@click.option("--output", multiple=True, help="Also write FORMAT:PATH (repeatable).")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout; exit code only.")
+def check(
+    paths: tuple[Path, ...],
+    project_dir: Path,
+    config: Path | None,
+    manifest: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fail_on: str | None,
+    fmt: str,
+    output: tuple[str, ...],
+    no_color: bool,
+    quiet: bool,
+) -> int:
+    """Lint the project. PATHS limit the report to what those files own."""
+    del paths  # changed-file filtering comes with the pre-commit workflow
+    outputs = _outputs(output)
+    options = RunOptions(
+        project_dir=project_dir,
+        config=config,
+        manifest=manifest,
+        select=_split(select),
+        ignore=_split(ignore),
+    )
+    result = run(options)
+    color = not no_color and sys.stdout.isatty()
+    if not quiet:
+        click.echo(render(result, fmt, color), nl=False)
+    for out_fmt, path in outputs:
+        try:
+            path.write_text(render(result, out_fmt, False), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
+    return _exit_code(result, fail_on or result.config.fail_on)
+
+
+def _exit_code(result: Result, fail_on: str) -> int:
+    if result.crashes:
+        log = _write_crash(
+            "\n".join(f"rule {c.rule} on {c.resource}:\n{c.traceback}" for c in result.crashes)
+        )
+        first = result.crashes[0]
+        click.echo(
+            f"normcheck: internal error: rule `{first.rule}` raised on `{first.resource}` "
+            f"({len(result.crashes)} crash(es)); this is a bug in the rule. "
+            f"Traceback written to {log}",
+            err=True,
+        )
+        return EXIT_INTERNAL_ERROR
+    return EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_CLEAN
+
+
+@cli.command("rules")
+def rules_command() -> int:
+    """The rule catalogue: id, family, default severity, one line each."""
+    rules = builtin_rules()
+    width = max(len(r) for r in rules)
+    for rule in rules.values():
+        click.echo(f"{rule.id:<{width}}  {rule.family:<11} {rule.severity:<8} {rule.summary}")
+    return EXIT_CLEAN
+
+
+@cli.command()
+@click.argument("rule_id")
+def explain(rule_id: str) -> int:
+    """A rule's docs: what it finds, why, an example, the fix, its options."""
+    rules = builtin_rules()
+    rule = rules.get(rule_id)
+    if rule is None:
+        close = difflib.get_close_matches(rule_id, list(rules), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else "; see `normcheck rules`"
+        raise UsageError(f"unknown rule `{rule_id}`{hint}")
+    click.echo(rule_markdown(rule), nl=False)
+    return EXIT_CLEAN
+
+
+def _config_json(config: Config) -> dict[str, object]:
+    return {
+        "files": list(config.files),
+        "settings": {
+            "team": config.team,
+            "dialect": config.dialect,
+            "fail_on": config.fail_on,
+            "baseline": config.baseline,
+            "tracking_plans": list(config.tracking_plans),
+        },
+        "settings_origins": {k: str(v) for k, v in sorted(config.settings_origins.items())},
+        "owners": {k: dict(v) for k, v in config.owners.items()},
+        "vocabulary": {
+            "preferred": dict(config.vocabulary.preferred),
+            "banned": list(config.vocabulary.banned),
+        },
+        "rules": {
+            rid: {
+                "severity": rc.severity,
+                "severity_from": str(rc.severity_origin),
+                "locked": rc.locked,
+                "locked_from": str(rc.locked_origin) if rc.locked_origin else None,
+                "options": {
+                    name: {
+                        "value": value,
+                        "from": str(rc.option_origins.get(name, "(default)")),
+                    }
+                    for name, value in sorted(_options_dict(rc).items())
+                },
+            }
+            for rid, rc in config.rules.items()
+        },
+        "overrides": [
+            {
+                "from": str(o.origin),
+                "match": {
+                    k: list(v)
+                    for k, v in (
+                        ("paths", o.paths),
+                        ("tags", o.tags),
+                        ("groups", o.groups),
+                        ("owners", o.owners),
+                    )
+                    if v
+                },
+                "rules": {
+                    rid: {"severity": s.severity, "options": s.options, "from": str(s.origin)}
+                    for rid, s in sorted(o.rules.items())
+                },
+            }
+            for o in config.overrides
+        ],
+        "lock_violations": [
+            {"rule": v.rule_id, "from": str(v.origin), "message": v.message}
+            for v in config.violations
+        ],
+    }
+
+
+def _options_dict(rc: object) -> dict[str, object]:
+    import msgspec
+
+    from normcheck.config.model import RuleConfig
+
+    if not isinstance(rc, RuleConfig):
+        return {}
+    built = msgspec.to_builtins(rc.options)
+    return dict(built) if isinstance(built, dict) else {}
+
+
+def _config_text(config: Config) -> str:
+    data = _config_json(config)
+    lines = ["files (merged in this order, later wins):"]
+    lines += [f"  {f}" for f in config.files]
+    lines.append("")
+    origins = config.settings_origins
+    for key in ("team", "dialect", "fail_on", "baseline", "tracking_plans"):
+        value = getattr(config, key)
+        shown = ", ".join(value) if isinstance(value, tuple) else value
+        lines.append(f"{key:<15} {shown if shown not in (None, '') else '-'}  "
+                     f"[{origins.get(key, '(default)')}]")
+    lines.append(f"{'owners':<15} {', '.join(config.owners) or '-'}")
+    vocab = config.vocabulary
+    preferred = ", ".join(f"{k}->{v}" for k, v in vocab.preferred.items())
+    lines.append(f"{'vocabulary':<15} preferred: {preferred or '-'}; "
+                 f"banned: {', '.join(vocab.banned) or '-'}")
+    lines.append("")
+    lines.append("rules:")
+    for rid, rc in config.rules.items():
+        lock = f"  locked [{rc.locked_origin}]" if rc.locked_origin else ""
+        lines.append(f"  {rid}  {rc.severity}  [{rc.severity_origin}]{lock}")
+        for name, value in sorted(_options_dict(rc).items()):
+            origin = rc.option_origins.get(name, "(default)")
+            lines.append(f"      {name} = {json.dumps(value, sort_keys=True)}  [{origin}]")
+    if data["overrides"]:
+        lines.append("")
+        lines.append("overrides (later wins):")
+        for override in config.overrides:
+            match = ", ".join(
+                f"{k}={list(v)}"
+                for k, v in (("paths", override.paths), ("tags", override.tags),
+                             ("groups", override.groups), ("owners", override.owners))
+                if v
+            )
+            lines.append(f"  [{override.origin}] match {match}")
+            for rid, setting in sorted(override.rules.items()):
+                what = setting.severity or ""
+                if setting.options:
+                    what += f" options={json.dumps(setting.options, sort_keys=True)}"
+                lines.append(f"      {rid} {what.strip()}  [{setting.origin}]")
+    if config.violations:
+        lines.append("")
+        lines.append("attempts to weaken locked rules (no effect):")
+        lines += [f"  [{v.origin}] {v.message}" for v in config.violations]
+    return "\n".join(lines) + "\n"
+
+
+@cli.command("config")
+@project_dir_option
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def config_command(project_dir: Path, config: Path | None, fmt: str) -> int:
+    """The resolved configuration, each value with the file:line that set it."""
+    resolved = load_config(project_dir, config)
+    if fmt == "json":
+        click.echo(json.dumps(_config_json(resolved), indent=2, sort_keys=True))
+    else:
+        click.echo(_config_text(resolved), nl=False)
+    return EXIT_CLEAN
+
+
+@cli.command()
+def schema() -> int:
+    """Print the JSON Schema of normcheck.yml and rule sets (for editors)."""
+    click.echo(json.dumps(build_schema(builtin_rules()), indent=2, sort_keys=True))
+    return EXIT_CLEAN
+
+
+STARTER = """\
+# normcheck configuration: see `normcheck config` for what it resolves to.
+version: 1
+extends: [normcheck:default]      # the packaged central rule set; add your central team's file
+# team: my-team                   # owner of findings on resources nobody owns
+# owners:                         # registry of owning teams (usually kept centrally)
+#   my-team: {email: my-team@example.com}
+# vocabulary:
+#   preferred: {amt: amount, cust: customer, qty: quantity}
+#   banned: [tmp, temp, test, new, old]
+rules:
+  docs/missing-description: warning
+  # naming/model-prefix:
+  #   severity: error
+  #   options:
+  #     layers:
+  #       staging: {paths: ["models/staging/**"], prefixes: [stg_]}
+  #       intermediate: {paths: ["models/intermediate/**"], prefixes: [int_]}
+  #       marts: {paths: ["models/marts/**"], prefixes: [fct_, dim_]}
+# overrides:                      # local adaptation, matched per resource; later wins
+#   - match: {paths: ["models/legacy/**"]}
+#     rules: {docs/missing-description: info}
+"""
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing normcheck.yml.")
+def init(force: bool) -> int:
+    """Write a starter normcheck.yml for the project in the current directory."""
+    existing = find_config(Path())
+    if existing is not None and not force:
+        raise UsageError(
+            f"{existing} already exists: edit it, or pass --force to replace it", str(existing)
+        )
+    target = Path("normcheck.yml")
+    target.write_text(STARTER, encoding="utf-8")
+    click.echo(f"wrote {target}; run `normcheck config` to see the resolved rules")
+    return EXIT_CLEAN
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises for user errors)."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"normcheck: error: {exc}", err=True)
+        return EXIT_USER_ERROR
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        message = exc.format_message().splitlines()[0] if exc.format_message() else str(exc)
+        click.echo(f"normcheck: error: {message}", err=True)
+        return EXIT_USER_ERROR
+    except click.exceptions.Abort:
+        click.echo("normcheck: aborted", err=True)
+        return EXIT_USER_ERROR
+    except Exception:
+        log = _write_crash(traceback.format_exc())
+        click.echo(
+            f"normcheck: internal error (a bug in normcheck); traceback written to {log}",
+            err=True,
+        )
+        return EXIT_INTERNAL_ERROR
+    return int(code) if isinstance(code, int) else EXIT_CLEAN
+
+
+def entry() -> None:
+    sys.exit(main())

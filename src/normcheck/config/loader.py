@@ -1,0 +1,407 @@
+"""Read configuration files (following ``extends``), validate each against
+the JSON Schema, and merge them in order with provenance and locks."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import msgspec
+
+from normcheck._yaml import YamlDoc, load_yaml
+from normcheck.checks._api import SEVERITY_RANK, Layer, Options, Rule, Vocabulary
+from normcheck.checks.registry import LOCKED_RULE, builtin_rules
+from normcheck.config.model import (
+    DEFAULT_ORIGIN,
+    Config,
+    LockViolation,
+    Origin,
+    Override,
+    OverrideRule,
+    RuleConfig,
+)
+from normcheck.config.schema import RULE_ID_PATTERN, build_schema
+from normcheck.errors import ConfigError
+
+CONFIG_NAMES = ("normcheck.yml", "normcheck.yaml", ".normcheck.yml")
+PACKAGED_PREFIX = "normcheck:"
+DEFAULT_EXTENDS = ("normcheck:default",)
+LAYER_RULE = "naming/model-prefix"
+
+
+def rulesets_dir() -> Path:
+    """Where the packaged rule sets live: inside the wheel, or the source tree's
+    ``rules/`` folder in a development checkout."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_rulesets"
+    return packaged if packaged.is_dir() else here.parent.parent / "rules"
+
+
+def packaged_sets() -> list[str]:
+    return sorted(p.stem for p in rulesets_dir().glob("*.yml"))
+
+
+def display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    shown: str
+    doc: YamlDoc
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.data if isinstance(self.doc.data, dict) else {}
+
+    def origin(self, *key: str | int) -> Origin:
+        return Origin(self.shown, self.doc.line(tuple(key)))
+
+
+@cache
+def _validator(rule_ids: tuple[str, ...]) -> jsonschema.Draft202012Validator:
+    rules = builtin_rules()
+    schema = build_schema({rid: rules[rid] for rid in rule_ids})
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> ConfigError:
+    path = tuple(error.absolute_path)
+    where = ".".join(str(p) for p in path) or "top level"
+    line = file.doc.line(path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        key = extra[0] if extra else "?"
+        line = file.doc.line((*path, key)) or line
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else f"; allowed: {', '.join(allowed)}"
+        inside = f" in `{where}`" if path else ""
+        return ConfigError(f"unknown key `{key}`{inside}{hint}", file.shown, line)
+    if error.validator == "enum":
+        choices = ", ".join(str(c) for c in error.validator_value)
+        return ConfigError(
+            f"`{error.instance}` is not allowed at `{where}`: use one of {choices}",
+            file.shown,
+            line,
+        )
+    if error.validator == "pattern" and error.validator_value == RULE_ID_PATTERN:
+        return ConfigError(
+            f"`{error.instance}` is not a rule id (expected family/name)", file.shown, line
+        )
+    if error.validator == "format" and error.validator_value == "regex":
+        return ConfigError(
+            f"invalid regular expression `{error.instance}` at `{where}`", file.shown, line
+        )
+    return ConfigError(f"invalid value at `{where}`: {error.message}", file.shown, line)
+
+
+def validate(file: ConfigFile) -> None:
+    """Raise the first schema error of ``file`` (in document order) as a ConfigError."""
+    if not isinstance(file.doc.data, dict):
+        raise ConfigError(
+            "a configuration file must be a YAML mapping (for example `version: 1`)",
+            file.shown,
+            1,
+        )
+    validator = _validator(tuple(sorted(builtin_rules())))
+    errors = list(validator.iter_errors(file.doc.data))
+    if not errors:
+        return
+    deepest = min(
+        errors,
+        key=lambda e: (file.doc.line(tuple(e.absolute_path)) or 0, -len(e.absolute_path)),
+    )
+    best = jsonschema.exceptions.best_match([deepest])
+    raise _schema_error(file, best)
+
+
+def _extends_list(file: ConfigFile) -> list[tuple[str, Origin]]:
+    value = file.data.get("extends")
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [(value, file.origin("extends"))]
+    return [(str(v), file.origin("extends", i)) for i, v in enumerate(value)]
+
+
+def _resolve_target(target: str, base: Path, origin: Origin) -> tuple[Path, str]:
+    if target.startswith(PACKAGED_PREFIX):
+        name = target[len(PACKAGED_PREFIX) :]
+        path = rulesets_dir() / f"{name}.yml"
+        if not path.is_file():
+            known = ", ".join(PACKAGED_PREFIX + n for n in packaged_sets())
+            raise ConfigError(
+                f"unknown packaged rule set `{target}`: use one of {known}",
+                origin.file,
+                origin.line,
+            )
+        return path, target
+    path = (base / target).resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"`extends` target `{target}` not found (looked for {display_path(path)})",
+            origin.file,
+            origin.line,
+        )
+    return path, display_path(path)
+
+
+def collect(path: Path, shown: str, implicit_default: bool) -> list[ConfigFile]:
+    """All files to merge, depth first: each file's `extends` before the file."""
+    out: list[ConfigFile] = []
+    seen: set[Path] = set()
+
+    def visit(path: Path, shown: str, stack: tuple[Path, ...], origin: Origin | None) -> None:
+        if path in stack:
+            chain = " -> ".join([*(display_path(p) for p in stack), shown])
+            raise ConfigError(
+                f"`extends` cycle: {chain}",
+                origin.file if origin else shown,
+                origin.line if origin else None,
+            )
+        if path in seen:
+            return
+        file = ConfigFile(shown, load_yaml(path, shown))
+        validate(file)
+        targets = _extends_list(file)
+        if not targets and "extends" not in file.data and implicit_default and not stack:
+            targets = [(t, DEFAULT_ORIGIN) for t in DEFAULT_EXTENDS]
+        for target, where in targets:
+            child, child_shown = _resolve_target(target, path.parent, where)
+            visit(child, child_shown, (*stack, path), where)
+        seen.add(path)
+        out.append(file)
+
+    visit(path.resolve(), shown, (), None)
+    return out
+
+
+def find_config(project_dir: Path) -> Path | None:
+    for name in CONFIG_NAMES:
+        candidate = project_dir / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class _Merger:
+    """Applies configuration files in order, tracking origins and locks."""
+
+    def __init__(self, rules: Mapping[str, Rule]) -> None:
+        self.rules = rules
+        self.severity: dict[str, tuple[str, Origin]] = {}
+        self.locked: dict[str, Origin] = {}
+        self.options: dict[str, dict[str, tuple[object, Origin]]] = {}
+        self.overrides: list[Override] = []
+        self.violations: list[LockViolation] = []
+        self.settings: dict[str, tuple[object, Origin]] = {}
+        self.owners: dict[str, Mapping[str, object]] = {}
+        self.preferred: dict[str, str] = {}
+        self.banned: set[str] = set()
+
+    def violation(self, rule_id: str, origin: Origin, what: str, key: str) -> None:
+        lock = self.locked[rule_id]
+        self.violations.append(
+            LockViolation(
+                rule_id,
+                origin,
+                f"{what} of locked rule `{rule_id}` has no effect: it was locked at {lock}",
+                key,
+            )
+        )
+
+    def locked_elsewhere(self, rule_id: str, file: ConfigFile) -> bool:
+        lock = self.locked.get(rule_id)
+        return lock is not None and lock.file != file.shown
+
+    def check_rule_id(self, rule_id: str, origin: Origin) -> Rule:
+        rule = self.rules.get(rule_id)
+        if rule is None:
+            close = difflib.get_close_matches(rule_id, list(self.rules), n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else "; see `normcheck rules`"
+            raise ConfigError(f"unknown rule `{rule_id}`{hint}", origin.file, origin.line)
+        return rule
+
+    def apply(self, file: ConfigFile) -> None:
+        data = file.data
+        for key in ("team", "dialect", "fail_on", "baseline"):
+            if key in data:
+                self.settings[key] = (data[key], file.origin(key))
+        if "tracking_plans" in data:
+            self.settings["tracking_plans"] = (
+                tuple(data["tracking_plans"]),
+                file.origin("tracking_plans"),
+            )
+        for team, info in (data.get("owners") or {}).items():
+            self.owners[str(team)] = info or {}
+        vocabulary = data.get("vocabulary") or {}
+        for word, better in (vocabulary.get("preferred") or {}).items():
+            self.preferred[str(word).lower()] = str(better).lower()
+        self.banned.update(str(w).lower() for w in vocabulary.get("banned") or ())
+        for rule_id, setting in (data.get("rules") or {}).items():
+            self.apply_rule(file, rule_id, setting)
+        for index, entry in enumerate(data.get("overrides") or ()):
+            self.apply_override(file, index, entry)
+
+    def apply_rule(self, file: ConfigFile, rule_id: str, setting: object) -> None:
+        base = ("rules", rule_id)
+        self.check_rule_id(rule_id, file.origin(*base))
+        if rule_id == LOCKED_RULE:
+            raise ConfigError(
+                f"`{LOCKED_RULE}` cannot be configured: it is always an error",
+                file.shown,
+                file.doc.line(base),
+            )
+        if not isinstance(setting, dict):  # the short form: just the severity
+            setting = {"severity": setting}
+            where = {"severity": file.origin(*base)}
+        else:
+            where = {k: file.origin(*base, k) for k in ("severity", "locked", "options")}
+        guarded = self.locked_elsewhere(rule_id, file)
+        if "severity" in setting:
+            new = str(setting["severity"])
+            current = self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))[0]
+            if guarded and SEVERITY_RANK[new] < SEVERITY_RANK[current]:
+                self.violation(rule_id, where["severity"], f"setting severity `{new}`", "severity")
+            else:
+                self.severity[rule_id] = (new, where["severity"])
+        if "locked" in setting:
+            if setting["locked"]:
+                self.locked.setdefault(rule_id, where["locked"])
+            elif rule_id in self.locked:
+                if guarded:
+                    self.violation(rule_id, where["locked"], "`locked: false`", "locked")
+                else:
+                    del self.locked[rule_id]
+        for key, value in (setting.get("options") or {}).items():
+            origin = file.origin(*base, "options", key)
+            current_options = self.options.setdefault(rule_id, {})
+            if guarded and key in current_options and current_options[key][0] == value:
+                continue
+            if guarded:
+                self.violation(rule_id, origin, f"changing option `{key}`", f"options.{key}")
+                continue
+            current_options[key] = (value, origin)
+
+    def apply_override(self, file: ConfigFile, index: int, entry: Mapping[str, Any]) -> None:
+        match = entry["match"]
+        rules: dict[str, OverrideRule] = {}
+        for rule_id, setting in entry["rules"].items():
+            key = ("overrides", index, "rules", rule_id)
+            origin = file.origin(*key)
+            self.check_rule_id(rule_id, origin)
+            if isinstance(setting, str):
+                setting = {"severity": setting}
+            severity = setting.get("severity")
+            options = setting.get("options")
+            if self.locked_elsewhere(rule_id, file):
+                current = self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))[0]
+                if severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current]:
+                    self.violation(rule_id, origin, f"an override to `{severity}`", f"o{index}")
+                    severity = None
+                if options:
+                    self.violation(rule_id, origin, "an override of options", f"o{index}.opt")
+                    options = None
+                if severity is None and options is None:
+                    continue
+            rules[rule_id] = OverrideRule(severity, options, origin)
+        self.overrides.append(
+            Override(
+                origin=file.origin("overrides", index),
+                paths=tuple(match.get("paths", ())),
+                tags=tuple(match.get("tags", ())),
+                groups=tuple(match.get("groups", ())),
+                owners=tuple(match.get("owners", ())),
+                rules=rules,
+            )
+        )
+
+    def rule_configs(self) -> dict[str, RuleConfig]:
+        out: dict[str, RuleConfig] = {}
+        for rule_id, rule in sorted(self.rules.items()):
+            severity, severity_origin = self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))
+            if rule_id == LOCKED_RULE:
+                severity, severity_origin = "error", DEFAULT_ORIGIN
+            raw = {k: v for k, (v, _) in self.options.get(rule_id, {}).items()}
+            origins = {k: o for k, (_, o) in self.options.get(rule_id, {}).items()}
+            out[rule_id] = RuleConfig(
+                rule=rule,
+                severity=severity,
+                severity_origin=severity_origin,
+                locked=rule_id in self.locked or rule_id == LOCKED_RULE,
+                locked_origin=self.locked.get(rule_id),
+                options=convert_options(rule, raw, origins),
+                raw_options=raw,
+                option_origins=origins,
+            )
+        return out
+
+
+def convert_options(
+    rule: Rule, raw: Mapping[str, object], origins: Mapping[str, Origin]
+) -> Options:
+    try:
+        return msgspec.convert(dict(raw), rule.options)
+    except msgspec.ValidationError as exc:
+        origin = next(iter(origins.values()), DEFAULT_ORIGIN)
+        raise ConfigError(
+            f"invalid options for `{rule.id}`: {exc}", origin.file, origin.line
+        ) from None
+
+
+def layers_from(config: RuleConfig | None) -> tuple[Layer, ...]:
+    if config is None:
+        return ()
+    layers = getattr(config.options, "layers", {})
+    return tuple(
+        Layer(name, tuple(spec.paths), tuple(spec.prefixes)) for name, spec in layers.items()
+    )
+
+
+def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
+    """Resolve the configuration for ``project_dir`` (``normcheck.yml`` there,
+    or ``config_path``; with neither, the packaged default rule set)."""
+    path = config_path or find_config(project_dir)
+    if config_path is not None and not config_path.is_file():
+        raise ConfigError("configuration file not found", str(config_path))
+    if path is None:
+        files = collect(rulesets_dir() / "default.yml", "normcheck:default", False)
+    else:
+        files = collect(path, display_path(path), True)
+    merger = _Merger(builtin_rules())
+    for file in files:
+        merger.apply(file)
+    rules = merger.rule_configs()
+    settings = merger.settings
+    fail_on = str(settings.get("fail_on", ("error", DEFAULT_ORIGIN))[0])
+
+    def setting(key: str) -> str | None:
+        value = settings.get(key, (None, DEFAULT_ORIGIN))[0]
+        return None if value is None else str(value)
+
+    plans = settings.get("tracking_plans", ((), DEFAULT_ORIGIN))[0]
+    return Config(
+        files=tuple(f.shown for f in files),
+        rules=rules,
+        overrides=tuple(merger.overrides),
+        violations=tuple(merger.violations),
+        team=setting("team"),
+        dialect=setting("dialect"),
+        tracking_plans=tuple(plans) if isinstance(plans, tuple) else (),
+        fail_on=fail_on,
+        baseline=setting("baseline"),
+        owners=dict(sorted(merger.owners.items())),
+        vocabulary=Vocabulary(dict(sorted(merger.preferred.items())), tuple(sorted(merger.banned))),
+        settings_origins={k: o for k, (_, o) in settings.items()},
+        layers=layers_from(rules.get(LAYER_RULE)),
+    )
+

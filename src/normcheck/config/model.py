@@ -1,0 +1,86 @@
+"""The resolved configuration: values with the file and line that set them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from normcheck.checks._api import Layer, Options, Rule, Vocabulary
+
+
+@dataclass(frozen=True, order=True)
+class Origin:
+    """Where a value was set: a configuration file and line, or a default."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+DEFAULT_ORIGIN = Origin("(default)")
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    """One rule's effective settings before per-resource overrides."""
+
+    rule: Rule
+    severity: str
+    severity_origin: Origin
+    locked: bool
+    locked_origin: Origin | None
+    options: Options
+    raw_options: Mapping[str, object]
+    option_origins: Mapping[str, Origin]
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+
+@dataclass(frozen=True)
+class OverrideRule:
+    severity: str | None
+    options: Mapping[str, object] | None
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Override:
+    """A local adaptation that applies to resources matching all of its criteria."""
+
+    origin: Origin
+    paths: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    rules: Mapping[str, OverrideRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LockViolation:
+    """An attempt to weaken a locked rule; reported as ``normcheck/locked-rule``."""
+
+    rule_id: str
+    origin: Origin
+    message: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Config:
+    files: tuple[str, ...]
+    rules: Mapping[str, RuleConfig]
+    overrides: tuple[Override, ...] = ()
+    violations: tuple[LockViolation, ...] = ()
+    team: str | None = None
+    dialect: str | None = None
+    tracking_plans: tuple[str, ...] = ()
+    fail_on: str = "error"
+    baseline: str | None = None
+    owners: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    settings_origins: Mapping[str, Origin] = field(default_factory=dict)
+    layers: tuple[Layer, ...] = ()

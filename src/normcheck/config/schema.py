@@ -1,0 +1,137 @@
+"""The JSON Schema of normcheck.yml and rule sets, generated from the rules'
+option types (``normcheck schema`` prints it; editors read it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from normcheck.checks._api import SEVERITIES, Rule
+
+RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*$"
+SCHEMA_ID = "https://normcheck.dev/schema/normcheck.schema.json"
+
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+
+def _rule_setting(options_schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    long_form: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "severity": {"enum": list(SEVERITIES)},
+            "locked": {"type": "boolean", "description": "no later file may weaken this rule"},
+            "options": dict(options_schema) if options_schema else {"type": "object"},
+            "description": {"type": "string"},
+        },
+    }
+    return {
+        "if": {"type": "string"},
+        "then": {"enum": list(SEVERITIES)},
+        "else": long_form,
+    }
+
+
+def _override_rule_setting() -> dict[str, Any]:
+    return {
+        "if": {"type": "string"},
+        "then": {"enum": list(SEVERITIES)},
+        "else": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "severity": {"enum": list(SEVERITIES)},
+                "options": {"type": "object"},
+            },
+        },
+    }
+
+
+def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
+    """The whole configuration schema for the given rules."""
+    option_types = sorted({r.options for r in rules.values()}, key=lambda t: t.__name__)
+    refs, defs = msgspec.json.schema_components(option_types, ref_template="#/$defs/{name}")
+    by_type = dict(zip(option_types, refs, strict=True))
+    rule_properties = {
+        rule_id: _rule_setting(by_type[rule.options]) for rule_id, rule in sorted(rules.items())
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "normcheck configuration (normcheck.yml and central rule sets)",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "version": {"const": 1, "description": "configuration format version"},
+            "extends": {
+                "description": "packaged sets by name (normcheck:default) or files by path; "
+                "later wins",
+                "anyOf": [{"type": "string"}, _STRINGS],
+            },
+            "team": {"type": "string", "description": "default owner for unowned findings"},
+            "dialect": {"type": "string", "description": "SQL dialect (default: adapter)"},
+            "tracking_plans": {**_STRINGS, "description": "globs of tracking-plan files"},
+            "fail_on": {"enum": ["error", "warning", "info", "never"]},
+            "baseline": {"type": "string", "description": "path of the baseline file"},
+            "owners": {
+                "type": "object",
+                "description": "registry of owning teams",
+                "additionalProperties": {
+                    "type": ["object", "null"],
+                    "properties": {
+                        "email": {"type": "string"},
+                        "slack": {"type": "string"},
+                        "description": {"type": "string"},
+                    },
+                    "additionalProperties": False,
+                },
+            },
+            "vocabulary": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "preferred": {
+                        "type": "object",
+                        "description": "word -> the preferred word",
+                        "additionalProperties": {"type": "string"},
+                    },
+                    "banned": {**_STRINGS, "description": "words no name may contain"},
+                },
+            },
+            "rules": {
+                "type": "object",
+                "propertyNames": {"pattern": RULE_ID_PATTERN},
+                "properties": rule_properties,
+                "additionalProperties": _rule_setting(None),
+            },
+            "overrides": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["match", "rules"],
+                    "properties": {
+                        "match": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "minProperties": 1,
+                            "properties": {
+                                "paths": _STRINGS,
+                                "tags": _STRINGS,
+                                "groups": _STRINGS,
+                                "owners": _STRINGS,
+                            },
+                        },
+                        "rules": {
+                            "type": "object",
+                            "propertyNames": {"pattern": RULE_ID_PATTERN},
+                            "additionalProperties": _override_rule_setting(),
+                        },
+                    },
+                },
+            },
+        },
+        "$defs": defs,
+    }

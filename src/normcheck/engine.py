@@ -1,0 +1,222 @@
+"""The evaluate stage: project x resolved rules -> findings.
+
+A rule that raises does not stop the run: the crash is recorded (rule,
+resource, traceback) and the other rules go on."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from normcheck._glob import match_any
+from normcheck._yaml import YamlDoc, load_yaml
+from normcheck.checks._api import PROJECT, SEVERITY_RANK, Context, Hit, Options
+from normcheck.checks.registry import LOCKED_RULE
+from normcheck.config.loader import convert_options
+from normcheck.config.model import Config, Override, RuleConfig
+from normcheck.errors import NormcheckError
+from normcheck.finding import Finding, fingerprint
+from normcheck.project import Project, Resource
+
+
+@dataclass(frozen=True)
+class RuleCrash:
+    rule: str
+    resource: str
+    traceback: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    findings: tuple[Finding, ...]
+    crashes: tuple[RuleCrash, ...] = ()
+
+
+@dataclass
+class _Locator:
+    """Turns a hit into a file and line, reading property YAML files lazily."""
+
+    root: Path
+    prefix: str
+    docs: dict[str, YamlDoc | None] = field(default_factory=dict)
+
+    def doc(self, file: str) -> YamlDoc | None:
+        if file not in self.docs:
+            try:
+                self.docs[file] = load_yaml(self.root / file, file)
+            except NormcheckError:
+                self.docs[file] = None
+        return self.docs[file]
+
+    def place(self, resource: Resource, hit: Hit) -> tuple[str, int]:
+        if hit.where == "file" or not resource.yaml_file:
+            return self.shown(resource.file), hit.line or 1
+        doc = self.doc(resource.yaml_file)
+        line = doc.locate((*resource.yaml_steps, *hit.yaml_key)) if doc else None
+        return self.shown(resource.yaml_file), line or 1
+
+    def shown(self, file: str) -> str:
+        return f"{self.prefix}{file}" if file else file
+
+
+def _matches(override: Override, resource: Resource) -> bool:
+    if override.paths and not (
+        match_any(resource.file, override.paths)
+        or (resource.yaml_file is not None and match_any(resource.yaml_file, override.paths))
+    ):
+        return False
+    if override.tags and not set(override.tags) & set(resource.tags):
+        return False
+    if override.groups and resource.group not in override.groups:
+        return False
+    return not (override.owners and resource.owner not in override.owners)
+
+
+class _Settings:
+    """Per-resource severity and options of one rule, after overrides."""
+
+    def __init__(self, config: RuleConfig, overrides: Sequence[Override]) -> None:
+        self.config = config
+        self.overrides = [o for o in overrides if config.id in o.rules]
+        self.options_cache: dict[tuple[int, ...], Options] = {(): config.options}
+
+    @property
+    def may_fire(self) -> bool:
+        levels = [self.config.severity]
+        levels += [o.rules[self.config.id].severity or "off" for o in self.overrides]
+        return any(level != "off" for level in levels)
+
+    def resolve(self, resource: Resource) -> tuple[str, Options]:
+        if not self.overrides:
+            return self.config.severity, self.config.options
+        severity = self.config.severity
+        applied: list[int] = []
+        for index, override in enumerate(self.overrides):
+            if not _matches(override, resource):
+                continue
+            setting = override.rules[self.config.id]
+            if setting.severity is not None:
+                severity = setting.severity
+            if setting.options:
+                applied.append(index)
+        key = tuple(applied)
+        if key not in self.options_cache:
+            raw = dict(self.config.raw_options)
+            origins = dict(self.config.option_origins)
+            for index in key:
+                setting = self.overrides[index].rules[self.config.id]
+                raw.update(setting.options or {})
+                origins.update({k: setting.origin for k in setting.options or {}})
+            self.options_cache[key] = convert_options(self.config.rule, raw, origins)
+        return severity, self.options_cache[key]
+
+
+def _by_type(project: Project) -> dict[str, list[Resource]]:
+    out: dict[str, list[Resource]] = {}
+    for resource in project.resources.values():
+        if project.owned(resource):
+            out.setdefault(resource.type, []).append(resource)
+    return out
+
+
+def evaluate(
+    project: Project,
+    config: Config,
+    rule_ids: Iterable[str],
+    display_prefix: str = "",
+) -> Evaluation:
+    """Run the selected rules over the root project's resources."""
+    locator = _Locator(project.root, display_prefix)
+    by_type = _by_type(project)
+    findings: list[Finding] = []
+    crashes: list[RuleCrash] = []
+    selected = set(rule_ids)
+    for rule_id, rule_config in config.rules.items():
+        if rule_id not in selected or rule_id == LOCKED_RULE:
+            continue
+        settings = _Settings(rule_config, config.overrides)
+        if not settings.may_fire:
+            continue
+        rule = rule_config.rule
+        for target in rule.targets:
+            subjects: Sequence[Resource | Project] = (
+                [project] if target == PROJECT else by_type.get(target, [])
+            )
+            for subject in subjects:
+                default = subject if isinstance(subject, Resource) else None
+                if default is not None:
+                    severity, options = settings.resolve(default)
+                else:
+                    severity, options = rule_config.severity, rule_config.options
+                if severity == "off":
+                    continue
+                ctx = Context(project, options, config.vocabulary, config.owners, config.layers)
+                try:
+                    hits = list(rule.func(subject, ctx))
+                except Exception:
+                    uid = default.uid if default is not None else project.name
+                    crashes.append(RuleCrash(rule_id, uid, traceback.format_exc()))
+                    continue
+                for hit in hits:
+                    about = hit.resource or default
+                    if about is None:
+                        continue
+                    findings.append(_finding(rule_id, severity, about, hit, locator, config))
+    findings.extend(_lock_findings(config, display_prefix))
+    return Evaluation(tuple(sorted(findings)), tuple(crashes))
+
+
+def _finding(
+    rule_id: str,
+    severity: str,
+    resource: Resource,
+    hit: Hit,
+    locator: _Locator,
+    config: Config,
+) -> Finding:
+    file, line = locator.place(resource, hit)
+    return Finding(
+        file=file,
+        line=line,
+        rule=rule_id,
+        resource=resource.uid,
+        message=hit.message,
+        severity=severity,
+        resource_type=resource.type,
+        owner=resource.owner or config.team,
+        fingerprint=fingerprint(rule_id, resource.uid, hit.key),
+    )
+
+
+def _lock_findings(config: Config, display_prefix: str) -> list[Finding]:
+    del display_prefix  # configuration paths are already shown relative to the cwd
+    return [
+        Finding(
+            file=v.origin.file,
+            line=v.origin.line or 1,
+            rule=LOCKED_RULE,
+            resource=v.origin.file,
+            message=v.message,
+            severity="error",
+            resource_type="config",
+            owner=config.team,
+            fingerprint=fingerprint(LOCKED_RULE, v.origin.file, f"{v.rule_id}:{v.key}"),
+        )
+        for v in config.violations
+    ]
+
+
+def at_or_above(findings: Iterable[Finding], level: str) -> bool:
+    if level == "never":
+        return False
+    threshold = SEVERITY_RANK[level]
+    return any(f.rank >= threshold for f in findings)
+
+
+def count(findings: Iterable[Finding]) -> Mapping[str, int]:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for finding in findings:
+        counts[finding.severity] += 1
+    return counts

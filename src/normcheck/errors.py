@@ -1,0 +1,44 @@
+"""Errors normcheck raises. Library code raises; only the CLI prints and exits."""
+
+from __future__ import annotations
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+
+
+class NormcheckError(Exception):
+    """Base class of every error normcheck raises on purpose."""
+
+
+class UserError(NormcheckError):
+    """A problem in the user's input: reported as one line, exit code 2.
+
+    ``file`` and ``line`` name the place; the message says what is wrong and,
+    where we can tell, how to fix it.
+    """
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.file is None:
+            return self.message
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class ConfigError(UserError):
+    """An invalid normcheck.yml or rule set."""
+
+
+class ArtifactError(UserError):
+    """A missing, broken or unsupported dbt artifact or input file."""
+
+
+class UsageError(UserError):
+    """A wrong command-line option."""

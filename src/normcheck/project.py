@@ -1,0 +1,331 @@
+"""The model stage: raw artifacts -> one read-only :class:`Project`.
+
+Every resource a rule can judge (models, seeds, snapshots, sources, exposures,
+metrics, semantic models, macros, groups and their columns) becomes a
+:class:`Resource` with its owner resolved and the place it is declared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from normcheck._yaml import Step
+from normcheck.artifacts.catalog import Catalog
+from normcheck.artifacts.manifest import Column, ExposureOwner, Group, Manifest, Meta, Node
+
+NODE_TYPES = ("model", "seed", "snapshot")
+PROPERTY_SECTIONS = {
+    "model": "models",
+    "seed": "seeds",
+    "snapshot": "snapshots",
+    "macro": "macros",
+    "exposure": "exposures",
+    "metric": "metrics",
+    "semantic_model": "semantic_models",
+    "group": "groups",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One thing a rule can judge. ``file`` is where it is defined (the SQL of
+    a model, the YAML of a source); ``yaml_file``/``yaml_steps`` locate its
+    entry in a properties file, when it has one."""
+
+    uid: str
+    type: str
+    name: str
+    package: str
+    file: str
+    yaml_file: str | None = None
+    yaml_steps: tuple[Step, ...] = ()
+    description: str | None = None
+    meta: Mapping[str, object] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    group: str | None = None
+    owner: str | None = None
+    access: str | None = None
+    contract_enforced: bool = False
+    depends_on: tuple[str, ...] = ()
+    data_type: str | None = None
+    parent: str | None = None
+    raw_code: str = ""
+    columns: tuple[str, ...] = ()
+    label: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Project:
+    """All resources of one dbt project, read-only."""
+
+    name: str
+    adapter: str | None
+    root: Path
+    resources: Mapping[str, Resource]
+    groups: Mapping[str, Group]
+    dbt_version: str = ""
+
+    def of_type(self, *types: str) -> Iterator[Resource]:
+        for resource in self.resources.values():
+            if resource.type in types:
+                yield resource
+
+    def owned(self, resource: Resource) -> bool:
+        """True for the root project's resources (installed packages are not judged)."""
+        return resource.package == self.name
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _merged_meta(config_meta: Meta, meta: Meta) -> dict[str, object]:
+    """``config.meta`` wins over the legacy top-level ``meta``."""
+    merged = dict(meta)
+    merged.update(config_meta)
+    return merged
+
+
+def _group_owner(owner: ExposureOwner | None) -> str | None:
+    if owner is None:
+        return None
+    return _text(owner.name) or _text(owner.email)
+
+
+def _tags(*values: object) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, str))
+    return tuple(sorted(set(out)))
+
+
+def _strip_package(patch_path: str | None) -> str | None:
+    if not patch_path:
+        return None
+    return patch_path.split("://", 1)[1] if "://" in patch_path else patch_path
+
+
+def _version_text(version: object) -> str | None:
+    if version is None:
+        return None
+    if isinstance(version, float) and version.is_integer():
+        return str(int(version))
+    return str(version)
+
+
+class _Builder:
+    def __init__(self, manifest: Manifest, catalog: Catalog | None) -> None:
+        self.manifest = manifest
+        self.catalog = catalog
+        self.project = manifest.metadata.project_name or _guess_root(manifest)
+        self.group_owners = {g.name: _group_owner(g.owner) for g in manifest.groups.values()}
+        self.resources: dict[str, Resource] = {}
+
+    def owner(self, meta: Mapping[str, object], group: str | None) -> str | None:
+        return _text(meta.get("owner")) or (self.group_owners.get(group) if group else None)
+
+    def add(self, resource: Resource) -> None:
+        self.resources[resource.uid] = resource
+
+    def columns(
+        self,
+        parent: Resource,
+        columns: Mapping[str, Column],
+        steps: tuple[Step, ...],
+    ) -> tuple[str, ...]:
+        if parent.package != self.project:
+            return ()
+        types = self.catalog.column_types(parent.uid) if self.catalog else {}
+        uids = []
+        for column in columns.values():
+            uid = f"{parent.uid}.{column.name}"
+            config_meta = column.config.meta if column.config else {}
+            self.add(
+                Resource(
+                    uid=uid,
+                    type="column",
+                    name=column.name,
+                    package=parent.package,
+                    file=parent.yaml_file or parent.file,
+                    yaml_file=parent.yaml_file,
+                    yaml_steps=(*steps, "columns", ("name", column.name)),
+                    description=column.description,
+                    meta=_merged_meta(config_meta, column.meta),
+                    group=parent.group,
+                    owner=parent.owner,
+                    data_type=types.get(column.name.lower()) or column.data_type,
+                    parent=parent.uid,
+                )
+            )
+            uids.append(uid)
+        return tuple(uids)
+
+    def node(self, node: Node) -> None:
+        config = node.config
+        if not config.enabled:
+            return
+        meta = _merged_meta(config.meta, node.meta)
+        group = config.group or node.group
+        version = _version_text(node.version)
+        section = PROPERTY_SECTIONS[node.resource_type]
+        steps: tuple[Step, ...] = (section, ("name", node.name))
+        if version is not None:
+            steps = (*steps, "versions", ("v", version))
+        contract = config.contract or node.contract
+        resource = Resource(
+            uid=node.unique_id,
+            type=node.resource_type,
+            name=node.name,
+            package=node.package_name,
+            file=node.original_file_path,
+            yaml_file=_strip_package(node.patch_path),
+            yaml_steps=steps,
+            description=node.description,
+            meta=meta,
+            tags=_tags(node.tags, config.tags),
+            group=group,
+            owner=self.owner(meta, group),
+            access=config.access or node.access,
+            contract_enforced=bool(contract and contract.enforced),
+            depends_on=tuple(node.depends_on.nodes),
+            raw_code=node.raw_code,
+        )
+        self.add(_replace_columns(resource, self.columns(resource, node.columns, steps)))
+
+    def build(self, root: Path) -> Project:
+        m = self.manifest
+        for node in m.nodes.values():
+            if node.resource_type in NODE_TYPES:
+                self.node(node)
+        for source in m.sources.values():
+            if not source.config.enabled:
+                continue
+            meta = _merged_meta(source.source_meta, _merged_meta(source.config.meta, source.meta))
+            steps: tuple[Step, ...] = (
+                "sources",
+                ("name", source.source_name),
+                "tables",
+                ("name", source.name),
+            )
+            resource = Resource(
+                uid=source.unique_id,
+                type="source",
+                name=source.name,
+                package=source.package_name,
+                file=source.original_file_path,
+                yaml_file=source.original_file_path,
+                yaml_steps=steps,
+                description=source.description,
+                meta=meta,
+                tags=_tags(source.tags),
+                owner=self.owner(meta, None),
+            )
+            self.add(_replace_columns(resource, self.columns(resource, source.columns, steps)))
+        for exposure in m.exposures.values():
+            if not exposure.config.enabled:
+                continue
+            meta = _merged_meta(exposure.config.meta, exposure.meta)
+            self.add(
+                Resource(
+                    uid=exposure.unique_id,
+                    type="exposure",
+                    name=exposure.name,
+                    package=exposure.package_name,
+                    file=exposure.original_file_path,
+                    yaml_file=exposure.original_file_path,
+                    yaml_steps=("exposures", ("name", exposure.name)),
+                    description=exposure.description,
+                    meta=meta,
+                    tags=_tags(exposure.tags),
+                    owner=_text(meta.get("owner")) or _group_owner(exposure.owner),
+                    depends_on=tuple(exposure.depends_on.nodes),
+                )
+            )
+        for kind, items in (("metric", m.metrics), ("semantic_model", m.semantic_models)):
+            for item in items.values():
+                if not item.config.enabled:
+                    continue
+                meta = _merged_meta(item.config.meta, item.meta)
+                group = item.config.group or item.group
+                self.add(
+                    Resource(
+                        uid=item.unique_id,
+                        type=kind,
+                        name=item.name,
+                        package=item.package_name,
+                        file=item.original_file_path,
+                        yaml_file=item.original_file_path,
+                        yaml_steps=(PROPERTY_SECTIONS[kind], ("name", item.name)),
+                        description=item.description,
+                        meta=meta,
+                        tags=_tags(item.tags),
+                        group=group,
+                        owner=self.owner(meta, group),
+                        label=item.label,
+                    )
+                )
+        for group in m.groups.values():
+            self.add(
+                Resource(
+                    uid=group.unique_id,
+                    type="group",
+                    name=group.name,
+                    package=group.package_name,
+                    file=group.original_file_path,
+                    yaml_file=group.original_file_path,
+                    yaml_steps=("groups", ("name", group.name)),
+                    description=group.description,
+                    owner=_group_owner(group.owner),
+                )
+            )
+        for macro in m.macros.values():
+            if macro.package_name != self.project:
+                continue  # dbt's own and installed packages' macros are never judged
+            self.add(
+                Resource(
+                    uid=macro.unique_id,
+                    type="macro",
+                    name=macro.name,
+                    package=macro.package_name,
+                    file=macro.original_file_path,
+                    yaml_file=_strip_package(macro.patch_path),
+                    yaml_steps=("macros", ("name", macro.name)),
+                    description=macro.description,
+                    meta=dict(macro.meta),
+                    owner=_text(macro.meta.get("owner")),
+                )
+            )
+        return Project(
+            name=self.project,
+            adapter=m.metadata.adapter_type,
+            root=root,
+            resources=self.resources,
+            groups={g.name: g for g in m.groups.values()},
+            dbt_version=m.metadata.dbt_version,
+        )
+
+
+def _replace_columns(resource: Resource, columns: tuple[str, ...]) -> Resource:
+    return replace(resource, columns=columns) if columns else resource
+
+
+def _guess_root(manifest: Manifest) -> str:
+    counts: dict[str, int] = {}
+    for node in manifest.nodes.values():
+        if node.resource_type == "model":
+            counts[node.package_name] = counts.get(node.package_name, 0) + 1
+    return max(sorted(counts), key=lambda k: counts[k]) if counts else ""
+
+
+def build_project(manifest: Manifest, catalog: Catalog | None, root: Path) -> Project:
+    return _Builder(manifest, catalog).build(root)
