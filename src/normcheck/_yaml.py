@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from normcheck.errors import ArtifactError
+from normcheck.errors import ArtifactError, UserError
 
 try:  # the libyaml build is much faster; fall back to pure Python where absent
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
@@ -73,9 +73,9 @@ def _find_item(items: Sequence[object], field: str, value: str) -> int | None:
     return None
 
 
-def parse_yaml(text: str, path: str) -> YamlDoc:
-    """Parse ``text`` (one document) safely; raise :class:`ArtifactError` with
-    the file, line and column of a syntax error."""
+def parse_yaml(text: str, path: str, error: type[UserError] = ArtifactError) -> YamlDoc:
+    """Parse ``text`` (one document) safely; raise ``error`` with the file and
+    line of a syntax error."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -84,9 +84,9 @@ def parse_yaml(text: str, path: str) -> YamlDoc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ArtifactError(f"YAML syntax error: {problem}", path, line) from None
+        raise error(f"YAML syntax error: {problem}", path, line) from None
     except yaml.YAMLError as exc:
-        raise ArtifactError(f"YAML error: {exc}", path) from None
+        raise error(f"YAML error: {exc}", path) from None
     finally:
         loader.dispose()
     lines: dict[PathKey, int] = {}
@@ -95,23 +95,25 @@ def parse_yaml(text: str, path: str) -> YamlDoc:
     return YamlDoc(path, data, lines)
 
 
-def load_yaml(path: Path, display: str | None = None) -> YamlDoc:
-    """Read and parse a YAML file; every failure is an :class:`ArtifactError`."""
+def load_yaml(
+    path: Path, display: str | None = None, error: type[UserError] = ArtifactError
+) -> YamlDoc:
+    """Read and parse a YAML file; every failure is raised as ``error``."""
     shown = display or str(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ArtifactError("file not found", shown) from None
+        raise error("file not found", shown) from None
     except OSError as exc:
-        raise ArtifactError(f"cannot read file: {exc.strerror}", shown) from None
+        raise error(f"cannot read file: {exc.strerror}", shown) from None
     if len(raw) > MAX_YAML_BYTES:
-        raise ArtifactError(f"file is larger than {MAX_YAML_BYTES // 2**20} MiB", shown)
+        raise error(f"file is larger than {MAX_YAML_BYTES // 2**20} MiB", shown)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ArtifactError("file is not valid UTF-8", shown, line) from None
-    return parse_yaml(text, shown)
+        raise error("file is not valid UTF-8", shown, line) from None
+    return parse_yaml(text, shown, error)
 
 
 def _index_lines(node: yaml.Node, key: PathKey, out: dict[PathKey, int], seen: set[int]) -> None:

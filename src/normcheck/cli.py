@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -45,18 +46,18 @@ def _outputs(values: Sequence[str]) -> list[tuple[str, Path]]:
         if not sep or not path:
             raise UsageError(f"--output `{value}`: expected FORMAT:PATH, e.g. json:report.json")
         if fmt not in FORMATS:
-            raise UsageError(f"--output `{value}`: unknown format `{fmt}`; use {', '.join(FORMATS)}")
+            raise UsageError(
+                f"--output `{value}`: unknown format `{fmt}`; use {', '.join(FORMATS)}"
+            )
         out.append((fmt, Path(path)))
     return out
 
 
 def _write_crash(text: str) -> Path:
-    handle = tempfile.NamedTemporaryFile(
-        "w", prefix="normcheck-crash-", suffix=".log", delete=False, encoding="utf-8"
-    )
-    with handle:
+    fd, name = tempfile.mkstemp(prefix="normcheck-crash-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(f"normcheck {__version__} at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{text}")
-    return Path(handle.name)
+    return Path(name)
 
 
 project_dir_option = click.option(
@@ -247,13 +248,17 @@ def _config_text(config: Config) -> str:
     for key in ("team", "dialect", "fail_on", "baseline", "tracking_plans"):
         value = getattr(config, key)
         shown = ", ".join(value) if isinstance(value, tuple) else value
-        lines.append(f"{key:<15} {shown if shown not in (None, '') else '-'}  "
-                     f"[{origins.get(key, '(default)')}]")
+        lines.append(
+            f"{key:<15} {shown if shown not in (None, '') else '-'}  "
+            f"[{origins.get(key, '(default)')}]"
+        )
     lines.append(f"{'owners':<15} {', '.join(config.owners) or '-'}")
     vocab = config.vocabulary
     preferred = ", ".join(f"{k}->{v}" for k, v in vocab.preferred.items())
-    lines.append(f"{'vocabulary':<15} preferred: {preferred or '-'}; "
-                 f"banned: {', '.join(vocab.banned) or '-'}")
+    lines.append(
+        f"{'vocabulary':<15} preferred: {preferred or '-'}; "
+        f"banned: {', '.join(vocab.banned) or '-'}"
+    )
     lines.append("")
     lines.append("rules:")
     for rid, rc in config.rules.items():
@@ -268,8 +273,12 @@ def _config_text(config: Config) -> str:
         for override in config.overrides:
             match = ", ".join(
                 f"{k}={list(v)}"
-                for k, v in (("paths", override.paths), ("tags", override.tags),
-                             ("groups", override.groups), ("owners", override.owners))
+                for k, v in (
+                    ("paths", override.paths),
+                    ("tags", override.tags),
+                    ("groups", override.groups),
+                    ("owners", override.owners),
+                )
                 if v
             )
             lines.append(f"  [{override.origin}] match {match}")

@@ -48,9 +48,9 @@ def _type_name(prop: Mapping[str, Any]) -> str:
 def rule_markdown(rule: Rule, heading: str = "#") -> str:
     lines = rule.doc.splitlines()
     summary, body = lines[0].strip(), "\n".join(lines[1:]).strip()
-    body = body.replace("\n## ", f"\n{heading}## ")
+    body = body.replace("\n## ", f"\n{heading}# ")
     if body.startswith("## "):
-        body = f"{heading}{body}"
+        body = f"{heading}# {body[3:]}"
     out = [
         f"{heading} {rule.id}",
         "",
@@ -60,7 +60,7 @@ def rule_markdown(rule: Rule, heading: str = "#") -> str:
         "",
         body,
         "",
-        f"{heading}## Options",
+        f"{heading}# Options",
         "",
     ]
     rows = option_rows(rule)
@@ -82,7 +82,7 @@ def catalogue_markdown(rules: Mapping[str, Rule]) -> str:
         "|---|---|---|",
     ]
     for rule in rules.values():
-        anchor = rule.id.replace("/", "").replace("-", "-")
+        anchor = rule.id.replace("/", "")
         out.append(f"| [{rule.id}](#{anchor}) | {rule.severity} | {rule.summary} |")
     out.append("")
     for rule in rules.values():

@@ -108,7 +108,7 @@ class _Settings:
             for index in key:
                 setting = self.overrides[index].rules[self.config.id]
                 raw.update(setting.options or {})
-                origins.update({k: setting.origin for k in setting.options or {}})
+                origins.update(dict.fromkeys(setting.options or {}, setting.origin))
             self.options_cache[key] = convert_options(self.config.rule, raw, origins)
         return severity, self.options_cache[key]
 

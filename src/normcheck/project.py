@@ -274,18 +274,18 @@ class _Builder:
                         label=item.label,
                     )
                 )
-        for group in m.groups.values():
+        for grp in m.groups.values():
             self.add(
                 Resource(
-                    uid=group.unique_id,
+                    uid=grp.unique_id,
                     type="group",
-                    name=group.name,
-                    package=group.package_name,
-                    file=group.original_file_path,
-                    yaml_file=group.original_file_path,
-                    yaml_steps=("groups", ("name", group.name)),
-                    description=group.description,
-                    owner=_group_owner(group.owner),
+                    name=grp.name,
+                    package=grp.package_name,
+                    file=grp.original_file_path,
+                    yaml_file=grp.original_file_path,
+                    yaml_steps=("groups", ("name", grp.name)),
+                    description=grp.description,
+                    owner=_group_owner(grp.owner),
                 )
             )
         for macro in m.macros.values():

@@ -56,10 +56,9 @@ def select_rules(config: Config, select: Sequence[str], ignore: Sequence[str]) -
             raise UsageError(f"unknown rule or family `{selector}` in --select/--ignore")
     chosen = []
     for rule_id, rule_config in config.rules.items():
-        if rule_config.locked:
-            chosen.append(rule_id)
-        elif (not select or _matches_selector(rule_id, select)) and not _matches_selector(
-            rule_id, ignore
+        if rule_config.locked or (
+            (not select or _matches_selector(rule_id, select))
+            and not _matches_selector(rule_id, ignore)
         ):
             chosen.append(rule_id)
     return chosen

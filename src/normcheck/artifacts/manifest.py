@@ -218,9 +218,11 @@ _BYTE_RE = re.compile(r"\(byte (\d+)\)")
 
 def _error_line(exc: Exception, data: bytes) -> int | None:
     found = _BYTE_RE.search(str(exc))
-    if found is None:
-        return None
-    return data.count(b"\n", 0, int(found.group(1))) + 1
+    if found is not None:
+        return data.count(b"\n", 0, int(found.group(1))) + 1
+    if "truncated" in str(exc) and data:
+        return data.count(b"\n") + 1
+    return None
 
 
 def _decode_error(exc: Exception, data: bytes) -> str:

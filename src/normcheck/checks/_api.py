@@ -31,7 +31,7 @@ RESOURCE_TYPES = (
 )
 PROJECT = "project"
 
-O = TypeVar("O")
+OptionsT = TypeVar("OptionsT")
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -71,12 +71,12 @@ class Layer:
 
 
 @dataclass(frozen=True)
-class Context(Generic[O]):
+class Context(Generic[OptionsT]):
     """What a rule sees besides the resource: the project, its options, and
     the shared norms of the resolved configuration."""
 
     project: Project
-    options: O
+    options: OptionsT
     vocabulary: Vocabulary
     owners: Mapping[str, Mapping[str, object]]
     layers: tuple[Layer, ...]

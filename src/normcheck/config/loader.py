@@ -77,8 +77,9 @@ def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> Config
     path = tuple(error.absolute_path)
     where = ".".join(str(p) for p in path) or "top level"
     line = file.doc.line(path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(schema.get("properties", {}))
         extra = sorted(k for k in error.instance if k not in allowed)
         key = extra[0] if extra else "?"
         line = file.doc.line((*path, key)) or line
@@ -87,15 +88,16 @@ def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> Config
         inside = f" in `{where}`" if path else ""
         return ConfigError(f"unknown key `{key}`{inside}{hint}", file.shown, line)
     if error.validator == "enum":
-        choices = ", ".join(str(c) for c in error.validator_value)
+        choices = ", ".join(str(c) for c in schema.get("enum", ()))
         return ConfigError(
             f"`{error.instance}` is not allowed at `{where}`: use one of {choices}",
             file.shown,
             line,
         )
     if error.validator == "pattern" and error.validator_value == RULE_ID_PATTERN:
+        key_line = file.doc.line((*path, str(error.instance)))
         return ConfigError(
-            f"`{error.instance}` is not a rule id (expected family/name)", file.shown, line
+            f"`{error.instance}` is not a rule id (expected family/name)", file.shown, key_line
         )
     if error.validator == "format" and error.validator_value == "regex":
         return ConfigError(
@@ -170,7 +172,8 @@ def collect(path: Path, shown: str, implicit_default: bool) -> list[ConfigFile]:
             )
         if path in seen:
             return
-        file = ConfigFile(shown, load_yaml(path, shown))
+        file = ConfigFile(shown, load_yaml(path, shown, ConfigError))
+        _normalise_off(file.doc.data)
         validate(file)
         targets = _extends_list(file)
         if not targets and "extends" not in file.data and implicit_default and not stack:
@@ -183,6 +186,22 @@ def collect(path: Path, shown: str, implicit_default: bool) -> list[ConfigFile]:
 
     visit(path.resolve(), shown, (), None)
     return out
+
+
+def _normalise_off(data: object) -> None:
+    """YAML 1.1 reads a bare `off` as false: in severity places, read it as "off"."""
+    if not isinstance(data, dict):
+        return
+    tables = [data.get("rules")]
+    tables += [o.get("rules") for o in data.get("overrides") or () if isinstance(o, dict)]
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for rule_id, setting in table.items():
+            if setting is False:
+                table[rule_id] = "off"
+            elif isinstance(setting, dict) and setting.get("severity") is False:
+                setting["severity"] = "off"
 
 
 def find_config(project_dir: Path) -> Path | None:
@@ -282,7 +301,8 @@ class _Merger:
                     self.violation(rule_id, where["locked"], "`locked: false`", "locked")
                 else:
                     del self.locked[rule_id]
-        for key, value in (setting.get("options") or {}).items():
+        options = setting.get("options")
+        for key, value in (options if isinstance(options, dict) else {}).items():
             origin = file.origin(*base, "options", key)
             current_options = self.options.setdefault(rule_id, {})
             if guarded and key in current_options and current_options[key][0] == value:
@@ -404,4 +424,3 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
         settings_origins={k: o for k, (_, o) in settings.items()},
         layers=layers_from(rules.get(LAYER_RULE)),
     )
-

@@ -47,7 +47,7 @@ def type_class(data_type: str | None) -> str | None:
     options=ColumnTypeSuffixOptions,
 )
 def column_type_suffix(column: Resource, ctx: Context[ColumnTypeSuffixOptions]) -> Iterator[Hit]:
-    """A column whose name does not say its type: booleans `is_`/`has_`…, timestamps `_at`, dates `_date`.
+    """A column whose name hides its type: booleans `is_`…, timestamps `_at`, dates `_date`.
 
     ## What it finds
     A boolean column not starting with a boolean prefix, a timestamp column not ending

@@ -1,0 +1,313 @@
+"""The command line as a user meets it: exit codes, stdout/stderr, formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import build_dbt_project
+from normcheck import cli as cli_module
+from normcheck.checks import registry
+from normcheck.checks._api import rule
+from normcheck.cli import main
+
+FILES = {
+    "models/staging/stg_orders.sql": "{{ config(meta={'owner': 'growth'}) }}\nselect 1 as order_id\n",
+    "models/marts/orders.sql": "select * from {{ ref('stg_orders') }}\n",
+    "models/marts/_models.yml": (
+        "version: 2\nmodels:\n  - name: orders\n    description: TODO\n"
+        "    config:\n      meta: {owner: finance}\n"
+    ),
+    "normcheck.yml": (
+        "version: 1\nextends: [central.yml]\nteam: growth\n"
+        "rules:\n  naming/model-prefix: warning\n  governance/group-required: 'off'\n"
+    ),
+    "central.yml": (
+        "version: 1\nextends: [normcheck:default]\nowners: {growth: {}, finance: {}}\n"
+        "rules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return build_dbt_project(tmp_path_factory.mktemp("cli"), FILES)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_text_groups_by_file_and_exits_1(project, capsys, chdir):
+    chdir(project)
+    code, out, err = run_cli(capsys, "check")
+    assert code == 1
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0] == "models/marts/_models.yml"
+    assert "normcheck.yml" in lines
+    assert any("normcheck/locked-rule" in line and "central.yml:5" in line for line in lines)
+    assert any("naming/model-prefix" in line and "error" in line for line in lines), (
+        "the locked severity holds"
+    )
+    assert lines[-1].startswith("Checked ")
+    assert "2 errors" in lines[-1]
+
+
+def test_check_json_is_the_spec_shape(project, capsys):
+    code, out, _ = run_cli(capsys, "check", "--project-dir", str(project), "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert list(data) == ["version", "findings", "summary"]
+    assert data["summary"] == {"error": 2, "warning": 2, "info": 0, "suppressed": 0, "baselined": 0}
+    prefix = next(f for f in data["findings"] if f["rule"] == "naming/model-prefix")
+    assert list(prefix) == [
+        "rule",
+        "severity",
+        "message",
+        "resource",
+        "resource_type",
+        "owner",
+        "file",
+        "line",
+        "fingerprint",
+    ]
+    assert prefix["resource"] == "model.shop.orders"
+    assert prefix["owner"] == "finance"
+    assert prefix["file"].endswith("models/marts/orders.sql")
+    assert prefix["message"] == "model `orders` in layer `marts` lacks a prefix: fct_, dim_"
+    placeholder = next(f for f in data["findings"] if f["rule"] == "docs/placeholder-description")
+    assert placeholder["file"].endswith("models/marts/_models.yml")
+    assert placeholder["line"] == 4
+
+
+def test_output_is_byte_identical_across_runs(project, capsys):
+    first = run_cli(capsys, "check", "--project-dir", str(project), "--format", "json")
+    second = run_cli(capsys, "check", "--project-dir", str(project), "--format", "json")
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        pytest.param(["--fail-on", "never"], 0, id="fail-on never exits 0"),
+        pytest.param(["--fail-on", "warning"], 1, id="fail-on warning exits 1"),
+        pytest.param(["--select", "docs"], 1, id="select a family keeps locked rules"),
+        pytest.param(["--select", "docs/placeholder-description"], 1, id="select one rule"),
+    ],
+)
+def test_fail_on_and_selection(project, capsys, args, code):
+    result = run_cli(capsys, "check", "--project-dir", str(project), "--format", "json", *args)
+    assert result[0] == code
+
+
+def test_select_runs_only_selected_and_locked_rules(project, capsys):
+    _, out, _ = run_cli(
+        capsys,
+        "check",
+        "--project-dir",
+        str(project),
+        "--format",
+        "json",
+        "--select",
+        "docs",
+        "--ignore",
+        "naming/model-prefix",
+    )
+    rules = {f["rule"] for f in json.loads(out)["findings"]}
+    assert rules == {
+        "docs/missing-description",
+        "docs/placeholder-description",
+        "naming/model-prefix",
+        "normcheck/locked-rule",
+    }
+
+
+def test_ignore_everything_but_locked(project, capsys):
+    code, out, _ = run_cli(
+        capsys,
+        "check",
+        "--project-dir",
+        str(project),
+        "--format",
+        "json",
+        "--ignore",
+        "docs,naming,ownership,governance,normcheck",
+    )
+    rules = {f["rule"] for f in json.loads(out)["findings"]}
+    assert rules == {"naming/model-prefix", "normcheck/locked-rule"}
+    assert code == 1
+
+
+def test_output_writes_more_reports_in_the_same_run(project, capsys, tmp_path):
+    target = tmp_path / "report.json"
+    code, out, _ = run_cli(
+        capsys,
+        "check",
+        "--project-dir",
+        str(project),
+        "-q",
+        "--output",
+        f"json:{target}",
+        "--output",
+        f"text:{tmp_path / 'r.txt'}",
+    )
+    assert code == 1
+    assert out == ""
+    assert json.loads(target.read_text())["summary"]["error"] == 2
+    assert (tmp_path / "r.txt").read_text().splitlines()[-1].startswith("Checked")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        pytest.param(["--output", "json"], "expected FORMAT:PATH", id="output without a path"),
+        pytest.param(["--output", "pdf:x.pdf"], "unknown format `pdf`", id="unknown output format"),
+        pytest.param(["--select", "naming/nope"], "unknown rule or family", id="unknown selection"),
+        pytest.param(["--format", "yaml"], "Invalid value for '--format'", id="bad format choice"),
+        pytest.param(["--manifest", "nope.json"], "run `dbt parse`", id="missing manifest"),
+        pytest.param(["--config", "nope.yml"], "configuration file not found", id="missing config"),
+        pytest.param(["--project-dir", "/nonexistent/x"], "does not exist", id="missing project"),
+        pytest.param(
+            ["--output", "json:/nonexistent/dir/r.json"],
+            "cannot write report",
+            id="unwritable report",
+        ),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(project, capsys, chdir, args, needle):
+    chdir(project)
+    code, _out, err = run_cli(capsys, "check", *args)
+    assert code == 2
+    assert needle in err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert err.startswith("normcheck: error: ")
+
+
+def test_broken_config_names_file_and_line(tmp_path, capsys):
+    (tmp_path / "normcheck.yml").write_text("version: 1\nrules:\n  naming/model-prefix: [\n")
+    code, _, err = run_cli(capsys, "check", "--project-dir", str(tmp_path))
+    assert code == 2
+    assert "normcheck.yml:4: YAML syntax error" in err
+
+
+def test_a_rule_that_raises_is_an_internal_error_with_a_traceback_file(
+    project, capsys, monkeypatch
+):
+    @rule("naming/model-prefix", severity="error", targets=["model"])
+    def broken(model, ctx):
+        """Broken."""
+        raise ZeroDivisionError("boom")
+
+    rules = tuple(broken if r.id == broken.id else r for r in registry.BUILTIN_RULES)
+    monkeypatch.setattr(registry, "BUILTIN_RULES", rules)
+    code, out, err = run_cli(capsys, "check", "--project-dir", str(project), "--format", "json")
+    assert code == 3
+    assert "rule `naming/model-prefix` raised on `model.shop." in err
+    log = Path(err.rsplit("Traceback written to ", 1)[1].strip())
+    assert "ZeroDivisionError: boom" in log.read_text()
+    log.unlink()
+    findings = json.loads(out)["findings"]
+    assert any(f["rule"] == "docs/placeholder-description" for f in findings), "others still ran"
+
+
+def test_an_unexpected_exception_is_exit_3(project, capsys, monkeypatch):
+    def explode(options):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(cli_module, "run", explode)
+    code, _, err = run_cli(capsys, "check", "--project-dir", str(project))
+    assert code == 3
+    assert "internal error (a bug in normcheck)" in err
+    log = Path(err.rsplit("traceback written to ", 1)[1].strip())
+    assert "RuntimeError: unexpected" in log.read_text()
+    log.unlink()
+
+
+def test_rules_lists_every_rule(capsys):
+    code, out, _ = run_cli(capsys, "rules")
+    assert code == 0
+    ids = [line.split()[0] for line in out.splitlines()]
+    assert ids == sorted(registry.builtin_rules())
+    assert "naming/model-prefix" in ids
+
+
+def test_explain_prints_the_docs(capsys):
+    code, out, _ = run_cli(capsys, "explain", "naming/model-prefix")
+    assert code == 0
+    for heading in (
+        "## What it finds",
+        "## Why it matters",
+        "## Example",
+        "## Use instead",
+        "## Options",
+    ):
+        assert heading in out
+    assert "`layers`" in out
+
+
+def test_explain_unknown_rule(capsys):
+    code, _, err = run_cli(capsys, "explain", "naming/model-prefx")
+    assert code == 2
+    assert "did you mean `naming/model-prefix`" in err
+
+
+def test_config_shows_provenance(project, capsys, chdir):
+    chdir(project)
+    code, out, _ = run_cli(capsys, "config")
+    assert code == 0
+    assert "naming/model-prefix  error  [central.yml:5]  locked [central.yml:5]" in out
+    assert "team            growth  [normcheck.yml:3]" in out
+    assert "[normcheck.yml:5] setting severity `warning` of locked rule" in out
+    code, out, _ = run_cli(capsys, "config", "--format", "json")
+    data = json.loads(out)
+    assert data["files"] == ["normcheck:default", "central.yml", "normcheck.yml"]
+    prefix = data["rules"]["naming/model-prefix"]
+    assert prefix["severity_from"] == "central.yml:5"
+    assert prefix["options"]["layers"]["from"] == "(default)"
+    assert data["rules"]["governance/group-required"]["severity"] == "off"
+
+
+def test_schema_is_valid_and_accepts_the_shipped_rule_sets(capsys):
+    code, out, _ = run_cli(capsys, "schema")
+    assert code == 0
+    schema = json.loads(out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    from normcheck.config.loader import rulesets_dir
+
+    for path in rulesets_dir().glob("*.yml"):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+
+
+def test_init_writes_a_starter_that_resolves(tmp_path, capsys, chdir):
+    chdir(tmp_path)
+    code, out, _ = run_cli(capsys, "init")
+    assert code == 0
+    assert "wrote normcheck.yml" in out
+    code, out, _ = run_cli(capsys, "config", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["files"] == ["normcheck:default", "normcheck.yml"]
+    before = (tmp_path / "normcheck.yml").read_text()
+    code, _, err = run_cli(capsys, "init")
+    assert code == 2
+    assert "already exists" in err
+    assert (tmp_path / "normcheck.yml").read_text() == before
+    (tmp_path / "normcheck.yml").write_text("x")
+    assert run_cli(capsys, "init", "--force")[0] == 0
+    assert (tmp_path / "normcheck.yml").read_text() == before
+
+
+def test_version_and_help(capsys):
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0
+    assert out.startswith("normcheck, version ")
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    assert "check" in out

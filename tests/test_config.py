@@ -1,0 +1,337 @@
+"""Configuration: extends chains, validation with file:line, merge with provenance, locks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from normcheck.config.loader import load_config
+from normcheck.errors import ConfigError
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def error_of(root: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(root)
+    return info.value
+
+
+def test_no_config_uses_the_packaged_default(tmp_path):
+    config = load_config(tmp_path)
+    assert config.files == ("normcheck:default",)
+    assert config.rules["naming/model-prefix"].severity == "error"
+    assert str(config.rules["naming/model-prefix"].severity_origin).startswith("normcheck:default:")
+
+
+def test_a_config_without_extends_implicitly_extends_default(tmp_path, chdir):
+    chdir(tmp_path)
+    write(tmp_path, {"normcheck.yml": "version: 1\nrules:\n  docs/missing-description: info\n"})
+    config = load_config(tmp_path)
+    assert config.files == ("normcheck:default", "normcheck.yml")
+    rule = config.rules["docs/missing-description"]
+    assert (rule.severity, str(rule.severity_origin)) == ("info", "normcheck.yml:3")
+    assert config.rules["naming/model-prefix"].severity == "error"
+
+
+def test_empty_extends_starts_from_nothing(tmp_path, chdir):
+    chdir(tmp_path)
+    write(tmp_path, {"normcheck.yml": "extends: []\nrules:\n  naming/name-case: warning\n"})
+    config = load_config(tmp_path)
+    assert config.rules["naming/name-case"].severity == "warning"
+    assert config.rules["naming/model-prefix"].severity == "off"
+
+
+def test_chain_of_extends_later_wins_with_provenance(tmp_path, chdir):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "gov/base.yml": "extends: [normcheck:default]\nteam: central\n"
+            "rules:\n  docs/missing-description: error\n",
+            "gov/mid.yml": "extends: [base.yml]\nrules:\n  docs/missing-description:\n"
+            "    severity: warning\n    options: {min_length: 10}\n",
+            "normcheck.yml": "extends: [gov/mid.yml]\nteam: growth\n",
+        },
+    )
+    config = load_config(tmp_path)
+    assert config.files == ("normcheck:default", "gov/base.yml", "gov/mid.yml", "normcheck.yml")
+    rule = config.rules["docs/missing-description"]
+    assert rule.severity == "warning"
+    assert str(rule.severity_origin) == "gov/mid.yml:4"
+    assert str(rule.option_origins["min_length"]) == "gov/mid.yml:5"
+    assert rule.options.min_length == 10  # type: ignore[attr-defined]
+    assert config.team == "growth"
+    assert str(config.settings_origins["team"]) == "normcheck.yml:2"
+
+
+def test_diamond_extends_reads_each_file_once(tmp_path, chdir):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "a.yml": "extends: [c.yml]\n",
+            "b.yml": "extends: [c.yml]\n",
+            "c.yml": "extends: []\nteam: c\n",
+            "normcheck.yml": "extends: [a.yml, b.yml]\n",
+        },
+    )
+    assert load_config(tmp_path).files == ("c.yml", "a.yml", "b.yml", "normcheck.yml")
+
+
+def test_extends_cycle_is_reported_at_the_line(tmp_path, chdir):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "normcheck.yml": "extends: [a.yml]\n",
+            "a.yml": "version: 1\nextends:\n  - normcheck.yml\n",
+        },
+    )
+    error = error_of(tmp_path)
+    assert "cycle" in error.message
+    assert (error.file, error.line) == ("a.yml", 3)
+
+
+def test_missing_extends_target(tmp_path, chdir):
+    chdir(tmp_path)
+    write(tmp_path, {"normcheck.yml": "version: 1\nextends: [nope.yml]\n"})
+    error = error_of(tmp_path)
+    assert (error.file, error.line) == ("normcheck.yml", 2)
+    assert "`nope.yml` not found" in error.message
+
+
+def test_unknown_packaged_set(tmp_path, chdir):
+    chdir(tmp_path)
+    write(tmp_path, {"normcheck.yml": "extends: [normcheck:strict]\n"})
+    error = error_of(tmp_path)
+    assert "normcheck:default" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        pytest.param(
+            "version: 1\nteem: x\n",
+            2,
+            "unknown key `teem`; did you mean `team`?",
+            id="an unknown top-level key gets a did-you-mean hint",
+        ),
+        pytest.param(
+            "rules:\n  naming/model-prefix:\n    severty: error\n",
+            3,
+            "unknown key `severty` in `rules.naming/model-prefix`",
+            id="an unknown key inside a rule names the rule",
+        ),
+        pytest.param(
+            "rules:\n  naming/model-prefix: fatal\n",
+            2,
+            "use one of off, info",
+            id="a bad severity lists the choices",
+        ),
+        pytest.param(
+            "rules:\n  naming/name-case:\n    options: {pattern: '(['}\n",
+            3,
+            "invalid regular expression",
+            id="a bad regex is refused",
+        ),
+        pytest.param(
+            "rules:\n  naming/nope: error\n",
+            2,
+            "unknown rule `naming/nope`",
+            id="an unknown rule id",
+        ),
+        pytest.param(
+            "rules:\n  naming/model-prefx: error\n",
+            2,
+            "did you mean `naming/model-prefix`",
+            id="a misspelt rule id gets a hint",
+        ),
+        pytest.param(
+            "rules:\n  nofamily: error\n", 2, "not a rule id", id="a rule id without family"
+        ),
+        pytest.param(
+            "rules:\n  docs/missing-description:\n    options: {min_length: 0}\n",
+            3,
+            "invalid value",
+            id="an option out of range",
+        ),
+        pytest.param(
+            "rules:\n  naming/name-case:\n    options: {colour: red}\n",
+            3,
+            "unknown key `colour`",
+            id="an unknown option",
+        ),
+        pytest.param("- just\n- a list\n", 1, "must be a YAML mapping", id="not a mapping"),
+        pytest.param("rules: [\n", 2, "YAML syntax error", id="broken YAML"),
+        pytest.param("version: 2\n", 1, "invalid value at `version`", id="wrong version"),
+        pytest.param(
+            "overrides:\n  - match: {}\n    rules: {}\n",
+            2,
+            "invalid value",
+            id="an override that matches everything is refused",
+        ),
+        pytest.param(
+            "rules:\n  normcheck/locked-rule: off\n",
+            2,
+            "cannot be configured",
+            id="locked-rule itself cannot be configured",
+        ),
+    ],
+)
+def test_invalid_configuration_names_file_and_line(tmp_path, chdir, text, line, needle):
+    chdir(tmp_path)
+    write(tmp_path, {"normcheck.yml": text})
+    error = error_of(tmp_path)
+    assert error.file == "normcheck.yml"
+    assert error.line == line, str(error)
+    assert needle in error.message, str(error)
+    assert "\n" not in str(error)
+
+
+CENTRAL = """\
+version: 1
+extends: [normcheck:default]
+rules:
+  naming/model-prefix:
+    severity: error
+    locked: true
+  docs/missing-description: {severity: warning, locked: true, options: {min_length: 4}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("local", "line", "needle"),
+    [
+        pytest.param(
+            "rules:\n  naming/model-prefix: warning\n",
+            3,
+            "setting severity `warning`",
+            id="lowering the severity",
+        ),
+        pytest.param(
+            "rules:\n  naming/model-prefix: 'off'\n",
+            3,
+            "setting severity `off`",
+            id="turning it off",
+        ),
+        pytest.param(
+            "rules:\n  naming/model-prefix: {locked: false}\n",
+            3,
+            "`locked: false`",
+            id="unlocking it",
+        ),
+        pytest.param(
+            "rules:\n  docs/missing-description:\n    options: {min_length: 1}\n",
+            4,
+            "changing option `min_length`",
+            id="changing its options",
+        ),
+        pytest.param(
+            "overrides:\n  - match: {paths: [models/legacy]}\n"
+            "    rules: {naming/model-prefix: info}\n",
+            4,
+            "an override to `info`",
+            id="an override that lowers it",
+        ),
+        pytest.param(
+            "overrides:\n  - match: {tags: [x]}\n    rules:\n"
+            "      docs/missing-description: {options: {min_length: 1}}\n",
+            5,
+            "an override of options",
+            id="an override that re-scopes options",
+        ),
+    ],
+)
+def test_weakening_a_locked_rule_is_a_violation_without_effect(
+    tmp_path, chdir, local, line, needle
+):
+    chdir(tmp_path)
+    write(tmp_path, {"central.yml": CENTRAL, "normcheck.yml": "extends: [central.yml]\n" + local})
+    config = load_config(tmp_path)
+    assert len(config.violations) == 1
+    violation = config.violations[0]
+    assert (violation.origin.file, violation.origin.line) == ("normcheck.yml", line)
+    assert needle in violation.message
+    assert "central.yml:" in violation.message
+    prefix = config.rules["naming/model-prefix"]
+    assert (prefix.severity, prefix.locked) == ("error", True)
+    docs = config.rules["docs/missing-description"]
+    assert docs.options.min_length == 4  # type: ignore[attr-defined]
+    assert all(not o.rules for o in config.overrides)
+
+
+def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "central.yml": CENTRAL,
+            "normcheck.yml": "extends: [central.yml]\nrules:\n"
+            "  docs/missing-description: {severity: error, options: {min_length: 4}}\n"
+            "overrides:\n  - match: {tags: [core]}\n    rules: {docs/missing-description: error}\n",
+        },
+    )
+    config = load_config(tmp_path)
+    assert config.violations == ()
+    assert config.rules["docs/missing-description"].severity == "error"
+    assert config.overrides[0].rules["docs/missing-description"].severity == "error"
+
+
+def test_the_locking_file_may_adapt_its_own_rule(tmp_path, chdir):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "normcheck.yml": "rules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+            "overrides:\n  - match: {paths: [models/legacy]}\n"
+            "    rules: {naming/model-prefix: warning}\n",
+        },
+    )
+    config = load_config(tmp_path)
+    assert config.violations == ()
+    assert config.overrides[0].rules["naming/model-prefix"].severity == "warning"
+
+
+def test_owners_and_vocabulary_merge_across_files(tmp_path, chdir):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "central.yml": "extends: []\nowners: {finance: {email: f@x}}\n"
+            "vocabulary: {preferred: {amt: amount}, banned: [tmp]}\n",
+            "normcheck.yml": "extends: [central.yml]\nowners: {growth: null}\n"
+            "vocabulary: {preferred: {Cust: Customer}, banned: [old]}\n",
+        },
+    )
+    config = load_config(tmp_path)
+    assert list(config.owners) == ["finance", "growth"]
+    assert dict(config.vocabulary.preferred) == {"amt": "amount", "cust": "customer"}
+    assert config.vocabulary.banned == ("old", "tmp")
+
+
+def test_layers_come_from_model_prefix_options(tmp_path, chdir):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "normcheck.yml": "rules:\n  naming/model-prefix:\n    options:\n      layers:\n"
+            "        base: {paths: ['models/base/**'], prefixes: [base_]}\n"
+        },
+    )
+    layers = load_config(tmp_path).layers
+    assert [(la.name, la.paths, la.prefixes) for la in layers] == [
+        ("base", ("models/base/**",), ("base_",))
+    ]
+
+
+def test_explicit_config_path_that_does_not_exist(tmp_path):
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path, tmp_path / "missing.yml")

@@ -1,0 +1,135 @@
+"""Reading real manifests of every supported dbt version, refusing the rest clearly."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS
+from normcheck.artifacts.catalog import load_catalog
+from normcheck.artifacts.manifest import decode_manifest, load_manifest
+from normcheck.errors import ArtifactError
+from normcheck.project import build_project
+
+COMPAT = CORPUS / "dbt" / "compat"
+
+
+def unpack(path: Path, tmp: Path) -> Path:
+    out = tmp / path.name.removesuffix(".gz")
+    out.write_bytes(gzip.decompress(path.read_bytes()))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "models"),
+    [
+        pytest.param("jaffle_shop_duckdb-dbt_1_6", 5, id="dbt 1.6 (v10)"),
+        pytest.param("jaffle_shop_duckdb-dbt_1_7", 5, id="dbt 1.7 (v11)"),
+        pytest.param("dbt-bouncer-fixture-dbt_110", None, id="dbt 1.10 (v12)"),
+        pytest.param("dbt-bouncer-fixture-dbt_111", None, id="dbt 1.11 (v12)"),
+        pytest.param("dbt-bouncer-fixture-dbt_112", None, id="dbt 1.12 (v12)"),
+        pytest.param("dbt-bouncer-fixture-dbt_20", None, id="dbt 2.0 Fusion (v12)"),
+    ],
+)
+def test_supported_versions_load(name, models, tmp_path):
+    path = unpack(COMPAT / f"{name}.manifest.json.gz", tmp_path)
+    manifest = load_manifest(path)
+    raw = json.loads(path.read_text())
+    own = raw["metadata"]["project_name"]
+    expected = sorted(
+        uid
+        for uid, n in raw["nodes"].items()
+        if n["resource_type"] == "model"
+        and n["package_name"] == own
+        and n.get("config", {}).get("enabled", True)
+    )
+    project = build_project(manifest, None, tmp_path)
+    got = sorted(r.uid for r in project.of_type("model") if project.owned(r))
+    assert got == expected
+    if models is not None:
+        assert len(got) == models
+
+
+def test_versioned_models_keep_each_version(tmp_path):
+    path = unpack(COMPAT / "dbt-bouncer-fixture-dbt_111.manifest.json.gz", tmp_path)
+    project = build_project(load_manifest(path), None, tmp_path)
+    versions = sorted(r.uid for r in project.of_type("model") if r.name == "customers")
+    assert len(versions) >= 2
+    first = project.resources[versions[0]]
+    assert "versions" in first.yaml_steps
+
+
+def test_v7_manifest_is_refused_with_a_clear_message(tmp_path):
+    path = unpack(COMPAT / "dbt-expectations-docs-dbt_1_3.manifest.json.gz", tmp_path)
+    with pytest.raises(ArtifactError) as info:
+        load_manifest(path, "manifest.json")
+    assert "unsupported manifest schema v7" in str(info.value)
+    assert str(info.value).startswith("manifest.json: ")
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        pytest.param(b"", "not a dbt manifest", id="empty file"),
+        pytest.param(b"[1, 2]", "not a dbt manifest", id="not an object"),
+        pytest.param(
+            b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v99.json"}}',
+            "unsupported manifest schema v99",
+            id="a future version",
+        ),
+        pytest.param(
+            b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},\n"nodes": {',
+            "invalid JSON",
+            id="truncated",
+        ),
+        pytest.param(
+            b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"}, "nodes": []}',
+            "unexpected manifest content",
+            id="wrong shape",
+        ),
+    ],
+)
+def test_broken_manifests_are_one_clear_error(data, needle):
+    with pytest.raises(ArtifactError) as info:
+        decode_manifest(data, "m.json")
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_manifest_error_names_the_line():
+    data = b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},\n"nodes": {"a": tru'
+    with pytest.raises(ArtifactError) as info:
+        decode_manifest(data, "m.json")
+    assert info.value.line == 2
+
+
+def test_missing_manifest_says_how_to_make_one(tmp_path):
+    with pytest.raises(ArtifactError, match="run `dbt parse`"):
+        load_manifest(tmp_path / "nope.json")
+
+
+def test_catalog_is_optional_and_typed(tmp_path):
+    assert load_catalog(tmp_path / "catalog.json") is None
+    path = tmp_path / "catalog.json"
+    path.write_text(
+        json.dumps(
+            {
+                "nodes": {
+                    "model.a.b": {
+                        "columns": {"Active": {"name": "Active", "type": "BOOLEAN", "index": 1}}
+                    }
+                },
+                "sources": {},
+            }
+        )
+    )
+    catalog = load_catalog(path)
+    assert catalog is not None
+    assert catalog.column_types("model.a.b") == {"active": "BOOLEAN"}
+    assert catalog.column_types("model.a.c") == {}
+    path.write_text("{")
+    with pytest.raises(ArtifactError, match="invalid catalog"):
+        load_catalog(path)
