@@ -46,24 +46,30 @@ class YamlDoc:
     def locate(self, steps: Iterable[Step]) -> int | None:
         """Follow ``steps`` (mapping keys, or ``(field, value)`` to pick the list
         item whose ``field`` equals ``value``) and return the deepest line found."""
+        return self.line(self._follow(tuple(steps))[0])
+
+    def locate_exact(self, steps: Iterable[Step]) -> int | None:
+        """The line at the end of ``steps``, or None when they do not all exist."""
+        key, complete = self._follow(tuple(steps))
+        return self.line(key) if complete else None
+
+    def _follow(self, steps: tuple[Step, ...]) -> tuple[PathKey, bool]:
         node = self.data
         key: PathKey = ()
         for step in steps:
             if isinstance(step, tuple):
                 field, value = step
-                if not isinstance(node, list):
-                    break
-                index = _find_item(node, field, value)
+                index = _find_item(node, field, value) if isinstance(node, list) else None
                 if index is None:
-                    break
+                    return key, False
                 key = (*key, index)
-                node = node[index]
+                node = node[index]  # type: ignore[index]
             else:
                 if not isinstance(node, dict) or step not in node:
-                    break
+                    return key, False
                 key = (*key, step)
                 node = node[step]
-        return self.line(key)
+        return key, True
 
 
 def _find_item(items: Sequence[object], field: str, value: str) -> int | None:

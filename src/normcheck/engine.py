@@ -51,10 +51,22 @@ class _Locator:
         return self.docs[file]
 
     def place(self, resource: Resource, hit: Hit) -> tuple[str, int]:
+        """The YAML line of the property when it is written there; else the line
+        the rule found in the resource's own file (SQL); else its YAML entry."""
         if hit.where == "file" or not resource.yaml_file:
             return self.shown(resource.file), hit.line or 1
         doc = self.doc(resource.yaml_file)
-        line = doc.locate((*resource.yaml_steps, *hit.yaml_key)) if doc else None
+        steps = resource.yaml_steps
+        if doc is not None and hit.yaml_key:
+            # a property may sit at the entry's top level or under its `config:`
+            exact = doc.locate_exact((*steps, *hit.yaml_key)) or doc.locate_exact(
+                (*steps, "config", *hit.yaml_key)
+            )
+            if exact is not None:
+                return self.shown(resource.yaml_file), exact
+        if hit.line is not None and resource.file != resource.yaml_file:
+            return self.shown(resource.file), hit.line
+        line = doc.locate(steps) if doc is not None else None
         return self.shown(resource.yaml_file), line or 1
 
     def shown(self, file: str) -> str:

@@ -54,5 +54,5 @@ def missing_owner(resource: Resource, ctx: Context[MissingOwnerOptions]) -> Iter
     yield Hit(
         f"{kind} `{resource.name}` has no owner: set `meta.owner` "
         "(or put it in a group that has one)",
-        yaml_key=("meta",),
+        yaml_key=("meta", "owner"),
     )

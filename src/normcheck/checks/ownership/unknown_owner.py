@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from normcheck.checks._api import Context, Hit, NoOptions, rule
+from normcheck.checks._common import code_line
 from normcheck.checks.ownership.missing_owner import OWNED_TYPES
 from normcheck.project import Resource
 
@@ -51,5 +52,6 @@ def unknown_owner(resource: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
         f"{kind} `{resource.name}` has owner `{owner}`, which is not in the owners "
         f"registry: use one of {teams}",
         key=owner,
-        yaml_key=("meta",),
+        yaml_key=("meta", "owner"),
+        line=code_line(resource.raw_code, owner),
     )

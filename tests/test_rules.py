@@ -1,0 +1,317 @@
+"""Each rule on a richer real dbt project: exact resources, files and lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import build_dbt_project
+from normcheck.run import RunOptions, run
+
+FILES = {
+    "seeds/raw_orders.csv": "id,amount\n1,10\n",
+    "models/staging/_sources.yml": """\
+version: 2
+sources:
+  - name: shop
+    config:
+      meta: {owner: growth}
+    tables:
+      - name: orders
+        description: Orders as the web shop writes them, one row per order.
+      - name: Refunds
+        description: Refunds as the payment provider reports them.
+""",
+    "models/staging/stg_orders.sql": "select * from {{ source('shop', 'orders') }}\n",
+    "models/staging/stg_refunds.sql": "select * from {{ ref('fct_revenue') }}\n",
+    "models/staging/_models.yml": """\
+version: 2
+models:
+  - name: stg_orders
+    description: Orders cleaned and typed, one row per order.
+    config:
+      meta: {owner: growth}
+    columns:
+      - name: order_id
+        description: The order.
+      - name: createdAt
+        data_type: timestamp
+      - name: paid
+        data_type: boolean
+      - name: order_date
+        data_type: date
+      - name: cust_amt
+  - name: stg_refunds
+    description: Refunds, one row per refund issued to a customer.
+    config:
+      meta: {owner: growht}
+""",
+    "models/marts/fct_revenue.sql": "{{ config(group='finance', access='public') }}\nselect * from {{ source('shop', 'orders') }}\n",
+    "models/marts/dim_customers_v1.sql": "{{ config(group='finance') }}\nselect 1 as customer_id\n",
+    "models/marts/dim_customers_v2.sql": "{{ config(group='finance') }}\nselect 1 as customer_id\n",
+    "models/marts/_marts.yml": """\
+version: 2
+groups:
+  - name: finance
+    owner: {name: finance, email: finance@example.com}
+models:
+  - name: fct_revenue
+    description: Revenue per order, recognised at payment.
+  - name: dim_customers
+    description: Customers, one row per customer across every shop.
+    latest_version: 2
+    versions:
+      - v: 1
+      - v: 2
+        description: TBD
+exposures:
+  - name: revenue_board
+    type: dashboard
+    description: The board the finance team reads every Monday morning.
+    owner: {name: finance, email: finance@example.com}
+    depends_on:
+      - ref('fct_revenue')
+      - ref('dim_customers', v=2)
+""",
+    "models/legacy/old_report.sql": "{{ config(tags=['legacy']) }}\nselect 1 as x\n",
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return build_dbt_project(tmp_path_factory.mktemp("rules"), FILES)
+
+
+def findings(project: Path, config: str, tmp_path: Path, monkeypatch) -> list[tuple[str, ...]]:
+    monkeypatch.chdir(project)
+    path = tmp_path / "normcheck.yml"
+    path.write_text(config)
+    result = run(RunOptions(project_dir=Path(), config=path))
+    return [(f.rule, f.resource, f"{f.file}:{f.line}", f.severity) for f in result.findings]
+
+
+ALL_RULES = [
+    "naming/model-prefix",
+    "naming/model-directory",
+    "naming/name-case",
+    "naming/column-case",
+    "naming/column-type-suffix",
+    "naming/vocabulary",
+    "ownership/missing-owner",
+    "ownership/unknown-owner",
+    "docs/missing-description",
+    "docs/placeholder-description",
+    "governance/layer-dependency",
+    "governance/public-model-contract",
+    "governance/exposure-private-dependency",
+    "governance/group-required",
+]
+
+
+def only(rule: str, severity: str = "error") -> str:
+    """A configuration with every built-in rule off but ``rule``."""
+    lines = ["extends: [normcheck:default]", "owners: {growth: {}, finance: {}}", "rules:"]
+    lines += [f"  {r}: 'off'" for r in ALL_RULES if r != rule]
+    lines.append(f"  {rule}: {severity}")
+    return "\n".join(lines) + "\n"
+
+
+CASES = {
+    "naming/name-case": [
+        ("source.shop.shop.Refunds", "models/staging/_sources.yml:9"),
+    ],
+    "naming/column-case": [
+        ("model.shop.stg_orders.createdAt", "models/staging/_models.yml:10"),
+    ],
+    "naming/column-type-suffix": [
+        ("model.shop.stg_orders.createdAt", "models/staging/_models.yml:10"),
+        ("model.shop.stg_orders.paid", "models/staging/_models.yml:12"),
+    ],
+    "ownership/missing-owner": [
+        ("model.shop.old_report", "models/legacy/old_report.sql:1"),
+    ],
+    "ownership/unknown-owner": [
+        ("model.shop.stg_refunds", "models/staging/_models.yml:20"),
+    ],
+    "docs/missing-description": [
+        ("model.shop.old_report", "models/legacy/old_report.sql:1"),
+    ],
+    "docs/placeholder-description": [
+        ("model.shop.dim_customers.v2", "models/marts/_marts.yml:14"),
+    ],
+    "governance/layer-dependency": [
+        ("model.shop.stg_refunds", "models/staging/stg_refunds.sql:1"),
+        ("model.shop.fct_revenue", "models/marts/fct_revenue.sql:2"),
+    ],
+    "governance/public-model-contract": [
+        ("model.shop.fct_revenue", "models/marts/_marts.yml:6"),
+    ],
+    "governance/exposure-private-dependency": [
+        ("exposure.shop.revenue_board", "models/marts/_marts.yml:20"),
+    ],
+    "naming/model-prefix": [],
+    "governance/group-required": [],
+}
+
+
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_rule_finds_exactly(rule, project, tmp_path, monkeypatch):
+    got = findings(project, only(rule), tmp_path, monkeypatch)
+    expected = sorted((rule, uid, where, "error") for uid, where in CASES[rule])
+    assert sorted(got) == expected
+
+
+def test_vocabulary_flags_preferred_and_banned_words(project, tmp_path, monkeypatch):
+    config = (
+        only("naming/vocabulary")
+        + "vocabulary: {preferred: {cust: customer, amt: amount}, banned: [old]}\n"
+    )
+    got = findings(project, config, tmp_path, monkeypatch)
+    assert sorted(got) == [
+        ("naming/vocabulary", "model.shop.old_report", "models/legacy/old_report.sql:1", "error"),
+        (
+            "naming/vocabulary",
+            "model.shop.stg_orders.cust_amt",
+            "models/staging/_models.yml:16",
+            "error",
+        ),
+        (
+            "naming/vocabulary",
+            "model.shop.stg_orders.cust_amt",
+            "models/staging/_models.yml:16",
+            "error",
+        ),
+    ]
+
+
+def test_overrides_match_paths_tags_groups_owners(project, tmp_path, monkeypatch):
+    config = (
+        only("docs/missing-description")
+        + """\
+overrides:
+  - match: {paths: ["models/legacy/**"]}
+    rules: {docs/missing-description: info}
+  - match: {groups: [finance]}
+    rules: {docs/missing-description: warning}
+  - match: {tags: [nomatch], owners: [finance]}
+    rules: {docs/missing-description: 'off'}
+  - match: {paths: ["models/marts/**"]}
+    rules: {docs/missing-description: {options: {resource_types: [model, exposure], min_length: 5}}}
+"""
+    )
+    got = findings(project, config, tmp_path, monkeypatch)
+    assert sorted(got) == [
+        (
+            "docs/missing-description",
+            "model.shop.dim_customers.v2",
+            "models/marts/_marts.yml:14",
+            "warning",
+        ),
+        (
+            "docs/missing-description",
+            "model.shop.old_report",
+            "models/legacy/old_report.sql:1",
+            "info",
+        ),
+    ]
+
+
+def test_override_by_tag_and_owner_can_switch_a_rule_off(project, tmp_path, monkeypatch):
+    config = (
+        only("docs/missing-description")
+        + """\
+overrides:
+  - match: {tags: [legacy]}
+    rules: {docs/missing-description: 'off'}
+  - match: {owners: [finance]}
+    rules: {docs/missing-description: 'off'}
+"""
+    )
+    assert findings(project, config, tmp_path, monkeypatch) == []
+
+
+def test_override_options_apply_per_resource(project, tmp_path, monkeypatch):
+    config = (
+        only("docs/missing-description", "off")
+        + """\
+overrides:
+  - match: {paths: ["models/staging/**"]}
+    rules:
+      docs/missing-description: {severity: warning, options: {resource_types: [column]}}
+"""
+    )
+    got = findings(project, config, tmp_path, monkeypatch)
+    assert sorted(uid for _, uid, _, _ in got) == [
+        "model.shop.stg_orders.createdAt",
+        "model.shop.stg_orders.cust_amt",
+        "model.shop.stg_orders.order_date",
+        "model.shop.stg_orders.paid",
+    ]
+
+
+def test_custom_layers_drive_prefix_directory_and_dependency_rules(project, tmp_path, monkeypatch):
+    config = (
+        only("naming/model-directory")
+        + """\
+  naming/model-prefix:
+    severity: error
+    options:
+      layers:
+        legacy: {paths: ["models/legacy/**"], prefixes: [legacy_]}
+        staging: {paths: ["models/staging/**"], prefixes: [stg_]}
+        marts: {paths: ["models/marts/**"], prefixes: [fct_, dim_]}
+"""
+    )
+    got = findings(project, config, tmp_path, monkeypatch)
+    assert sorted(got) == [
+        ("naming/model-prefix", "model.shop.old_report", "models/legacy/old_report.sql:1", "error"),
+    ]
+
+
+def test_model_directory_flags_a_prefix_outside_its_folder(tmp_path, monkeypatch):
+    project = build_dbt_project(
+        tmp_path / "p",
+        {
+            "models/stg_misplaced.sql": "select 1 as id\n",
+            "models/marts/int_x.sql": "select 1 as id\n",
+        },
+    )
+    got = findings(project, only("naming/model-directory"), tmp_path, monkeypatch)
+    assert sorted(got) == [
+        ("naming/model-directory", "model.shop.int_x", "models/marts/int_x.sql:1", "error"),
+        (
+            "naming/model-directory",
+            "model.shop.stg_misplaced",
+            "models/stg_misplaced.sql:1",
+            "error",
+        ),
+    ]
+
+
+def test_catalog_types_win_over_yaml(project, tmp_path, monkeypatch):
+    catalog = project / "target" / "catalog.json"
+    catalog.write_text(
+        json.dumps(
+            {
+                "nodes": {
+                    "model.shop.stg_orders": {
+                        "columns": {
+                            "ORDER_ID": {"name": "ORDER_ID", "type": "BOOLEAN"},
+                            "paid": {"name": "paid", "type": "VARCHAR"},
+                        }
+                    }
+                },
+                "sources": {},
+            }
+        )
+    )
+    try:
+        got = findings(project, only("naming/column-type-suffix"), tmp_path, monkeypatch)
+    finally:
+        catalog.unlink()
+    assert sorted(uid for _, uid, _, _ in got) == [
+        "model.shop.stg_orders.createdAt",
+        "model.shop.stg_orders.order_id",
+    ]
