@@ -315,6 +315,9 @@ def test_owners_and_vocabulary_merge_across_files(tmp_path, chdir):
     assert list(config.owners) == ["finance", "growth"]
     assert dict(config.vocabulary.preferred) == {"amt": "amount", "cust": "customer"}
     assert config.vocabulary.banned == ("old", "tmp")
+    assert str(config.settings_origins["owners.growth"]) == "normcheck.yml:2"
+    assert str(config.settings_origins["preferred.cust"]) == "normcheck.yml:3"
+    assert str(config.settings_origins["banned.tmp"]) == "central.yml:3"
 
 
 def test_layers_come_from_model_prefix_options(tmp_path, chdir):

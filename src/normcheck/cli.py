@@ -252,13 +252,16 @@ def _config_text(config: Config) -> str:
             f"{key:<15} {shown if shown not in (None, '') else '-'}  "
             f"[{origins.get(key, '(default)')}]"
         )
-    lines.append(f"{'owners':<15} {', '.join(config.owners) or '-'}")
+    lines.append("owners:" if config.owners else "owners:        -")
+    for team, info in config.owners.items():
+        email = info.get("email", "") if info else ""
+        lines.append(f"  {team:<13} {email or '-'}  [{origins.get(f'owners.{team}')}]")
     vocab = config.vocabulary
-    preferred = ", ".join(f"{k}->{v}" for k, v in vocab.preferred.items())
-    lines.append(
-        f"{'vocabulary':<15} preferred: {preferred or '-'}; "
-        f"banned: {', '.join(vocab.banned) or '-'}"
-    )
+    lines.append("vocabulary:" if vocab.preferred or vocab.banned else "vocabulary:    -")
+    for word, better in vocab.preferred.items():
+        lines.append(f"  prefer {better} over {word}  [{origins.get(f'preferred.{word}')}]")
+    for word in vocab.banned:
+        lines.append(f"  banned {word}  [{origins.get(f'banned.{word}')}]")
     lines.append("")
     lines.append("rules:")
     for rid, rc in config.rules.items():

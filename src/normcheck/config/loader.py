@@ -226,6 +226,7 @@ class _Merger:
         self.owners: dict[str, Mapping[str, object]] = {}
         self.preferred: dict[str, str] = {}
         self.banned: set[str] = set()
+        self.origins: dict[str, Origin] = {}
 
     def violation(self, rule_id: str, origin: Origin, what: str, key: str) -> None:
         lock = self.locked[rule_id]
@@ -262,10 +263,16 @@ class _Merger:
             )
         for team, info in (data.get("owners") or {}).items():
             self.owners[str(team)] = info or {}
+            self.origins[f"owners.{team}"] = file.origin("owners", team)
         vocabulary = data.get("vocabulary") or {}
         for word, better in (vocabulary.get("preferred") or {}).items():
             self.preferred[str(word).lower()] = str(better).lower()
-        self.banned.update(str(w).lower() for w in vocabulary.get("banned") or ())
+            self.origins[f"preferred.{word.lower()}"] = file.origin("vocabulary", "preferred", word)
+        for index, word in enumerate(vocabulary.get("banned") or ()):
+            self.banned.add(str(word).lower())
+            self.origins.setdefault(
+                f"banned.{word.lower()}", file.origin("vocabulary", "banned", index)
+            )
         for rule_id, setting in (data.get("rules") or {}).items():
             self.apply_rule(file, rule_id, setting)
         for index, entry in enumerate(data.get("overrides") or ()):
@@ -421,6 +428,6 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
         baseline=setting("baseline"),
         owners=dict(sorted(merger.owners.items())),
         vocabulary=Vocabulary(dict(sorted(merger.preferred.items())), tuple(sorted(merger.banned))),
-        settings_origins={k: o for k, (_, o) in settings.items()},
+        settings_origins={**{k: o for k, (_, o) in settings.items()}, **merger.origins},
         layers=layers_from(rules.get(LAYER_RULE)),
     )
