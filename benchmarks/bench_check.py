@@ -272,6 +272,11 @@ def measure(
                 )
                 continue
             meas.samples.append(sample)
+            print(
+                f"  {name:<9} run {len(meas.samples)}: {sample.wall_s:6.2f} s "
+                f"{_mb(sample.maxrss_bytes):>6} MB",
+                file=sys.stderr,
+            )
     return floor, check
 
 
@@ -333,6 +338,18 @@ def target_line(rows: Sequence[Row]) -> str:
     )
 
 
+def render_samples(rows: Sequence[Row]) -> str:
+    """Every run, so the spread behind each median is visible."""
+    lines = ["| manifest | command | wall s per run | peak MB per run |", "|---|---|---|---|"]
+    for row in rows:
+        for name, meas in (("floor", row.floor), ("normcheck", row.normcheck)):
+            walls = ", ".join(f"{s.wall_s:.2f}" for s in meas.samples) or "—"
+            rss = ", ".join(_mb(s.maxrss_bytes) for s in meas.samples) or "—"
+            failed = f" (then {meas.error})" if meas.error else ""
+            lines.append(f"| {row.label} | {name} | {walls}{failed} | {rss} |")
+    return "\n".join(lines)
+
+
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -382,7 +399,9 @@ def environment_lines(runs: int, method: str) -> list[str]:
     ]
 
 
-def write_report(path: Path, table: str, target: str, runs: int, method: str) -> None:
+def write_report(
+    path: Path, rows: Sequence[Row], table: str, target: str, runs: int, method: str
+) -> None:
     text = "\n".join(
         [
             "# normcheck check vs. the orjson floor",
@@ -396,6 +415,10 @@ def write_report(path: Path, table: str, target: str, runs: int, method: str) ->
             table,
             "",
             target,
+            "",
+            "## Runs",
+            "",
+            render_samples(rows),
             "",
         ]
     )
@@ -476,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(target)
     if args.write:
-        write_report(args.write, table, target, args.runs, runner.method)
+        write_report(args.write, rows, table, target, args.runs, runner.method)
         print(f"wrote {args.write}", file=sys.stderr)
     return 0
 

@@ -121,3 +121,9 @@ def chdir(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], None]:
         monkeypatch.chdir(path)
 
     return go
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test gets its own warm-run cache, so no test sees another's results."""
+    monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

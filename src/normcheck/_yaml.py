@@ -21,7 +21,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 PathKey = tuple[str | int, ...]
-Step = str | tuple[str, str]
+Step = str | int | tuple[str, str]
 
 MAX_YAML_BYTES = 20 * 1024 * 1024
 
@@ -57,7 +57,12 @@ class YamlDoc:
         node = self.data
         key: PathKey = ()
         for step in steps:
-            if isinstance(step, tuple):
+            if isinstance(step, int):
+                if not isinstance(node, list) or not 0 <= step < len(node):
+                    return key, False
+                key = (*key, step)
+                node = node[step]
+            elif isinstance(step, tuple):
                 field, value = step
                 index = _find_item(node, field, value) if isinstance(node, list) else None
                 if index is None:

@@ -15,10 +15,13 @@ from pathlib import Path
 import click
 
 from normcheck import __version__
+from normcheck import baseline as baseline_mod
+from normcheck.baseline import DEFAULT_BASELINE
 from normcheck.checks.registry import builtin_rules
 from normcheck.config.loader import find_config, load_config
 from normcheck.config.model import Config
 from normcheck.config.schema import build_schema
+from normcheck.dbt_parse import PARSE_MODES
 from normcheck.docs import rule_markdown
 from normcheck.engine import at_or_above
 from normcheck.errors import (
@@ -94,6 +97,21 @@ def cli() -> None:
 @click.option("--output", multiple=True, help="Also write FORMAT:PATH (repeatable).")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout; exit code only.")
+@click.option("--since", metavar="GIT_REF", help="Only what changed since this git ref.")
+@click.option(
+    "--parse",
+    type=click.Choice(PARSE_MODES),
+    default="auto",
+    show_default=True,
+    help="Run `dbt parse` when the manifest is missing or stale (auto), always, or never.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Hide the findings recorded in this baseline (default: `baseline:` in config).",
+)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the warm-run cache.")
 def check(
     paths: tuple[Path, ...],
     project_dir: Path,
@@ -106,9 +124,13 @@ def check(
     output: tuple[str, ...],
     no_color: bool,
     quiet: bool,
+    since: str | None,
+    parse: str,
+    baseline_file: Path | None,
+    no_cache: bool,
 ) -> int:
-    """Lint the project. PATHS limit the report to what those files own."""
-    del paths  # changed-file filtering comes with the pre-commit workflow
+    """Lint the project. PATHS (as pre-commit passes them) limit the report to
+    what those files define; a changed normcheck.yml re-checks everything."""
     outputs = _outputs(output)
     options = RunOptions(
         project_dir=project_dir,
@@ -116,11 +138,24 @@ def check(
         manifest=manifest,
         select=_split(select),
         ignore=_split(ignore),
+        paths=paths,
+        since=since,
+        parse=parse,
+        baseline=baseline_file,
+        use_cache=not no_cache,
     )
     result = run(options)
+    for note in result.notes:
+        click.echo(f"normcheck: {note}", err=True)
     color = not no_color and sys.stdout.isatty()
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
+    if result.stale_baseline:
+        click.echo(
+            f"normcheck: {len(result.stale_baseline)} baseline entries no longer match "
+            "(debt paid off): run `normcheck baseline --prune` to drop them",
+            err=True,
+        )
     for out_fmt, path in outputs:
         try:
             path.write_text(render(result, out_fmt, False), encoding="utf-8")
@@ -298,16 +333,78 @@ def _config_text(config: Config) -> str:
 
 
 @cli.command("config")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @project_dir_option
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def config_command(project_dir: Path, config: Path | None, fmt: str) -> int:
-    """The resolved configuration, each value with the file:line that set it."""
+@click.option("--check", "check_only", is_flag=True, help="Only validate FILES (pre-commit).")
+def config_command(
+    files: tuple[Path, ...], project_dir: Path, config: Path | None, fmt: str, check_only: bool
+) -> int:
+    """The resolved configuration, each value with the file:line that set it.
+
+    With --check, validate each of FILES (normcheck.yml or rule sets, following
+    `extends`) and print nothing when they are valid."""
+    if check_only:
+        for file in files or (config or project_dir / "normcheck.yml",):
+            load_config(file.parent, file)
+        return EXIT_CLEAN
     resolved = load_config(project_dir, config)
     if fmt == "json":
         click.echo(json.dumps(_config_json(resolved), indent=2, sort_keys=True))
     else:
         click.echo(_config_text(resolved), nl=False)
+    return EXIT_CLEAN
+
+
+@cli.command("baseline")
+@project_dir_option
+@config_option
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@click.option(
+    "--output",
+    "target",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Baseline file (default: `baseline:` in config, else {DEFAULT_BASELINE}).",
+)
+@click.option("--prune", is_flag=True, help="Only drop entries that no longer match.")
+@click.option("--parse", type=click.Choice(PARSE_MODES), default="auto", show_default=True)
+def baseline_command(
+    project_dir: Path,
+    config: Path | None,
+    manifest: Path | None,
+    target: Path | None,
+    prune: bool,
+    parse: str,
+) -> int:
+    """Write the baseline of current findings, so only new ones fail."""
+    options = RunOptions(
+        project_dir=project_dir,
+        config=config,
+        manifest=manifest,
+        parse=parse,
+        use_baseline=False,
+    )
+    result = run(options)
+    if result.crashes:
+        return _exit_code(result, "never")
+    path = target or (
+        project_dir / result.config.baseline
+        if result.config.baseline
+        else project_dir / DEFAULT_BASELINE
+    )
+    entries = baseline_mod.entries_for(result.findings)
+    if prune:
+        old = baseline_mod.load(path, str(path))
+        current = {e.fingerprint for e in entries}
+        kept = [e for e in old if e.fingerprint in current]
+        baseline_mod.write_atomic(path, baseline_mod.render(kept))
+        click.echo(f"pruned {len(old) - len(kept)} stale entries; {len(kept)} remain in {path}")
+        return EXIT_CLEAN
+    baseline_mod.write_atomic(path, baseline_mod.render(entries))
+    click.echo(f"wrote {len(entries)} entries to {path}")
+    if not result.config.baseline and target is None:
+        click.echo(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
     return EXIT_CLEAN
 
 

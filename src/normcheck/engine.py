@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from normcheck._glob import match_any
 from normcheck._yaml import YamlDoc, load_yaml
@@ -20,18 +21,15 @@ from normcheck.errors import NormcheckError
 from normcheck.finding import Finding, fingerprint
 from normcheck.project import Project, Resource
 
+if TYPE_CHECKING:
+    from normcheck.suppression import Suppression
+
 
 @dataclass(frozen=True)
 class RuleCrash:
     rule: str
     resource: str
     traceback: str
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    findings: tuple[Finding, ...]
-    crashes: tuple[RuleCrash, ...] = ()
 
 
 @dataclass
@@ -125,6 +123,28 @@ class _Settings:
         return severity, self.options_cache[key]
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    findings: tuple[Finding, ...]
+    crashes: tuple[RuleCrash, ...]
+    settings: Mapping[str, _Settings]
+    locator: _Locator
+
+    def severity_of(self, rule_id: str, resource: Resource) -> str:
+        """The rule's effective severity on a resource ("off" when it did not run)."""
+        settings = self.settings.get(rule_id)
+        if settings is None or resource.type not in settings.config.rule.targets:
+            return "off"
+        return settings.resolve(resource)[0]
+
+    def place_suppression(self, s: Suppression) -> tuple[str, int]:
+        resource = s.resource
+        if s.kind == "sql" or not resource.yaml_file:
+            return self.locator.shown(resource.file), s.line or 1
+        key = ("meta", "normcheck", "ignore", s.index)
+        return self.locator.place(resource, Hit("", yaml_key=key))
+
+
 def _by_type(project: Project) -> dict[str, list[Resource]]:
     out: dict[str, list[Resource]] = {}
     for resource in project.resources.values():
@@ -145,10 +165,12 @@ def evaluate(
     findings: list[Finding] = []
     crashes: list[RuleCrash] = []
     selected = set(rule_ids)
+    all_settings: dict[str, _Settings] = {}
     for rule_id, rule_config in config.rules.items():
         if rule_id not in selected or rule_id == LOCKED_RULE:
             continue
         settings = _Settings(rule_config, config.overrides)
+        all_settings[rule_id] = settings
         if not settings.may_fire:
             continue
         rule = rule_config.rule
@@ -176,8 +198,7 @@ def evaluate(
                     if about is None:
                         continue
                     findings.append(_finding(rule_id, severity, about, hit, locator, config))
-    findings.extend(_lock_findings(config, display_prefix))
-    return Evaluation(tuple(sorted(findings)), tuple(crashes))
+    return Evaluation(tuple(sorted(findings)), tuple(crashes), all_settings, locator)
 
 
 def _finding(
@@ -200,24 +221,6 @@ def _finding(
         owner=resource.owner or config.team,
         fingerprint=fingerprint(rule_id, resource.uid, hit.key),
     )
-
-
-def _lock_findings(config: Config, display_prefix: str) -> list[Finding]:
-    del display_prefix  # configuration paths are already shown relative to the cwd
-    return [
-        Finding(
-            file=v.origin.file,
-            line=v.origin.line or 1,
-            rule=LOCKED_RULE,
-            resource=v.origin.file,
-            message=v.message,
-            severity="error",
-            resource_type="config",
-            owner=config.team,
-            fingerprint=fingerprint(LOCKED_RULE, v.origin.file, f"{v.rule_id}:{v.key}"),
-        )
-        for v in config.violations
-    ]
 
 
 def at_or_above(findings: Iterable[Finding], level: str) -> bool:

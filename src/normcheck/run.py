@@ -1,21 +1,28 @@
-"""``run(options) -> Result``: chains load, model, configure, evaluate.
+"""``run(options) -> Result``: chains the stages — load (and `dbt parse` when
+stale), model, configure, evaluate, suppress, baseline, limit to changed files.
 
 Each stage is importable and testable alone; this module only wires them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from normcheck import baseline as baseline_mod
+from normcheck import cache, suppression
 from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import load_manifest
-from normcheck.config.loader import display_path, load_config
+from normcheck.checks.registry import LOCKED_RULE
+from normcheck.config.loader import display_path, find_config, load_config
 from normcheck.config.model import Config
+from normcheck.dbt_parse import needs_parse, run_dbt_parse
 from normcheck.engine import RuleCrash, count, evaluate
 from normcheck.errors import UsageError
-from normcheck.finding import Finding
-from normcheck.project import Project, build_project
+from normcheck.finding import Finding, fingerprint
+from normcheck.project import Resource
+from normcheck.scope import EVERYTHING, Scope, changed_since, defining_files, scope_for
 
 
 @dataclass(frozen=True)
@@ -25,19 +32,26 @@ class RunOptions:
     manifest: Path | None = None
     select: Sequence[str] = ()
     ignore: Sequence[str] = ()
+    paths: Sequence[Path] = ()
+    since: str | None = None
+    parse: str = "auto"
+    baseline: Path | None = None
+    use_baseline: bool = True
+    use_cache: bool = True
 
 
 @dataclass(frozen=True)
 class Result:
     findings: tuple[Finding, ...]
     config: Config
-    project: Project
     crashes: tuple[RuleCrash, ...] = ()
     checked: int = 0
     rule_count: int = 0
     suppressed: int = 0
     baselined: int = 0
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
+    stale_baseline: tuple[baseline_mod.Entry, ...] = ()
+    baseline_path: Path | None = None
 
     def summary(self) -> Mapping[str, int]:
         return {**count(self.findings), "suppressed": self.suppressed, "baselined": self.baselined}
@@ -56,10 +70,8 @@ def select_rules(config: Config, select: Sequence[str], ignore: Sequence[str]) -
             raise UsageError(f"unknown rule or family `{selector}` in --select/--ignore")
     chosen = []
     for rule_id, rule_config in config.rules.items():
-        if rule_config.locked or (
-            (not select or _matches_selector(rule_id, select))
-            and not _matches_selector(rule_id, ignore)
-        ):
+        wanted = not select or _matches_selector(rule_id, select)
+        if rule_config.locked or (wanted and not _matches_selector(rule_id, ignore)):
             chosen.append(rule_id)
     return chosen
 
@@ -69,24 +81,247 @@ def display_prefix(project_dir: Path) -> str:
     return "" if shown in (".", "") else shown.rstrip("/") + "/"
 
 
-def run(options: RunOptions) -> Result:
-    project_dir = options.project_dir
-    if not project_dir.is_dir():
-        raise UsageError(f"project directory `{project_dir}` does not exist")
-    config = load_config(project_dir, options.config)
-    manifest_path = options.manifest or project_dir / "target" / "manifest.json"
+@dataclass(frozen=True)
+class _Evaluated:
+    findings: tuple[Finding, ...]
+    defined_in: Mapping[str, tuple[Path, ...]]  # fingerprint -> files that define its resource
+    crashes: tuple[RuleCrash, ...]
+    suppressed: int
+    checked: int
+    rule_count: int
+
+
+def _evaluate_project(
+    project_dir: Path, config: Config, manifest_path: Path, rule_ids: list[str]
+) -> _Evaluated:
+    from normcheck.project import build_project  # keeps the warm path's imports small
+
     manifest = load_manifest(manifest_path, display_path(manifest_path.resolve()))
     catalog_path = manifest_path.parent / "catalog.json"
     catalog = load_catalog(catalog_path, display_path(catalog_path.resolve()))
     project = build_project(manifest, catalog, project_dir.resolve())
-    rule_ids = select_rules(config, options.select, options.ignore)
-    evaluation = evaluate(project, config, rule_ids, display_prefix(project_dir))
+    prefix = display_prefix(project_dir)
+    evaluation = evaluate(project, config, rule_ids, prefix)
+    selected = set(rule_ids)
+
+    def severity_of(rule_id: str, resource: Resource) -> str:
+        return evaluation.severity_of(rule_id, resource) if rule_id in selected else "off"
+
+    outcome = suppression.apply(
+        evaluation.findings,
+        suppression.collect(project),
+        config,
+        severity_of,
+        evaluation.place_suppression,
+        dt.date.today(),
+    )
+    findings = tuple(sorted((*outcome.kept, *outcome.honesty)))
+    defined_in: dict[str, tuple[Path, ...]] = {}
+    for finding in findings:
+        resource = project.resources.get(finding.resource)
+        if resource is not None:
+            defined_in[finding.fingerprint] = tuple(defining_files(resource, project))
     checked = sum(1 for r in project.resources.values() if project.owned(r))
+    rule_count = sum(1 for r in rule_ids if config.rules[r].severity != "off")
+    return _Evaluated(
+        findings, defined_in, evaluation.crashes, outcome.suppressed, checked, rule_count
+    )
+
+
+def _cached_or_evaluated(
+    project_dir: Path,
+    config: Config,
+    manifest_path: Path,
+    rule_ids: list[str],
+    use_cache: bool,
+) -> _Evaluated:
+    key = cache.run_key(
+        manifest_path,
+        manifest_path.parent / "catalog.json",
+        config.digest,
+        [str(project_dir.resolve()), str(Path.cwd()), *rule_ids],
+    )
+    hit = cache.load(key) if use_cache else None
+    if hit is not None:
+        findings = []
+        defined_in: dict[str, tuple[Path, ...]] = {}
+        for c in hit.findings:
+            findings.append(
+                Finding(
+                    c.file,
+                    c.line,
+                    c.rule,
+                    c.resource,
+                    c.message,
+                    c.severity,
+                    c.resource_type,
+                    c.owner,
+                    c.fingerprint,
+                )
+            )
+            if c.defined_in:
+                defined_in[c.fingerprint] = tuple(Path(p) for p in c.defined_in)
+        return _Evaluated(
+            tuple(findings), defined_in, (), hit.suppressed, hit.checked, hit.rule_count
+        )
+    evaluated = _evaluate_project(project_dir, config, manifest_path, rule_ids)
+    if use_cache and not evaluated.crashes:
+        cache.store(
+            key,
+            cache.CachedRun(
+                findings=[
+                    cache.CachedFinding(
+                        f.file,
+                        f.line,
+                        f.rule,
+                        f.resource,
+                        f.message,
+                        f.severity,
+                        f.resource_type,
+                        f.owner,
+                        f.fingerprint,
+                        [str(p) for p in evaluated.defined_in.get(f.fingerprint, ())],
+                    )
+                    for f in evaluated.findings
+                ],
+                suppressed=evaluated.suppressed,
+                checked=evaluated.checked,
+                rule_count=evaluated.rule_count,
+            ),
+        )
+    return evaluated
+
+
+def _lock_findings(config: Config) -> list[Finding]:
+    return [
+        Finding(
+            file=v.origin.file,
+            line=v.origin.line or 1,
+            rule=LOCKED_RULE,
+            resource=v.origin.file,
+            message=v.message,
+            severity="error",
+            resource_type="config",
+            owner=config.team,
+            fingerprint=fingerprint(LOCKED_RULE, v.origin.file, f"{v.rule_id}:{v.key}"),
+        )
+        for v in config.violations
+    ]
+
+
+def _baseline_path(options: RunOptions, config: Config, project_dir: Path) -> Path | None:
+    if options.baseline is not None:
+        return options.baseline
+    if config.baseline:
+        return project_dir / config.baseline
+    return None
+
+
+def _limit(
+    findings: Sequence[Finding], defined_in: Mapping[str, tuple[Path, ...]], scope: Scope
+) -> tuple[Finding, ...]:
+    if scope.everything:
+        return tuple(findings)
+    kept = []
+    for finding in findings:
+        files = defined_in.get(finding.fingerprint) or (Path(finding.file).resolve(),)
+        if scope.covers(*files):
+            kept.append(finding)
+    return tuple(kept)
+
+
+def run_project(options: RunOptions, project_dir: Path, config: Config) -> Result:
+    """One dbt project: every stage, in order."""
+    notes: list[str] = []
+    manifest_path = options.manifest or project_dir / "target" / "manifest.json"
+    changed = [Path(p) for p in options.paths]
+    if options.since is not None:
+        changed += changed_since(options.since, project_dir)
+    if options.manifest is None:
+        reason = needs_parse(options.parse, project_dir, manifest_path, changed)
+        if reason is not None:
+            notes.append(reason)
+            run_dbt_parse(project_dir)
+    rule_ids = select_rules(config, options.select, options.ignore)
+    evaluated = _cached_or_evaluated(
+        project_dir, config, manifest_path, rule_ids, options.use_cache
+    )
+    findings = [*evaluated.findings, *_lock_findings(config)]
+    baselined = 0
+    stale: tuple[baseline_mod.Entry, ...] = ()
+    path = _baseline_path(options, config, project_dir) if options.use_baseline else None
+    if path is not None:
+        shown = display_path(path.resolve())
+        entries = baseline_mod.load(path, shown)
+        locked = {r for r, c in config.rules.items() if c.locked}
+        outcome = baseline_mod.apply(findings, entries, locked)
+        findings = list(outcome.kept)
+        baselined, stale = outcome.hidden, outcome.stale
+        findings += [
+            Finding(
+                shown,
+                e.line,
+                LOCKED_RULE,
+                e.resource,
+                f"baseline entry for locked rule `{e.rule}` has no effect: fix the finding",
+                "error",
+                "baseline",
+                config.team,
+                fingerprint(LOCKED_RULE, e.resource, f"baseline:{e.fingerprint}"),
+            )
+            for e in outcome.locked
+        ]
+    scope = EVERYTHING
+    if options.paths or options.since is not None:
+        scope = scope_for(changed, config.paths)
+        if not scope.everything:
+            stale = ()  # only a whole-project run can tell that an entry no longer matches
     return Result(
-        findings=evaluation.findings,
+        findings=tuple(sorted(_limit(findings, evaluated.defined_in, scope))),
         config=config,
-        project=project,
-        crashes=evaluation.crashes,
-        checked=checked,
-        rule_count=sum(1 for r in rule_ids if config.rules[r].severity != "off"),
+        crashes=evaluated.crashes,
+        checked=evaluated.checked,
+        rule_count=evaluated.rule_count,
+        suppressed=evaluated.suppressed,
+        baselined=baselined,
+        notes=tuple(notes),
+        stale_baseline=stale,
+        baseline_path=path,
+    )
+
+
+def run(options: RunOptions) -> Result:
+    """Check one project, or every project a monorepo's `projects:` lists."""
+    if not options.project_dir.is_dir():
+        raise UsageError(f"project directory `{options.project_dir}` does not exist")
+    config = load_config(options.project_dir, options.config)
+    if not config.projects:
+        return run_project(options, options.project_dir, config)
+    results = []
+    root_config = options.config or find_config(options.project_dir)
+    for folder in config.projects:
+        if not folder.is_dir():
+            raise UsageError(f"`projects:` lists `{display_path(folder)}`, which does not exist")
+        nested = find_config(folder)
+        project_config = load_config(folder, nested or root_config)
+        sub = replace(options, project_dir=folder, manifest=None, config=nested or root_config)
+        results.append(run_project(sub, folder, project_config))
+    return combine(config, results)
+
+
+def combine(config: Config, results: Sequence[Result]) -> Result:
+    seen: dict[str, Finding] = {}
+    for result in results:
+        for finding in result.findings:
+            seen.setdefault(f"{finding.fingerprint}:{finding.file}", finding)
+    return Result(
+        findings=tuple(sorted(seen.values())),
+        config=config,
+        crashes=tuple(c for r in results for c in r.crashes),
+        checked=sum(r.checked for r in results),
+        rule_count=max((r.rule_count for r in results), default=0),
+        suppressed=sum(r.suppressed for r in results),
+        baselined=sum(r.baselined for r in results),
+        notes=tuple(n for r in results for n in r.notes),
+        stale_baseline=tuple(e for r in results for e in r.stale_baseline),
     )

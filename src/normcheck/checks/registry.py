@@ -18,7 +18,10 @@ from normcheck.checks.naming.model_directory import model_directory
 from normcheck.checks.naming.model_prefix import model_prefix
 from normcheck.checks.naming.name_case import name_case
 from normcheck.checks.naming.vocabulary import vocabulary
+from normcheck.checks.normcheck.expired_suppression import expired_suppression
 from normcheck.checks.normcheck.locked_rule import locked_rule
+from normcheck.checks.normcheck.suppression_without_reason import suppression_without_reason
+from normcheck.checks.normcheck.unused_suppression import unused_suppression
 from normcheck.checks.ownership.missing_owner import missing_owner
 from normcheck.checks.ownership.unknown_owner import unknown_owner
 
@@ -38,6 +41,9 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     exposure_private_dependency,
     group_required,
     locked_rule,
+    unused_suppression,
+    suppression_without_reason,
+    expired_suppression,
 )
 
 LOCKED_RULE = locked_rule.id

@@ -4,6 +4,7 @@ the JSON Schema, and merge them in order with provenance and locks."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -57,6 +58,7 @@ def display_path(path: Path) -> str:
 class ConfigFile:
     shown: str
     doc: YamlDoc
+    path: Path
 
     @property
     def data(self) -> dict[str, Any]:
@@ -172,7 +174,7 @@ def collect(path: Path, shown: str, implicit_default: bool) -> list[ConfigFile]:
             )
         if path in seen:
             return
-        file = ConfigFile(shown, load_yaml(path, shown, ConfigError))
+        file = ConfigFile(shown, load_yaml(path, shown, ConfigError), path)
         _normalise_off(file.doc.data)
         validate(file)
         targets = _extends_list(file)
@@ -256,6 +258,9 @@ class _Merger:
         for key in ("team", "dialect", "fail_on", "baseline"):
             if key in data:
                 self.settings[key] = (data[key], file.origin(key))
+        if "projects" in data:
+            folders = tuple((file.path.parent / p).resolve() for p in data["projects"])
+            self.settings["projects"] = (folders, file.origin("projects"))
         if "tracking_plans" in data:
             self.settings["tracking_plans"] = (
                 tuple(data["tracking_plans"]),
@@ -416,6 +421,10 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
         return None if value is None else str(value)
 
     plans = settings.get("tracking_plans", ((), DEFAULT_ORIGIN))[0]
+    projects = settings.get("projects", ((), DEFAULT_ORIGIN))[0]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.shown.encode() + b"\x00" + file.path.read_bytes())
     return Config(
         files=tuple(f.shown for f in files),
         rules=rules,
@@ -430,4 +439,7 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
         vocabulary=Vocabulary(dict(sorted(merger.preferred.items())), tuple(sorted(merger.banned))),
         settings_origins={**{k: o for k, (_, o) in settings.items()}, **merger.origins},
         layers=layers_from(rules.get(LAYER_RULE)),
+        paths=tuple(f.path for f in files),
+        digest=digest.hexdigest(),
+        projects=tuple(projects) if isinstance(projects, tuple) else (),
     )

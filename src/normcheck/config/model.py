@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from normcheck.checks._api import Layer, Options, Rule, Vocabulary
 
@@ -84,3 +85,6 @@ class Config:
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     settings_origins: Mapping[str, Origin] = field(default_factory=dict)
     layers: tuple[Layer, ...] = ()
+    paths: tuple[Path, ...] = ()  # the configuration files read, absolute
+    digest: str = ""  # of their content, for the cache key
+    projects: tuple[Path, ...] = ()  # absolute project folders (monorepo)

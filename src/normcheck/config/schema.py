@@ -75,6 +75,10 @@ def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
             "tracking_plans": {**_STRINGS, "description": "globs of tracking-plan files"},
             "fail_on": {"enum": ["error", "warning", "info", "never"]},
             "baseline": {"type": "string", "description": "path of the baseline file"},
+            "projects": {
+                **_STRINGS,
+                "description": "dbt project folders checked in one run (monorepo, dbt Mesh)",
+            },
             "owners": {
                 "type": "object",
                 "description": "registry of owning teams",

@@ -1,0 +1,117 @@
+"""Baselines: accept the debt a project has today, report only what is new,
+and show the debt going down.
+
+The file is sorted JSON, one entry per line: rule, resource and fingerprint
+(never line numbers or message wording, so edits elsewhere do not break it).
+Writes are atomic: an interrupted write never leaves a corrupt baseline."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from normcheck.errors import ArtifactError
+from normcheck.finding import Finding
+
+DEFAULT_BASELINE = ".normcheck-baseline.json"
+
+
+@dataclass(frozen=True, order=True)
+class Entry:
+    rule: str
+    resource: str
+    fingerprint: str
+    line: int = 0  # where it stands in the file (for findings about the entry itself)
+
+
+def baselinable(finding: Finding) -> bool:
+    """normcheck's own findings (locks, suppressions) are never baselined."""
+    return not finding.rule.startswith("normcheck/")
+
+
+def render(entries: Iterable[Entry]) -> str:
+    unique = sorted({(e.rule, e.resource, e.fingerprint) for e in entries})
+    rows = [
+        "    " + json.dumps({"rule": r, "resource": res, "fingerprint": fp}, sort_keys=True)
+        for r, res, fp in unique
+    ]
+    body = ",\n".join(rows)
+    return '{\n  "version": 1,\n  "entries": [\n' + body + ("\n" if rows else "") + "  ]\n}\n"
+
+
+def entries_for(findings: Iterable[Finding]) -> list[Entry]:
+    return sorted({Entry(f.rule, f.resource, f.fingerprint) for f in findings if baselinable(f)})
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path, shown: str) -> list[Entry]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArtifactError(
+            "baseline not found: create it with `normcheck baseline`", shown
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"cannot read baseline: {exc}", shown) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"invalid baseline JSON: {exc.msg}", shown, exc.lineno) from None
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise ArtifactError("not a normcheck baseline (expected version 1)", shown, 1)
+    raw = data.get("entries")
+    if not isinstance(raw, list):
+        raise ArtifactError("baseline has no `entries` list", shown, 1)
+    lines = text.splitlines()
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in ("rule", "resource", "fingerprint")
+        ):
+            raise ArtifactError("baseline entry needs rule, resource and fingerprint", shown)
+        needle = f'"fingerprint": "{item["fingerprint"]}"'
+        line = next((n for n, text_line in enumerate(lines, 1) if needle in text_line), 1)
+        out.append(Entry(item["rule"], item["resource"], item["fingerprint"], line))
+    return out
+
+
+@dataclass(frozen=True)
+class Baselined:
+    kept: tuple[Finding, ...]
+    hidden: int
+    stale: tuple[Entry, ...]
+    locked: tuple[Entry, ...]
+
+
+def apply(
+    findings: Sequence[Finding], entries: Sequence[Entry], locked_rules: set[str]
+) -> Baselined:
+    """Hide findings whose fingerprint is in the baseline (never a locked rule's)."""
+    usable = {e.fingerprint: e for e in entries if e.rule not in locked_rules}
+    locked = tuple(e for e in entries if e.rule in locked_rules)
+    used: set[str] = set()
+    kept = []
+    for finding in findings:
+        if baselinable(finding) and finding.fingerprint in usable:
+            used.add(finding.fingerprint)
+        else:
+            kept.append(finding)
+    stale = tuple(sorted(e for fp, e in usable.items() if fp not in used))
+    return Baselined(tuple(kept), len(findings) - len(kept), stale, locked)

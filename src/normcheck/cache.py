@@ -1,0 +1,117 @@
+"""The warm-run cache: a run's findings, keyed by everything they depend on
+(the manifest's and catalog's identity, the configuration's content, the
+selected rules, today's date and normcheck's own code).
+
+A warm run (manifest unchanged) reads a few kilobytes instead of the manifest.
+It lives in the user cache directory (``NORMCHECK_CACHE_DIR``, else
+``$XDG_CACHE_HOME/normcheck``, else ``~/.cache/normcheck``), never in the project."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+
+from normcheck import __version__
+
+_CHUNK = 1 << 20
+
+
+class _Digest(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+class CachedFinding(msgspec.Struct, frozen=True):
+    file: str
+    line: int
+    rule: str
+    resource: str
+    message: str
+    severity: str
+    resource_type: str
+    owner: str | None
+    fingerprint: str
+    defined_in: list[str]
+
+
+class CachedRun(msgspec.Struct, frozen=True):
+    findings: list[CachedFinding]
+    suppressed: int
+    checked: int
+    rule_count: int
+
+
+def cache_dir() -> Path:
+    explicit = os.environ.get("NORMCHECK_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "normcheck"
+
+
+def _file_identity(path: Path, digest: _Digest) -> None:
+    """Size, mtime and inode, plus a hash of the first and last MiB."""
+    try:
+        stat = path.stat()
+    except OSError:
+        digest.update(b"missing:" + str(path).encode())
+        return
+    digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}".encode())
+    with path.open("rb") as handle:
+        digest.update(handle.read(_CHUNK))
+        if stat.st_size > 2 * _CHUNK:
+            handle.seek(-_CHUNK, os.SEEK_END)
+            digest.update(handle.read(_CHUNK))
+
+
+def _code_identity(digest: _Digest) -> None:
+    package = Path(__file__).resolve().parent
+    digest.update(__version__.encode())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".yml", ".json"):
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+
+
+def run_key(
+    manifest: Path,
+    catalog: Path,
+    config_digest: str,
+    extra: Iterable[str],
+) -> str:
+    digest = hashlib.sha256()
+    _code_identity(digest)
+    _file_identity(manifest.resolve(), digest)
+    _file_identity(catalog.resolve(), digest)
+    digest.update(config_digest.encode())
+    for item in extra:
+        digest.update(item.encode() + b"\x00")
+    digest.update(dt.date.today().isoformat().encode())
+    return digest.hexdigest()[:32]
+
+
+_DECODER = msgspec.json.Decoder(CachedRun)
+
+
+def load(key: str) -> CachedRun | None:
+    try:
+        return _DECODER.decode((cache_dir() / f"{key}.json").read_bytes())
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def store(key: str, run: CachedRun) -> None:
+    """Best effort: a cache that cannot be written is simply not used."""
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(msgspec.json.encode(run))
+        tmp.replace(directory / f"{key}.json")
+    except OSError:
+        return

@@ -1,0 +1,86 @@
+"""Which findings a run reports when it is limited to some files: the paths
+pre-commit passes, or what git says changed since a ref."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from normcheck.errors import UsageError
+from normcheck.finding import Finding
+from normcheck.project import Project, Resource
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Absolute paths of changed files. ``everything`` means no limit (no paths
+    were given, or a configuration file changed, which re-checks the whole project)."""
+
+    files: frozenset[Path]
+    everything: bool = False
+
+    def covers(self, *paths: Path) -> bool:
+        return self.everything or any(p in self.files for p in paths)
+
+
+EVERYTHING = Scope(frozenset(), everything=True)
+
+
+def scope_for(paths: Iterable[Path], config_files: Iterable[Path]) -> Scope:
+    files = frozenset(p.resolve() for p in paths)
+    if files & {p.resolve() for p in config_files}:
+        return Scope(files, everything=True)
+    return Scope(files)
+
+
+def defining_files(resource: Resource, project: Project) -> list[Path]:
+    """The files that define a resource: its own file (SQL, or the YAML that
+    declares it) and its properties YAML; a column also belongs to its parent's."""
+    root = project.root
+    files = [root / resource.file]
+    if resource.yaml_file:
+        files.append(root / resource.yaml_file)
+    if resource.parent:
+        parent = project.resources.get(resource.parent)
+        if parent is not None:
+            files.append(root / parent.file)
+    return files
+
+
+def limit(findings: Sequence[Finding], project: Project, scope: Scope) -> tuple[Finding, ...]:
+    if scope.everything:
+        return tuple(findings)
+    kept = []
+    for finding in findings:
+        resource = project.resources.get(finding.resource)
+        if resource is not None:
+            if scope.covers(*defining_files(resource, project)):
+                kept.append(finding)
+        elif scope.covers(Path(finding.file).resolve()):
+            kept.append(finding)  # configuration and other file-level findings
+    return tuple(kept)
+
+
+def _git(args: Sequence[str], cwd: Path) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("--since needs git, which is not installed") from None
+    if done.returncode != 0:
+        message = (done.stderr.strip().splitlines() or ["git failed"])[-1]
+        raise UsageError(f"git {' '.join(args)}: {message}")
+    return done.stdout
+
+
+def changed_since(ref: str, cwd: Path) -> list[Path]:
+    """Files changed since ``ref``: committed, staged, unstaged and untracked."""
+    top = Path(_git(["rev-parse", "--show-toplevel"], cwd).strip())
+    try:
+        _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd)
+    except UsageError:
+        raise UsageError(f"--since: unknown git ref `{ref}`") from None
+    names = _git(["diff", "--name-only", "--no-renames", ref, "--"], cwd).splitlines()
+    names += _git(["ls-files", "--others", "--exclude-standard"], top).splitlines()
+    return sorted({top / name for name in names if name})
