@@ -9,6 +9,12 @@ and their peak resident set size is measured:
   with the default rule set (``D`` is an empty temporary directory, so no
   ``normcheck.yml`` is read and no ``catalog.json`` sits next to the manifest).
 
+normcheck keeps a warm-run cache of findings. By default (``--cache cold``) every
+normcheck run gets a fresh, empty ``NORMCHECK_CACHE_DIR``, so each run is a first run
+(it evaluates everything and writes the cache). ``--cache off`` passes ``--no-cache``;
+``--cache warm`` primes one cache per manifest with an untimed run and times cache hits.
+The benchmark never touches the user's own cache directory.
+
 Manifests: the two real ones from ``/work/shared/corpus/dbt`` (ol-data-platform, tuva;
 unpacked into ``benchmarks/.work/``) and synthetic ones scaled from ol-data-platform by
 ``/work/shared/bench/synth_manifest.py`` (generated into ``benchmarks/.work/`` only if
@@ -60,6 +66,12 @@ SYNTH_SEED = 7
 DEFAULT_SIZES = (1000, 5000, 20000)
 TARGET_SIZE = 20000
 GNU_TIME = Path("/usr/bin/time")
+CACHE_MODES = ("cold", "off", "warm")
+CACHE_NOTES = {
+    "cold": "a fresh, empty NORMCHECK_CACHE_DIR per run (every run evaluates and writes the cache)",
+    "off": "`--no-cache`",
+    "warm": "a NORMCHECK_CACHE_DIR primed by one untimed run (cache hits)",
+}
 
 FLOOR_CODE = "import orjson, sys\norjson.loads(open(sys.argv[1], 'rb').read())\n"
 COUNT_CODE = (
@@ -130,17 +142,19 @@ class Runner:
             return requested
         return "time" if _gnu_time_works() else "wait4"
 
-    def run(self, argv: Sequence[str]) -> Sample:
-        return self._run_time(argv) if self.method == "time" else self._run_wrapper(argv)
+    def run(self, argv: Sequence[str], env: dict[str, str] | None = None) -> Sample:
+        if self.method == "time":
+            return self._run_time(argv, env)
+        return self._run_wrapper(argv, env)
 
-    def _run_time(self, argv: Sequence[str]) -> Sample:
+    def _run_time(self, argv: Sequence[str], env: dict[str, str] | None) -> Sample:
         with tempfile.NamedTemporaryFile("w+", suffix=".time", delete=False) as out:
             time_path = Path(out.name)
         try:
             cmd = [str(GNU_TIME), "-f", "%M", "-o", str(time_path), *argv]
             start = time.perf_counter()
             proc = subprocess.run(
-                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+                cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False
             )
             wall = time.perf_counter() - start
             lines = time_path.read_text(encoding="utf-8").split()
@@ -149,10 +163,10 @@ class Runner:
         maxrss_kb = int(lines[-1]) if lines and lines[-1].isdigit() else 0
         return Sample(proc.returncode, wall, maxrss_kb * 1024, _text(proc.stderr))
 
-    def _run_wrapper(self, argv: Sequence[str]) -> Sample:
+    def _run_wrapper(self, argv: Sequence[str], env: dict[str, str] | None) -> Sample:
         cmd = [sys.executable, "-c", WRAPPER_CODE, *argv]
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, check=False)
+        proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
         wall = time.perf_counter() - start
         try:
             report = json.loads(_text(proc.stdout).strip().splitlines()[-1])
@@ -238,8 +252,17 @@ def warm_page_cache(path: Path) -> None:
 # ----------------------------------------------------------------- measuring
 
 
+def _cache_env(cache_dir: str) -> dict[str, str]:
+    return {**os.environ, "NORMCHECK_CACHE_DIR": cache_dir}
+
+
 def measure(
-    runner: Runner, manifest: Path, normcheck: Path, project_dir: Path, runs: int
+    runner: Runner,
+    manifest: Path,
+    normcheck: Path,
+    project_dir: Path,
+    runs: int,
+    cache: str,
 ) -> tuple[Measurement, Measurement]:
     """Floor and normcheck runs, interleaved so drift hits both alike."""
     floor_cmd = [sys.executable, "-c", FLOOR_CODE, str(manifest)]
@@ -255,29 +278,43 @@ def measure(
         "-q",
         "--fail-on",
         "never",
+        *(["--no-cache"] if cache == "off" else []),
     ]
     floor, check = Measurement(), Measurement()
     warm_page_cache(manifest)
-    for _ in range(runs):
-        for name, cmd, meas in (("floor", floor_cmd, floor), ("normcheck", check_cmd, check)):
-            if meas.error is not None:
-                continue
-            sample = runner.run(cmd)
-            if sample.returncode != 0:
-                meas.error = f"exit {sample.returncode}"
-                print(
-                    f"  {name} failed on {manifest.name} with exit code {sample.returncode}; "
-                    f"stderr:\n{sample.stderr.rstrip() or '(empty)'}",
-                    file=sys.stderr,
-                )
-                continue
-            meas.samples.append(sample)
-            print(
-                f"  {name:<9} run {len(meas.samples)}: {sample.wall_s:6.2f} s "
-                f"{_mb(sample.maxrss_bytes):>6} MB",
-                file=sys.stderr,
-            )
+    with tempfile.TemporaryDirectory(prefix="normcheck-bench-cache-") as shared_cache:
+        if cache == "warm":
+            runner.run(check_cmd, _cache_env(shared_cache))
+        for _ in range(runs):
+            for name, meas in (("floor", floor), ("normcheck", check)):
+                if meas.error is not None:
+                    continue
+                if name == "floor":
+                    sample = runner.run(floor_cmd)
+                elif cache == "warm":
+                    sample = runner.run(check_cmd, _cache_env(shared_cache))
+                else:
+                    with tempfile.TemporaryDirectory(prefix="normcheck-bench-cache-") as fresh:
+                        sample = runner.run(check_cmd, _cache_env(fresh))
+                _record(name, meas, sample, manifest)
     return floor, check
+
+
+def _record(name: str, meas: Measurement, sample: Sample, manifest: Path) -> None:
+    if sample.returncode != 0:
+        meas.error = f"exit {sample.returncode}"
+        print(
+            f"  {name} failed on {manifest.name} with exit code {sample.returncode}; "
+            f"stderr:\n{sample.stderr.rstrip() or '(empty)'}",
+            file=sys.stderr,
+        )
+        return
+    meas.samples.append(sample)
+    print(
+        f"  {name:<9} run {len(meas.samples)}: {sample.wall_s:6.2f} s "
+        f"{_mb(sample.maxrss_bytes):>6} MB",
+        file=sys.stderr,
+    )
 
 
 # ----------------------------------------------------------------- reporting
@@ -386,7 +423,7 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def environment_lines(runs: int, method: str) -> list[str]:
+def environment_lines(runs: int, method: str, cache: str) -> list[str]:
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return [
         f"- date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
@@ -396,17 +433,24 @@ def environment_lines(runs: int, method: str) -> list[str]:
         f"msgspec {_version('msgspec')}, orjson {_version('orjson')}",
         f"- method: median of {runs} runs per cell, wall clock of the whole process; peak RSS "
         f"via {'GNU time %M' if method == 'time' else 'os.wait4 ru_maxrss'}",
+        f"- normcheck cache: {CACHE_NOTES[cache]}",
     ]
 
 
 def write_report(
-    path: Path, rows: Sequence[Row], table: str, target: str, runs: int, method: str
+    path: Path,
+    rows: Sequence[Row],
+    table: str,
+    target: str,
+    runs: int,
+    method: str,
+    cache: str,
 ) -> None:
     text = "\n".join(
         [
             "# normcheck check vs. the orjson floor",
             "",
-            *environment_lines(runs, method),
+            *environment_lines(runs, method, cache),
             "",
             "Floor = a fresh interpreter doing `orjson.loads(open(path, 'rb').read())`. "
             "normcheck = `normcheck check --manifest M --project-dir <empty dir> --format json "
@@ -458,6 +502,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="normcheck executable (default: next to this interpreter)",
     )
     parser.add_argument("--rss", choices=("auto", "time", "wait4"), default="auto")
+    parser.add_argument(
+        "--cache",
+        choices=CACHE_MODES,
+        default="cold",
+        help="normcheck's warm-run cache: fresh per run (cold, default), --no-cache (off), "
+        "or primed once per manifest (warm)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -488,7 +539,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="normcheck-bench-") as project_dir:
         for label, path, synth_size in targets:
             print(f"measuring {label} ({path.name}) ...", file=sys.stderr)
-            floor, check = measure(runner, path, args.normcheck, Path(project_dir), args.runs)
+            floor, check = measure(
+                runner, path, args.normcheck, Path(project_dir), args.runs, args.cache
+            )
             rows.append(
                 Row(label, path, path.stat().st_size, count_models(path), floor, check, synth_size)
             )
@@ -499,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(target)
     if args.write:
-        write_report(args.write, rows, table, target, args.runs, runner.method)
+        write_report(args.write, rows, table, target, args.runs, runner.method, args.cache)
         print(f"wrote {args.write}", file=sys.stderr)
     return 0
 

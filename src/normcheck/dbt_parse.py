@@ -38,19 +38,22 @@ def newer_file(manifest: Path, candidates: Iterable[Path]) -> Path | None:
     return None
 
 
-def needs_parse(mode: str, project_dir: Path, manifest: Path, changed: list[Path]) -> str | None:
-    """Why a parse is needed (a line for the user), or None."""
-    if mode == "never" or not (project_dir / "dbt_project.yml").is_file():
+def needs_parse(
+    mode: str, project_dir: Path, manifest: Path, changed: list[Path]
+) -> tuple[str, bool] | None:
+    """A line for the user and whether to run `dbt parse`, or None when fresh."""
+    if not (project_dir / "dbt_project.yml").is_file():
         return None
     if mode == "always":
-        return "running `dbt parse` (--parse always)"
+        return "running `dbt parse` (--parse always)", True
     if not manifest.is_file():
-        return f"no manifest at {manifest}: running `dbt parse`"
-    candidates = changed or project_files(project_dir)
-    newer = newer_file(manifest, candidates)
+        return (f"no manifest at {manifest}: running `dbt parse`", True) if mode == "auto" else None
+    newer = newer_file(manifest, changed or project_files(project_dir))
     if newer is None:
         return None
-    return f"{newer} is newer than the manifest: running `dbt parse`"
+    if mode == "never":
+        return f"{newer} is newer than the manifest (not re-parsed: --parse never)", False
+    return f"{newer} is newer than the manifest: running `dbt parse`", True
 
 
 def run_dbt_parse(project_dir: Path) -> None:
@@ -70,6 +73,6 @@ def run_dbt_parse(project_dir: Path) -> None:
         args += ["--profiles-dir", str(project_dir)]
     result = dbtRunner().invoke(args)
     if not result.success:
-        reason = str(result.exception or "see dbt's output above").strip().splitlines()
-        first = reason[0] if reason else "dbt parse failed"
-        raise ArtifactError(f"`dbt parse` failed: {first}", str(project_dir))
+        text = str(result.exception or "see dbt's output above")
+        reason = " ".join(line.strip() for line in text.splitlines() if line.strip())
+        raise ArtifactError(f"`dbt parse` failed: {reason}", str(project_dir / "dbt_project.yml"))

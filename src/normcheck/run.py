@@ -238,10 +238,11 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     if options.since is not None:
         changed += changed_since(options.since, project_dir)
     if options.manifest is None:
-        reason = needs_parse(options.parse, project_dir, manifest_path, changed)
-        if reason is not None:
-            notes.append(reason)
-            run_dbt_parse(project_dir)
+        freshness = needs_parse(options.parse, project_dir, manifest_path, changed)
+        if freshness is not None:
+            notes.append(freshness[0])
+            if freshness[1]:
+                run_dbt_parse(project_dir)
     rule_ids = select_rules(config, options.select, options.ignore)
     evaluated = _cached_or_evaluated(
         project_dir, config, manifest_path, rule_ids, options.use_cache

@@ -72,8 +72,8 @@ def layer_dependency(model: Resource, ctx: Context[LayerDependencyOptions]) -> I
     forbidden = set(options.forbidden.get(layer.name, ()))
     for uid in sorted(set(model.depends_on)):
         parent = ctx.project.resources.get(uid)
-        if parent is None:
-            continue
+        if parent is None or parent.package != model.package:
+            continue  # another project's public model (dbt Mesh) or a package's: not ours
         if parent.type == "source":
             if layer.name in options.source_readers:
                 continue

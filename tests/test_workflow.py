@@ -1,0 +1,445 @@
+"""Adoption workflows on real dbt projects: changed files, --since with real git,
+stale manifests and `dbt parse`, suppressions, baselines, the warm cache, monorepos."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import build_dbt_project, write_files
+from normcheck import run as run_module
+from normcheck.cli import main
+
+FILES = {
+    "seeds/raw_orders.csv": "id,amount\n1,10\n",
+    "models/staging/_sources.yml": """\
+version: 2
+sources:
+  - name: shop
+    tables:
+      - name: orders
+      - name: refunds
+""",
+    "models/staging/stg_orders.sql": "select * from {{ source('shop', 'orders') }}\n",
+    "models/staging/stg_refunds.sql": "select * from {{ source('shop', 'refunds') }}\n",
+    "models/staging/_models.yml": "version: 2\nmodels:\n  - name: stg_orders\n  - name: stg_refunds\n",
+    "models/marts/orders.sql": "select * from {{ ref('stg_orders') }}\n",
+    "models/marts/dim_customers_v1.sql": "select 1 as customer_id\n",
+    "models/marts/dim_customers_v2.sql": "select 1 as customer_id\n",
+    "models/marts/_marts.yml": """\
+version: 2
+models:
+  - name: dim_customers
+    latest_version: 2
+    versions:
+      - v: 1
+      - v: 2
+exposures:
+  - name: board
+    type: dashboard
+    owner: {name: finance, email: f@example.com}
+    depends_on: [ref('orders')]
+""",
+    "README.md": "# not part of the dbt project\n",
+}
+CONFIG = "version: 1\nrules:\n  governance/group-required: 'off'\n"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    root = build_dbt_project(tmp_path, {**FILES, "normcheck.yml": CONFIG})
+    monkeypatch.chdir(root)
+    return root
+
+
+def check(capsys, *args: str) -> tuple[int, dict, str]:
+    code = main(["check", "--format", "json", "--parse", "never", *args])
+    out, err = capsys.readouterr()
+    return code, json.loads(out) if out else {}, err
+
+
+def resources(report: dict) -> set[str]:
+    return {f["resource"] for f in report["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        pytest.param(["models/marts/orders.sql"], {"model.shop.orders"}, id="a model's SQL"),
+        pytest.param(
+            ["models/staging/_models.yml"],
+            {"model.shop.stg_orders", "model.shop.stg_refunds"},
+            id="a properties YAML owns every model it patches",
+        ),
+        pytest.param(
+            ["models/staging/_sources.yml"],
+            {"source.shop.shop.orders", "source.shop.shop.refunds"},
+            id="a sources YAML owns each source table",
+        ),
+        pytest.param(
+            ["models/marts/dim_customers_v1.sql"],
+            {"model.shop.dim_customers.v1"},
+            id="a versioned model's own file",
+        ),
+        pytest.param(
+            ["models/marts/_marts.yml"],
+            {"model.shop.dim_customers.v1", "model.shop.dim_customers.v2", "exposure.shop.board"},
+            id="exposures and versions declared in YAML",
+        ),
+        pytest.param(["README.md"], set(), id="a file outside the project owns nothing"),
+        pytest.param(["models/marts/orders.yml"], set(), id="same stem, other file: nothing"),
+    ],
+)
+def test_paths_limit_the_report_to_what_they_define(project, capsys, paths, expected):
+    code, report, _ = check(capsys, *paths)
+    assert resources(report) == expected
+    assert code == (1 if any(f["severity"] == "error" for f in report["findings"]) else 0)
+
+
+def test_a_changed_config_rechecks_everything(project, capsys):
+    _, everything, _ = check(capsys)
+    _, report, _ = check(capsys, "normcheck.yml")
+    assert report == everything
+    assert len(resources(report)) > 5
+
+
+def git(root: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True, env=env
+    ).stdout
+
+
+def test_since_reports_committed_staged_unstaged_and_untracked_changes(project, capsys):
+    (project / ".gitignore").write_text("target/\nlogs/\n")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "base")
+    base = git(project, "rev-parse", "HEAD").strip()
+    (project / "models/marts/orders.sql").write_text("select 2 as order_id\n")
+    git(project, "commit", "-qam", "committed change")
+    (project / "models/staging/stg_orders.sql").write_text("select 3 as order_id\n")
+    git(project, "add", "models/staging/stg_orders.sql")  # staged
+    (project / "models/staging/stg_refunds.sql").write_text("select 4 as refund_id\n")  # unstaged
+    (project / "models/marts/dim_customers_v1.sql").touch()  # unchanged content
+    code, report, err = check(capsys, "--since", base)
+    assert resources(report) == {
+        "model.shop.orders",
+        "model.shop.stg_orders",
+        "model.shop.stg_refunds",
+    }
+    assert "newer than the manifest (not re-parsed: --parse never)" in err
+    code, _, err = check(capsys, "--since", "no-such-ref")
+    assert code == 2
+    assert "unknown git ref `no-such-ref`" in err
+
+
+def test_since_outside_git_is_a_clear_error(project, capsys):
+    code, _, err = check(capsys, "--since", "HEAD")
+    assert code == 2
+    assert "not a git repository" in err.lower()
+
+
+def test_auto_parse_refreshes_a_stale_manifest(project, capsys):
+    time.sleep(0.01)
+    (project / "models/marts/fct_new.sql").write_text("select 1 as id\n")
+    code = main(["check", "--format", "json", "models/marts/fct_new.sql"])
+    out, err = capsys.readouterr()
+    assert "models/marts/fct_new.sql is newer than the manifest: running `dbt parse`" in err
+    assert "model.shop.fct_new" in resources(json.loads(out))
+    assert code == 1
+    code = main(["check", "--format", "json", "models/marts/fct_new.sql"])
+    out, err = capsys.readouterr()
+    assert "dbt parse" not in err, "a fresh manifest is not parsed again"
+
+
+def test_missing_manifest_is_parsed_in_auto_mode(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(tmp_path, {"models/marts/fct_a.sql": "select 1 as id\n"}, parse=False)
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert "no manifest at" in err
+    assert "model.shop.fct_a" in resources(json.loads(out))
+    assert code == 1
+
+
+def test_failing_dbt_parse_is_a_user_error(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(tmp_path, {"models/a.sql": "select {{ ref('nope') }}\n"}, parse=False)
+    monkeypatch.chdir(root)
+    code = main(["check"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "dbt_project.yml: `dbt parse` failed: Compilation Error" in err
+    assert "depends on a node named 'nope'" in err
+    assert err.count("\n") == 1
+
+
+def test_missing_dbt_says_how_to_install_it(project, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dbt.cli.main", None)  # as if dbt-core were not installed
+    code = main(["check", "--parse", "always"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "pip install 'normcheck[dbt]'" in err
+
+
+SUPPRESSED = {
+    "models/marts/orders.sql": (
+        "-- normcheck: ignore[naming/model-prefix] BI dashboards query the old name\n"
+        "-- normcheck: ignore[docs/missing-description]\n"
+        "-- normcheck: ignore[naming/name-case, naming/nope] two in one\n"
+        "select 1 as order_id\n"
+    ),
+    "models/marts/fct_a.sql": "select 1 as a\n",
+    "models/marts/_models.yml": """\
+version: 2
+models:
+  - name: fct_a
+    config:
+      meta:
+        normcheck:
+          ignore:
+            - {rule: ownership/missing-owner, reason: orphaned until the reorg, until: 2999-12-31}
+            - {rule: docs/missing-description, reason: legacy, until: 2001-01-01}
+            - {rule: ownership/unknown-owner, reason: fine}
+            - not a mapping
+            - {rule: governance/locked-thing}
+    columns:
+      - name: a
+        config:
+          meta:
+            normcheck:
+              ignore: [{rule: naming/column-case}]
+""",
+}
+SUPPRESS_CONFIG = """\
+extends: [central.yml]
+owners: {growth: {}}
+rules:
+  governance/group-required: 'off'
+"""
+
+
+def test_suppressions_hide_findings_and_stay_honest(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(
+        tmp_path,
+        {
+            **SUPPRESSED,
+            "normcheck.yml": SUPPRESS_CONFIG,
+            "central.yml": "extends: [normcheck:default]\n"
+            "rules:\n  ownership/unknown-owner: {severity: error, locked: true}\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    code, report, _ = check(capsys)
+    got = sorted((f["rule"], f["resource"], f"{f['file']}:{f['line']}") for f in report["findings"])
+    assert got == sorted(
+        [
+            # orders.sql: the missing-description suppression has no reason (still applies)
+            (
+                "normcheck/suppression-without-reason",
+                "model.shop.orders",
+                "models/marts/orders.sql:2",
+            ),
+            # name-case found nothing to hide; naming/nope is no rule
+            ("normcheck/unused-suppression", "model.shop.orders", "models/marts/orders.sql:3"),
+            ("normcheck/unused-suppression", "model.shop.orders", "models/marts/orders.sql:3"),
+            ("ownership/missing-owner", "model.shop.orders", "models/marts/orders.sql:1"),
+            # fct_a: the expired suppression no longer hides the finding
+            ("docs/missing-description", "model.shop.fct_a", "models/marts/_models.yml:3"),
+            ("normcheck/expired-suppression", "model.shop.fct_a", "models/marts/_models.yml:9"),
+            # unknown-owner is locked: suppressing it is itself a finding
+            ("normcheck/locked-rule", "model.shop.fct_a", "models/marts/_models.yml:10"),
+            # a malformed entry, and one naming no known rule
+            ("normcheck/unused-suppression", "model.shop.fct_a", "models/marts/_models.yml:11"),
+            ("normcheck/unused-suppression", "model.shop.fct_a", "models/marts/_models.yml:12"),
+            # the column's suppression has no reason, and column-case found nothing
+            (
+                "normcheck/suppression-without-reason",
+                "model.shop.fct_a.a",
+                "models/marts/_models.yml:18",
+            ),
+            ("normcheck/unused-suppression", "model.shop.fct_a.a", "models/marts/_models.yml:18"),
+        ]
+    )
+    # model-prefix and missing-description on orders (no reason, still applies), owner on fct_a
+    assert report["summary"]["suppressed"] == 3
+    assert code == 1
+
+
+def test_baseline_hides_known_debt_and_shows_it_shrinking(project, capsys):
+    code, before, _ = check(capsys)
+    assert code == 1
+    assert main(["baseline", "--parse", "never"]) == 0
+    out, _ = capsys.readouterr()
+    n = len([f for f in before["findings"] if not f["rule"].startswith("normcheck/")])
+    assert f"wrote {n} entries to .normcheck-baseline.json" in out
+    baseline = project / ".normcheck-baseline.json"
+    data = json.loads(baseline.read_text())
+    assert data["entries"] == sorted(
+        data["entries"], key=lambda e: (e["rule"], e["resource"], e["fingerprint"])
+    )
+    assert "line" not in baseline.read_text()
+    code, after, _ = check(capsys, "--baseline", str(baseline))
+    assert code == 0
+    assert after["findings"] == []
+    assert after["summary"]["baselined"] == n
+    # pay off some debt: the entry is now stale and reported
+    (project / "models/staging/stg_orders.sql").write_text(
+        "{{ config(meta={'owner': 'growth'}) }}\nselect * from {{ source('shop', 'orders') }}\n"
+    )
+    main(["check", "--parse", "always", "-q", "--baseline", str(baseline)])
+    _, err = capsys.readouterr()
+    assert "baseline entries no longer match" in err
+    assert main(["baseline", "--parse", "never", "--prune"]) == 0
+    out, _ = capsys.readouterr()
+    assert "pruned 1 stale entries" in out
+    assert len(json.loads(baseline.read_text())["entries"]) == n - 1
+
+
+def test_baseline_from_config_and_locked_entries(project, capsys):
+    assert main(["baseline", "--parse", "never", "--output", "debt.json"]) == 0
+    capsys.readouterr()
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "normcheck.yml").write_text(
+        "extends: [central.yml]\nbaseline: debt.json\n" + CONFIG[11:]
+    )
+    code, report, _ = check(capsys)
+    rules = sorted(f["rule"] for f in report["findings"])
+    assert rules == ["naming/model-prefix", "normcheck/locked-rule"]
+    locked = next(f for f in report["findings"] if f["rule"] == "normcheck/locked-rule")
+    assert locked["file"] == "debt.json"
+    assert "locked rule `naming/model-prefix`" in locked["message"]
+    assert code == 1
+
+
+def test_baseline_write_is_atomic(project, capsys, monkeypatch):
+    assert main(["baseline", "--parse", "never"]) == 0
+    capsys.readouterr()
+    path = project / ".normcheck-baseline.json"
+    before = path.read_bytes()
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        from normcheck.baseline import write_atomic
+
+        write_atomic(path, "{ half")
+    assert path.read_bytes() == before
+    assert [p.name for p in project.iterdir() if p.name.startswith(".normcheck-baseline")] == [
+        ".normcheck-baseline.json"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        pytest.param("{", "invalid baseline JSON", id="broken JSON"),
+        pytest.param('{"version": 2, "entries": []}', "not a normcheck baseline", id="version"),
+        pytest.param('{"version": 1}', "no `entries` list", id="no entries"),
+        pytest.param(
+            '{"version": 1, "entries": [{"rule": 1}]}', "needs rule, resource", id="bad entry"
+        ),
+    ],
+)
+def test_broken_baseline_is_exit_2(project, capsys, text, needle):
+    (project / "b.json").write_text(text)
+    code, _, err = check(capsys, "--baseline", "b.json")
+    assert code == 2
+    assert needle in err
+    assert check(capsys, "--baseline", "missing.json")[0] == 2
+
+
+def test_warm_run_reuses_the_cache(project, capsys, monkeypatch):
+    first = check(capsys)
+    calls = []
+    real = run_module._evaluate_project
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "_evaluate_project", counted)
+    assert check(capsys) == first
+    assert check(capsys, "models/marts/orders.sql")[1]["findings"] == [
+        f for f in first[1]["findings"] if f["resource"] == "model.shop.orders"
+    ]
+    assert calls == [], "a warm run must not read the manifest again"
+    assert check(capsys, "--no-cache") == first
+    assert len(calls) == 1
+    (project / "normcheck.yml").write_text(CONFIG + "  docs/missing-description: 'off'\n")
+    _, changed, _ = check(capsys)
+    assert len(calls) == 2, "a configuration change invalidates the cache"
+    assert changed != first[1]
+
+
+MESH_A = {
+    "models/marts/fct_orders.sql": "{{ config(access='public', meta={'owner': 'a'}) }}\nselect 1 as id\n",
+    "models/marts/_models.yml": "version: 2\nmodels:\n  - name: fct_orders\n    description: One row per order placed in the shop.\n",
+}
+MESH_B = {
+    "packages.yml": "packages:\n  - local: ../project_a\n",
+    "models/staging/stg_upstream_orders.sql": "{{ config(meta={'owner': 'b'}) }}\nselect * from {{ ref('project_a', 'fct_orders') }}\n",
+    "models/staging/_models.yml": "version: 2\nmodels:\n  - name: stg_upstream_orders\n    description: Orders as project A publishes them.\n",
+    "normcheck.yml": "extends: [../normcheck.yml]\nteam: team-b\nrules:\n  governance/public-model-contract: 'off'\n",
+}
+
+
+def test_monorepo_checks_every_project_with_its_own_config(tmp_path, monkeypatch, capsys):
+    a = build_dbt_project(tmp_path, MESH_A, name="project_a")
+    b = tmp_path / "project_b"
+    write_files(b, MESH_B)
+    build_dbt_project(tmp_path, MESH_B, name="project_b", parse=False)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            "deps",
+            "--project-dir",
+            str(b),
+            "--profiles-dir",
+            str(b),
+            "--quiet",
+        ],
+        check=False,
+        capture_output=True,
+    )
+    from conftest import dbt_parse
+
+    (b / "dbt_packages").mkdir(exist_ok=True)
+    if not (b / "dbt_packages" / "project_a").exists():
+        (b / "dbt_packages" / "project_a").symlink_to(a)
+    dbt_parse(b)
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nteam: central\nprojects: [project_a, project_b]\n"
+        "rules:\n  governance/group-required: 'off'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--format", "json", "--parse", "never"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    got = sorted((f["rule"], f["resource"], f["file"]) for f in report["findings"])
+    assert got == [
+        (
+            "governance/public-model-contract",
+            "model.project_a.fct_orders",
+            "project_a/models/marts/_models.yml",
+        ),
+    ], err
+    assert code == 1
