@@ -174,30 +174,36 @@ def evaluate(
         if not settings.may_fire:
             continue
         rule = rule_config.rule
+        contexts: dict[int, Context[Options]] = {}
+        fixed = None if settings.overrides else (rule_config.severity, rule_config.options)
         for target in rule.targets:
             subjects: Sequence[Resource | Project] = (
                 [project] if target == PROJECT else by_type.get(target, [])
             )
             for subject in subjects:
                 default = subject if isinstance(subject, Resource) else None
-                if default is not None:
+                if fixed is not None:
+                    severity, options = fixed
+                elif default is not None:
                     severity, options = settings.resolve(default)
                 else:
                     severity, options = rule_config.severity, rule_config.options
                 if severity == "off":
                     continue
-                ctx = Context(project, options, config.vocabulary, config.owners, config.layers)
+                ctx = contexts.get(id(options))
+                if ctx is None:
+                    ctx = Context(project, options, config.vocabulary, config.owners, config.layers)
+                    contexts[id(options)] = ctx
                 try:
-                    hits = list(rule.func(subject, ctx))
+                    for hit in rule.func(subject, ctx):
+                        about = hit.resource or default
+                        if about is not None:
+                            findings.append(
+                                _finding(rule_id, severity, about, hit, locator, config)
+                            )
                 except Exception:
                     uid = default.uid if default is not None else project.name
                     crashes.append(RuleCrash(rule_id, uid, traceback.format_exc()))
-                    continue
-                for hit in hits:
-                    about = hit.resource or default
-                    if about is None:
-                        continue
-                    findings.append(_finding(rule_id, severity, about, hit, locator, config))
     return Evaluation(tuple(sorted(findings)), tuple(crashes), all_settings, locator)
 
 

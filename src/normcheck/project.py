@@ -7,12 +7,22 @@ metrics, semantic models, macros, groups and their columns) becomes a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from normcheck._yaml import Step
 from normcheck.artifacts.catalog import Catalog
-from normcheck.artifacts.manifest import Column, ExposureOwner, Group, Manifest, Meta, Node
+from normcheck.artifacts.manifest import (
+    Column,
+    ExposureOwner,
+    Group,
+    Manifest,
+    Meta,
+    Node,
+    node_parts,
+)
 
 NODE_TYPES = ("model", "seed", "snapshot")
 PROPERTY_SECTIONS = {
@@ -27,8 +37,7 @@ PROPERTY_SECTIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
+class Resource(msgspec.Struct, frozen=True, kw_only=True):
     """One thing a rule can judge. ``file`` is where it is defined (the SQL of
     a model, the YAML of a source); ``yaml_file``/``yaml_steps`` locate its
     entry in a properties file, when it has one."""
@@ -41,7 +50,7 @@ class Resource:
     yaml_file: str | None = None
     yaml_steps: tuple[Step, ...] = ()
     description: str | None = None
-    meta: Mapping[str, object] = field(default_factory=dict)
+    meta: Mapping[str, object] = msgspec.field(default_factory=dict)
     tags: tuple[str, ...] = ()
     group: str | None = None
     owner: str | None = None
@@ -124,7 +133,8 @@ def _version_text(version: object) -> str | None:
 
 
 class _Builder:
-    def __init__(self, manifest: Manifest, catalog: Catalog | None) -> None:
+    def __init__(self, manifest: Manifest, catalog: Catalog | None, shown: str) -> None:
+        self.shown = shown
         self.manifest = manifest
         self.catalog = catalog
         self.project = manifest.metadata.project_name or _guess_root(manifest)
@@ -171,10 +181,10 @@ class _Builder:
         return tuple(uids)
 
     def node(self, node: Node) -> None:
-        config = node.config
+        config, node_meta, node_columns = node_parts(node, self.shown)
         if not config.enabled:
             return
-        meta = _merged_meta(config.meta, node.meta)
+        meta = _merged_meta(config.meta, node_meta)
         group = config.group or node.group
         version = _version_text(node.version)
         section = PROPERTY_SECTIONS[node.resource_type]
@@ -200,7 +210,7 @@ class _Builder:
             depends_on=tuple(node.depends_on.nodes),
             raw_code=node.raw_code,
         )
-        self.add(_replace_columns(resource, self.columns(resource, node.columns, steps)))
+        self.add(_replace_columns(resource, self.columns(resource, node_columns, steps)))
 
     def build(self, root: Path) -> Project:
         m = self.manifest
@@ -316,7 +326,7 @@ class _Builder:
 
 
 def _replace_columns(resource: Resource, columns: tuple[str, ...]) -> Resource:
-    return replace(resource, columns=columns) if columns else resource
+    return msgspec.structs.replace(resource, columns=columns) if columns else resource
 
 
 def _guess_root(manifest: Manifest) -> str:
@@ -327,5 +337,7 @@ def _guess_root(manifest: Manifest) -> str:
     return max(sorted(counts), key=lambda k: counts[k]) if counts else ""
 
 
-def build_project(manifest: Manifest, catalog: Catalog | None, root: Path) -> Project:
-    return _Builder(manifest, catalog).build(root)
+def build_project(
+    manifest: Manifest, catalog: Catalog | None, root: Path, shown: str = "manifest.json"
+) -> Project:
+    return _Builder(manifest, catalog, shown).build(root)

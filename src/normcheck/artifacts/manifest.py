@@ -50,7 +50,16 @@ class NodeConfig(msgspec.Struct, frozen=True):
     contract: Contract | None = None
 
 
+_EMPTY = msgspec.Raw(b"{}")
+_COLUMNS = msgspec.json.Decoder(dict[str, Column])
+_META = msgspec.json.Decoder(Meta)
+_CONFIG = msgspec.json.Decoder(NodeConfig)
+
+
 class Node(msgspec.Struct, frozen=True):
+    """A node of any type. Most nodes are tests, which no rule reads: their
+    bulky parts stay raw bytes, decoded only for the node types rules judge."""
+
     unique_id: str
     resource_type: str
     package_name: str
@@ -59,9 +68,9 @@ class Node(msgspec.Struct, frozen=True):
     path: str = ""
     patch_path: str | None = None
     description: str | None = ""
-    columns: dict[str, Column] = {}
-    meta: Meta = {}
-    config: NodeConfig = NodeConfig()
+    raw_columns: msgspec.Raw = msgspec.field(name="columns", default=_EMPTY)
+    raw_meta: msgspec.Raw = msgspec.field(name="meta", default=_EMPTY)
+    raw_config: msgspec.Raw = msgspec.field(name="config", default=_EMPTY)
     tags: list[str] = []
     group: str | None = None
     access: str | None = None
@@ -69,6 +78,18 @@ class Node(msgspec.Struct, frozen=True):
     depends_on: DependsOn = DependsOn()
     version: str | int | float | None = None
     raw_code: str = ""
+
+    @property
+    def columns(self) -> dict[str, Column]:
+        return _COLUMNS.decode(self.raw_columns) if len(self.raw_columns) > 2 else {}
+
+    @property
+    def meta(self) -> Meta:
+        return _META.decode(self.raw_meta) if len(self.raw_meta) > 2 else {}
+
+    @property
+    def config(self) -> NodeConfig:
+        return _CONFIG.decode(self.raw_config) if len(self.raw_config) > 2 else NodeConfig()
 
 
 class SourceConfig(msgspec.Struct, frozen=True):
@@ -197,6 +218,14 @@ def decode_manifest(data: bytes, shown: str) -> Manifest:
         raise ArtifactError(f"unexpected manifest content: {exc}", shown) from None
     except msgspec.DecodeError as exc:
         raise ArtifactError(_decode_error(exc, data), shown, _error_line(exc, data)) from None
+
+
+def node_parts(node: Node, shown: str) -> tuple[NodeConfig, Meta, dict[str, Column]]:
+    """Decode a node's config, meta and columns (kept raw until a rule needs them)."""
+    try:
+        return node.config, node.meta, node.columns
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ArtifactError(f"unexpected content in `{node.unique_id}`: {exc}", shown) from None
 
 
 def load_manifest(path: Path, shown: str | None = None) -> Manifest:

@@ -56,13 +56,13 @@ def vocabulary(resource: Resource, ctx: Context[VocabularyOptions]) -> Iterator[
     select 1 as id
     ```
     """
-    if resource.type not in ctx.options.resource_types:
+    banned = ctx.vocabulary.banned
+    preferred = ctx.vocabulary.preferred
+    if not (banned or preferred) or resource.type not in ctx.options.resource_types:
         return
     parts = words(resource.name)
     kind = resource.type.replace("_", " ")
-    banned = set(ctx.vocabulary.banned)
-    preferred = ctx.vocabulary.preferred
-    for word in sorted(set(parts) & banned):
+    for word in sorted(set(parts) & set(banned)):
         yield Hit(
             f"{kind} `{resource.name}` uses the banned word `{word}`: rename it",
             key=f"banned:{word}",
