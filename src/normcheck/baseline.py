@@ -95,7 +95,7 @@ def load(path: Path, shown: str) -> list[Entry]:
 @dataclass(frozen=True)
 class Baselined:
     kept: tuple[Finding, ...]
-    hidden: int
+    hidden: tuple[Finding, ...]
     stale: tuple[Entry, ...]
     locked: tuple[Entry, ...]
 
@@ -108,10 +108,12 @@ def apply(
     locked = tuple(e for e in entries if e.rule in locked_rules)
     used: set[str] = set()
     kept = []
+    hidden = []
     for finding in findings:
         if baselinable(finding) and finding.fingerprint in usable:
             used.add(finding.fingerprint)
+            hidden.append(finding)
         else:
             kept.append(finding)
     stale = tuple(sorted(e for fp, e in usable.items() if fp not in used))
-    return Baselined(tuple(kept), len(findings) - len(kept), stale, locked)
+    return Baselined(tuple(kept), tuple(hidden), stale, locked)

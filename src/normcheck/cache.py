@@ -18,6 +18,7 @@ from typing import Protocol
 import msgspec
 
 from normcheck import __version__
+from normcheck.finding import Finding
 
 _CHUNK = 1 << 20
 
@@ -41,9 +42,39 @@ class CachedFinding(msgspec.Struct, frozen=True):
 
 class CachedRun(msgspec.Struct, frozen=True):
     findings: list[CachedFinding]
-    suppressed: int
+    suppressed: list[CachedFinding]
+    resources: dict[str, str]
     checked: int
     rule_count: int
+
+
+def cached(f: Finding, defined_in: Iterable[Path]) -> CachedFinding:
+    return CachedFinding(
+        f.file,
+        f.line,
+        f.rule,
+        f.resource,
+        f.message,
+        f.severity,
+        f.resource_type,
+        f.owner,
+        f.fingerprint,
+        [str(p) for p in defined_in],
+    )
+
+
+def finding(c: CachedFinding) -> Finding:
+    return Finding(
+        c.file,
+        c.line,
+        c.rule,
+        c.resource,
+        c.message,
+        c.severity,
+        c.resource_type,
+        c.owner,
+        c.fingerprint,
+    )
 
 
 def cache_dir() -> Path:

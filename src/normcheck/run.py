@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from normcheck import baseline as baseline_mod
@@ -48,11 +48,20 @@ class Result:
     crashes: tuple[RuleCrash, ...] = ()
     checked: int = 0
     rule_count: int = 0
-    suppressed: int = 0
-    baselined: int = 0
+    suppressed_findings: tuple[Finding, ...] = ()
+    baselined_findings: tuple[Finding, ...] = ()
+    resources: Mapping[str, str] = field(default_factory=dict)  # judged uid -> owner ("" none)
     notes: tuple[str, ...] = ()
     stale_baseline: tuple[baseline_mod.Entry, ...] = ()
     baseline_path: Path | None = None
+
+    @property
+    def suppressed(self) -> int:
+        return len(self.suppressed_findings)
+
+    @property
+    def baselined(self) -> int:
+        return len(self.baselined_findings)
 
     def summary(self) -> Mapping[str, int]:
         return {**count(self.findings), "suppressed": self.suppressed, "baselined": self.baselined}
@@ -87,7 +96,8 @@ class _Evaluated:
     findings: tuple[Finding, ...]
     defined_in: Mapping[str, tuple[Path, ...]]  # fingerprint -> files that define its resource
     crashes: tuple[RuleCrash, ...]
-    suppressed: int
+    suppressed: tuple[Finding, ...]
+    resources: Mapping[str, str]
     checked: int
     rule_count: int
 
@@ -138,8 +148,13 @@ def _evaluate_project_now(
             defined_in[finding.fingerprint] = tuple(defining_files(resource, project))
     checked = sum(1 for r in project.resources.values() if project.owned(r))
     rule_count = sum(1 for r in rule_ids if config.rules[r].severity != "off")
+    resources = {
+        r.uid: r.owner or config.team or ""
+        for r in project.resources.values()
+        if project.owned(r) and r.type != "column"
+    }
     return _Evaluated(
-        findings, defined_in, evaluation.crashes, outcome.suppressed, checked, rule_count
+        findings, defined_in, evaluation.crashes, outcome.hidden, resources, checked, rule_count
     )
 
 
@@ -158,52 +173,33 @@ def _cached_or_evaluated(
     )
     hit = cache.load(key) if use_cache else None
     if hit is not None:
-        findings = []
-        defined_in: dict[str, tuple[Path, ...]] = {}
-        for c in hit.findings:
-            findings.append(
-                Finding(
-                    c.file,
-                    c.line,
-                    c.rule,
-                    c.resource,
-                    c.message,
-                    c.severity,
-                    c.resource_type,
-                    c.owner,
-                    c.fingerprint,
-                )
-            )
-            if c.defined_in:
-                defined_in[c.fingerprint] = tuple(Path(p) for p in c.defined_in)
+        defined_in = {
+            c.fingerprint: tuple(Path(p) for p in c.defined_in)
+            for c in hit.findings
+            if c.defined_in
+        }
         return _Evaluated(
-            tuple(findings), defined_in, (), hit.suppressed, hit.checked, hit.rule_count
+            findings=tuple(cache.finding(c) for c in hit.findings),
+            defined_in=defined_in,
+            crashes=(),
+            suppressed=tuple(cache.finding(c) for c in hit.suppressed),
+            resources=hit.resources,
+            checked=hit.checked,
+            rule_count=hit.rule_count,
         )
     evaluated = _evaluate_project(project_dir, config, manifest_path, rule_ids)
     if use_cache and not evaluated.crashes:
-        cache.store(
-            key,
-            cache.CachedRun(
-                findings=[
-                    cache.CachedFinding(
-                        f.file,
-                        f.line,
-                        f.rule,
-                        f.resource,
-                        f.message,
-                        f.severity,
-                        f.resource_type,
-                        f.owner,
-                        f.fingerprint,
-                        [str(p) for p in evaluated.defined_in.get(f.fingerprint, ())],
-                    )
-                    for f in evaluated.findings
-                ],
-                suppressed=evaluated.suppressed,
-                checked=evaluated.checked,
-                rule_count=evaluated.rule_count,
-            ),
+        cached = cache.CachedRun(
+            findings=[
+                cache.cached(f, evaluated.defined_in.get(f.fingerprint, ()))
+                for f in evaluated.findings
+            ],
+            suppressed=[cache.cached(f, ()) for f in evaluated.suppressed],
+            resources=dict(evaluated.resources),
+            checked=evaluated.checked,
+            rule_count=evaluated.rule_count,
         )
+        cache.store(key, cached)
     return evaluated
 
 
@@ -263,7 +259,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         project_dir, config, manifest_path, rule_ids, options.use_cache
     )
     findings = [*evaluated.findings, *_lock_findings(config)]
-    baselined = 0
+    baselined: tuple[Finding, ...] = ()
     stale: tuple[baseline_mod.Entry, ...] = ()
     path = _baseline_path(options, config, project_dir) if options.use_baseline else None
     if path is not None:
@@ -292,14 +288,16 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         scope = scope_for(changed, config.paths)
         if not scope.everything:
             stale = ()  # only a whole-project run can tell that an entry no longer matches
+    defined_in = evaluated.defined_in
     return Result(
-        findings=tuple(sorted(_limit(findings, evaluated.defined_in, scope))),
+        findings=tuple(sorted(_limit(findings, defined_in, scope))),
         config=config,
         crashes=evaluated.crashes,
         checked=evaluated.checked,
         rule_count=evaluated.rule_count,
-        suppressed=evaluated.suppressed,
-        baselined=baselined,
+        suppressed_findings=_limit(evaluated.suppressed, defined_in, scope),
+        baselined_findings=_limit(baselined, defined_in, scope),
+        resources=evaluated.resources,
         notes=tuple(notes),
         stale_baseline=stale,
         baseline_path=path,
@@ -336,8 +334,9 @@ def combine(config: Config, results: Sequence[Result]) -> Result:
         crashes=tuple(c for r in results for c in r.crashes),
         checked=sum(r.checked for r in results),
         rule_count=max((r.rule_count for r in results), default=0),
-        suppressed=sum(r.suppressed for r in results),
-        baselined=sum(r.baselined for r in results),
+        suppressed_findings=tuple(f for r in results for f in r.suppressed_findings),
+        baselined_findings=tuple(f for r in results for f in r.baselined_findings),
+        resources={k: v for r in results for k, v in r.resources.items()},
         notes=tuple(n for r in results for n in r.notes),
         stale_baseline=tuple(e for r in results for e in r.stale_baseline),
     )

@@ -92,7 +92,7 @@ def _expired(until: str | None, today: dt.date) -> str | None:
 @dataclass(frozen=True)
 class Suppressed:
     kept: tuple[Finding, ...]
-    suppressed: int
+    hidden: tuple[Finding, ...]
     honesty: tuple[Finding, ...]
 
 
@@ -190,4 +190,4 @@ def apply(
         elif severity_of(s.rule, s.resource) != "off":
             report(UNUSED, s, f"{what} hides nothing: remove it", f"unused:{s.rule}")
     kept = tuple(f for i, f in enumerate(findings) if i not in hidden)
-    return Suppressed(kept, len(hidden), tuple(honesty))
+    return Suppressed(kept, tuple(findings[i] for i in sorted(hidden)), tuple(honesty))
