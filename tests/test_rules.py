@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import build_dbt_project
+from normcheck.checks.registry import BUILTIN_RULES
 from normcheck.run import RunOptions, run
 
 FILES = {
@@ -92,22 +93,7 @@ def findings(project: Path, config: str, tmp_path: Path, monkeypatch) -> list[tu
     return [(f.rule, f.resource, f"{f.file}:{f.line}", f.severity) for f in result.findings]
 
 
-ALL_RULES = [
-    "naming/model-prefix",
-    "naming/model-directory",
-    "naming/name-case",
-    "naming/column-case",
-    "naming/column-type-suffix",
-    "naming/vocabulary",
-    "ownership/missing-owner",
-    "ownership/unknown-owner",
-    "docs/missing-description",
-    "docs/placeholder-description",
-    "governance/layer-dependency",
-    "governance/public-model-contract",
-    "governance/exposure-private-dependency",
-    "governance/group-required",
-]
+ALL_RULES = [r.id for r in BUILTIN_RULES if not r.id.startswith("normcheck/")]
 
 
 def only(rule: str, severity: str = "error") -> str:

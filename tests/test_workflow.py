@@ -228,6 +228,7 @@ extends: [central.yml]
 owners: {growth: {}}
 rules:
   governance/group-required: 'off'
+  sql/undocumented-column: 'off'
 """
 
 
@@ -428,7 +429,7 @@ def test_monorepo_checks_every_project_with_its_own_config(tmp_path, monkeypatch
     dbt_parse(b)
     (tmp_path / "normcheck.yml").write_text(
         "version: 1\nteam: central\nprojects: [project_a, project_b]\n"
-        "rules:\n  governance/group-required: 'off'\n"
+        "rules:\n  governance/group-required: 'off'\n  sql/undocumented-column: 'off'\n"
     )
     monkeypatch.chdir(tmp_path)
     code = main(["check", "--format", "json", "--parse", "never"])

@@ -46,6 +46,7 @@ class CachedRun(msgspec.Struct, frozen=True):
     resources: dict[str, str]
     checked: int
     rule_count: int
+    stats: dict[str, int] = {}
 
 
 def cached(f: Finding, defined_in: Iterable[Path]) -> CachedFinding:
@@ -75,6 +76,12 @@ def finding(c: CachedFinding) -> Finding:
         c.owner,
         c.fingerprint,
     )
+
+
+def sql_cache_file(root: Path) -> Path:
+    """Per-project cache of parsed SQL facts, keyed inside by each model's code."""
+    name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / f"sql-{name}.msgpack"
 
 
 def cache_dir() -> Path:

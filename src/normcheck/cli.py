@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -32,7 +32,7 @@ from normcheck.errors import (
     UsageError,
     UserError,
 )
-from normcheck.report import FORMATS, render
+from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
 from normcheck.run import Result, RunOptions, run
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -42,15 +42,17 @@ def _split(values: Sequence[str]) -> list[str]:
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
-def _outputs(values: Sequence[str]) -> list[tuple[str, Path]]:
+def _outputs(
+    values: Sequence[str], formats: Mapping[str, object] = FORMATS
+) -> list[tuple[str, Path]]:
     out = []
     for value in values:
         fmt, sep, path = value.partition(":")
         if not sep or not path:
             raise UsageError(f"--output `{value}`: expected FORMAT:PATH, e.g. json:report.json")
-        if fmt not in FORMATS:
+        if fmt not in formats:
             raise UsageError(
-                f"--output `{value}`: unknown format `{fmt}`; use {', '.join(FORMATS)}"
+                f"--output `{value}`: unknown format `{fmt}`; use {', '.join(formats)}"
             )
         out.append((fmt, Path(path)))
     return out
@@ -112,6 +114,7 @@ def cli() -> None:
     help="Hide the findings recorded in this baseline (default: `baseline:` in config).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not read or write the warm-run cache.")
+@click.option("--statistics", is_flag=True, help="Print run statistics on stderr.")
 def check(
     paths: tuple[Path, ...],
     project_dir: Path,
@@ -128,6 +131,7 @@ def check(
     parse: str,
     baseline_file: Path | None,
     no_cache: bool,
+    statistics: bool,
 ) -> int:
     """Lint the project. PATHS (as pre-commit passes them) limit the report to
     what those files define; a changed normcheck.yml re-checks everything."""
@@ -144,9 +148,12 @@ def check(
         baseline=baseline_file,
         use_cache=not no_cache,
     )
+    started = time.perf_counter()
     result = run(options)
     for note in result.notes:
         click.echo(f"normcheck: {note}", err=True)
+    if statistics:
+        _print_statistics(result, time.perf_counter() - started)
     color = not no_color and sys.stdout.isatty()
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
@@ -164,6 +171,26 @@ def check(
     return _exit_code(result, fail_on or result.config.fail_on)
 
 
+def _print_statistics(result: Result, seconds: float) -> None:
+    stats = result.stats
+    lines = [
+        f"resources checked   {result.checked}",
+        f"rules run           {result.rule_count}",
+        f"findings            {len(result.findings)} "
+        f"({result.suppressed} suppressed, {result.baselined} baselined)",
+    ]
+    models = stats.get("sql_models", 0)
+    if models:
+        parsed = stats.get("sql_parsed", 0)
+        lines.append(f"SQL parsed          {parsed} of {models} models ({parsed / models:.1%})")
+    else:
+        lines.append("SQL parsed          - (no sql/ rule selected)")
+    lines.append(f"from cache          {'yes' if stats.get('cached') else 'no'}")
+    lines.append(f"time                {seconds:.2f} s")
+    for line in lines:
+        click.echo(f"normcheck: {line}", err=True)
+
+
 def _exit_code(result: Result, fail_on: str) -> int:
     if result.crashes:
         log = _write_crash(
@@ -178,6 +205,70 @@ def _exit_code(result: Result, fail_on: str) -> int:
         )
         return EXIT_INTERNAL_ERROR
     return EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_CLEAN
+
+
+@cli.command("report")
+@project_dir_option
+@config_option
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@click.option("--select", multiple=True, help="Only these rule ids or families (comma-separated).")
+@click.option("--ignore", multiple=True, help="Skip these rule ids or families (comma-separated).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(SCORECARD_FORMATS)),
+    default="text",
+    show_default=True,
+)
+@click.option("--output", multiple=True, help="Also write FORMAT:PATH (repeatable).")
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@click.option("--parse", type=click.Choice(PARSE_MODES), default="auto", show_default=True)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Count the findings recorded in this baseline as baselined.",
+)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the warm-run cache.")
+def report_command(
+    project_dir: Path,
+    config: Path | None,
+    manifest: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fmt: str,
+    output: tuple[str, ...],
+    no_color: bool,
+    parse: str,
+    baseline_file: Path | None,
+    no_cache: bool,
+) -> int:
+    """The traffic-light scorecard: per team and rule family, red (errors),
+    yellow (warnings) or green (clean), with counts and the share of clean
+    resources; as a terminal table, Markdown or a self-contained HTML page.
+    Thresholds: `scorecard:` in normcheck.yml. Exits 0 whatever the lights."""
+    outputs = _outputs(output, SCORECARD_FORMATS)
+    options = RunOptions(
+        project_dir=project_dir,
+        config=config,
+        manifest=manifest,
+        select=_split(select),
+        ignore=_split(ignore),
+        parse=parse,
+        baseline=baseline_file,
+        use_cache=not no_cache,
+    )
+    result = run(options)
+    for note in result.notes:
+        click.echo(f"normcheck: {note}", err=True)
+    color = not no_color and sys.stdout.isatty()
+    click.echo(render_scorecard(result, fmt, color), nl=False)
+    for out_fmt, path in outputs:
+        try:
+            path.write_text(render_scorecard(result, out_fmt, False), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
+    return _exit_code(result, "never")
 
 
 @cli.command("rules")

@@ -22,6 +22,7 @@ from normcheck.finding import Finding, fingerprint
 from normcheck.project import Project, Resource
 
 if TYPE_CHECKING:
+    from normcheck.analysis import SqlAnalysis
     from normcheck.suppression import Suppression
 
 
@@ -52,7 +53,7 @@ class _Locator:
         """The YAML line of the property when it is written there; else the line
         the rule found in the resource's own file (SQL); else its YAML entry."""
         if hit.where == "file" or not resource.yaml_file:
-            return self.shown(resource.file), hit.line or 1
+            return self.shown(resource.file), hit.line or resource.line or 1
         doc = self.doc(resource.yaml_file)
         steps = resource.yaml_steps
         if doc is not None and hit.yaml_key:
@@ -158,6 +159,7 @@ def evaluate(
     config: Config,
     rule_ids: Iterable[str],
     display_prefix: str = "",
+    sql: SqlAnalysis | None = None,
 ) -> Evaluation:
     """Run the selected rules over the root project's resources."""
     locator = _Locator(project.root, display_prefix)
@@ -192,7 +194,9 @@ def evaluate(
                     continue
                 ctx = contexts.get(id(options))
                 if ctx is None:
-                    ctx = Context(project, options, config.vocabulary, config.owners, config.layers)
+                    ctx = Context(
+                        project, options, config.vocabulary, config.owners, config.layers, sql
+                    )
                     contexts[id(options)] = ctx
                 try:
                     for hit in rule.func(subject, ctx):

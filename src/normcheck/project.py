@@ -62,10 +62,22 @@ class Resource(msgspec.Struct, frozen=True, kw_only=True):
     raw_code: str = ""
     columns: tuple[str, ...] = ()
     label: str | None = None
+    # for SQL analysis
+    compiled_code: str | None = None
+    relation: str = ""  # the relation name ref()/source() render to
+    version: str | None = None
+    source_name: str | None = None
+    materialized: str | None = None
+    checksum: str = ""
+    language: str = "sql"
+    line: int | None = None  # for resources found in SQL: the line in `file`
+    from_sql: bool = False  # a column the SQL produces that no YAML documents
 
-    @property
-    def display_name(self) -> str:
-        return self.name
+
+class MacroSource(msgspec.Struct, frozen=True):
+    package: str
+    name: str
+    sql: str
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,7 @@ class Project:
     resources: Mapping[str, Resource]
     groups: Mapping[str, Group]
     dbt_version: str = ""
+    macros: tuple[MacroSource, ...] = ()
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         for resource in self.resources.values():
@@ -209,6 +222,12 @@ class _Builder:
             contract_enforced=bool(contract and contract.enforced),
             depends_on=tuple(node.depends_on.nodes),
             raw_code=node.raw_code,
+            compiled_code=node.compiled_code,
+            relation=node.relation_name or node.alias or node.name,
+            version=version,
+            materialized=config.materialized,
+            checksum=node.checksum.checksum,
+            language=node.language or "sql",
         )
         self.add(_replace_columns(resource, self.columns(resource, node_columns, steps)))
 
@@ -239,6 +258,8 @@ class _Builder:
                 meta=meta,
                 tags=_tags(source.tags),
                 owner=self.owner(meta, None),
+                relation=source.relation_name or source.name,
+                source_name=source.source_name,
             )
             self.add(_replace_columns(resource, self.columns(resource, source.columns, steps)))
         for exposure in m.exposures.values():
@@ -322,6 +343,11 @@ class _Builder:
             resources=self.resources,
             groups={g.name: g for g in m.groups.values()},
             dbt_version=m.metadata.dbt_version,
+            macros=tuple(
+                MacroSource(macro.package_name, macro.name, macro.macro_sql)
+                for macro in m.macros.values()
+                if macro.macro_sql
+            ),
         )
 
 

@@ -51,6 +51,7 @@ class Result:
     suppressed_findings: tuple[Finding, ...] = ()
     baselined_findings: tuple[Finding, ...] = ()
     resources: Mapping[str, str] = field(default_factory=dict)  # judged uid -> owner ("" none)
+    stats: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     stale_baseline: tuple[baseline_mod.Entry, ...] = ()
     baseline_path: Path | None = None
@@ -100,22 +101,43 @@ class _Evaluated:
     resources: Mapping[str, str]
     checked: int
     rule_count: int
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+
+def sql_needed(config: Config, rule_ids: Sequence[str]) -> bool:
+    """SQL is parsed only when a selected sql/ rule can fire somewhere."""
+    for rule_id in rule_ids:
+        if not rule_id.startswith("sql/"):
+            continue
+        if config.rules[rule_id].severity != "off":
+            return True
+        if any(
+            (o.rules[rule_id].severity or "off") != "off"
+            for o in config.overrides
+            if rule_id in o.rules
+        ):
+            return True
+    return False
 
 
 def _evaluate_project(
-    project_dir: Path, config: Config, manifest_path: Path, rule_ids: list[str]
+    project_dir: Path,
+    config: Config,
+    manifest_path: Path,
+    rule_ids: list[str],
+    use_cache: bool = True,
 ) -> _Evaluated:
     # Hundreds of thousands of acyclic objects are built here: the cycle
     # collector would walk them again and again for nothing.
     gc.disable()
     try:
-        return _evaluate_project_now(project_dir, config, manifest_path, rule_ids)
+        return _evaluate_project_now(project_dir, config, manifest_path, rule_ids, use_cache)
     finally:
         gc.enable()
 
 
 def _evaluate_project_now(
-    project_dir: Path, config: Config, manifest_path: Path, rule_ids: list[str]
+    project_dir: Path, config: Config, manifest_path: Path, rule_ids: list[str], use_cache: bool
 ) -> _Evaluated:
     from normcheck.project import build_project  # keeps the warm path's imports small
 
@@ -126,7 +148,18 @@ def _evaluate_project_now(
         manifest, catalog, project_dir.resolve(), display_path(manifest_path.resolve())
     )
     prefix = display_prefix(project_dir)
-    evaluation = evaluate(project, config, rule_ids, prefix)
+    sql = None
+    stats: dict[str, int] = {}
+    if sql_needed(config, rule_ids):
+        from normcheck.analysis import analyse_project, with_sql_columns
+
+        cache_file = cache.sql_cache_file(project.root) if use_cache else None
+        sql = analyse_project(project, config.dialect, cache_file)
+        project = with_sql_columns(project, sql)
+        sql.project = project
+        coverage = sql.coverage()
+        stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
+    evaluation = evaluate(project, config, rule_ids, prefix, sql)
     selected = set(rule_ids)
 
     def severity_of(rule_id: str, resource: Resource) -> str:
@@ -154,7 +187,14 @@ def _evaluate_project_now(
         if project.owned(r) and r.type != "column"
     }
     return _Evaluated(
-        findings, defined_in, evaluation.crashes, outcome.hidden, resources, checked, rule_count
+        findings,
+        defined_in,
+        evaluation.crashes,
+        outcome.hidden,
+        resources,
+        checked,
+        rule_count,
+        stats,
     )
 
 
@@ -186,8 +226,9 @@ def _cached_or_evaluated(
             resources=hit.resources,
             checked=hit.checked,
             rule_count=hit.rule_count,
+            stats={**hit.stats, "cached": 1},
         )
-    evaluated = _evaluate_project(project_dir, config, manifest_path, rule_ids)
+    evaluated = _evaluate_project(project_dir, config, manifest_path, rule_ids, use_cache)
     if use_cache and not evaluated.crashes:
         cached = cache.CachedRun(
             findings=[
@@ -198,6 +239,7 @@ def _cached_or_evaluated(
             resources=dict(evaluated.resources),
             checked=evaluated.checked,
             rule_count=evaluated.rule_count,
+            stats=dict(evaluated.stats),
         )
         cache.store(key, cached)
     return evaluated
@@ -298,6 +340,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         suppressed_findings=_limit(evaluated.suppressed, defined_in, scope),
         baselined_findings=_limit(baselined, defined_in, scope),
         resources=evaluated.resources,
+        stats=evaluated.stats,
         notes=tuple(notes),
         stale_baseline=stale,
         baseline_path=path,
@@ -337,6 +380,10 @@ def combine(config: Config, results: Sequence[Result]) -> Result:
         suppressed_findings=tuple(f for r in results for f in r.suppressed_findings),
         baselined_findings=tuple(f for r in results for f in r.baselined_findings),
         resources={k: v for r in results for k, v in r.resources.items()},
+        stats={
+            key: sum(r.stats.get(key, 0) for r in results)
+            for key in sorted({k for r in results for k in r.stats})
+        },
         notes=tuple(n for r in results for n in r.notes),
         stale_baseline=tuple(e for r in results for e in r.stale_baseline),
     )

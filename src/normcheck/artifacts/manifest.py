@@ -56,6 +56,11 @@ _META = msgspec.json.Decoder(Meta)
 _CONFIG = msgspec.json.Decoder(NodeConfig)
 
 
+class Checksum(msgspec.Struct, frozen=True):
+    name: str = ""
+    checksum: str = ""
+
+
 class Node(msgspec.Struct, frozen=True):
     """A node of any type. Most nodes are tests, which no rule reads: their
     bulky parts stay raw bytes, decoded only for the node types rules judge."""
@@ -78,6 +83,11 @@ class Node(msgspec.Struct, frozen=True):
     depends_on: DependsOn = DependsOn()
     version: str | int | float | None = None
     raw_code: str = ""
+    compiled_code: str | None = None
+    relation_name: str | None = None
+    alias: str | None = None
+    checksum: Checksum = Checksum()
+    language: str | None = "sql"
 
     @property
     def columns(self) -> dict[str, Column]:
@@ -110,6 +120,7 @@ class Source(msgspec.Struct, frozen=True):
     source_meta: Meta = {}
     config: SourceConfig = SourceConfig()
     tags: list[str] = []
+    relation_name: str | None = None
 
 
 class ExposureOwner(msgspec.Struct, frozen=True):
@@ -167,6 +178,7 @@ class Macro(msgspec.Struct, frozen=True):
     patch_path: str | None = None
     description: str | None = ""
     meta: Meta = {}
+    macro_sql: str = ""
 
 
 class Metadata(msgspec.Struct, frozen=True):

@@ -8,12 +8,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
 from normcheck._yaml import Step
 from normcheck.project import Project, Resource
+
+if TYPE_CHECKING:
+    from normcheck.analysis import SqlAnalysis
 
 SEVERITIES = ("off", "info", "warning", "error")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
@@ -80,6 +83,7 @@ class Context(Generic[OptionsT]):
     vocabulary: Vocabulary
     owners: Mapping[str, Mapping[str, object]]
     layers: tuple[Layer, ...]
+    sql: SqlAnalysis | None = None  # present when a sql/ rule runs
 
 
 RuleFunc = Callable[[Any, Context[Any]], Iterable[Hit]]

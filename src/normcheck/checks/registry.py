@@ -24,6 +24,11 @@ from normcheck.checks.normcheck.suppression_without_reason import suppression_wi
 from normcheck.checks.normcheck.unused_suppression import unused_suppression
 from normcheck.checks.ownership.missing_owner import missing_owner
 from normcheck.checks.ownership.unknown_owner import unknown_owner
+from normcheck.checks.sql.hardcoded_relation import hardcoded_relation
+from normcheck.checks.sql.missing_column import missing_column
+from normcheck.checks.sql.parse_error import parse_error
+from normcheck.checks.sql.select_star import select_star
+from normcheck.checks.sql.undocumented_column import undocumented_column
 
 BUILTIN_RULES: tuple[Rule, ...] = (
     model_prefix,
@@ -44,6 +49,11 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     unused_suppression,
     suppression_without_reason,
     expired_suppression,
+    parse_error,
+    select_star,
+    hardcoded_relation,
+    undocumented_column,
+    missing_column,
 )
 
 LOCKED_RULE = locked_rule.id

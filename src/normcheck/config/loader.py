@@ -24,6 +24,8 @@ from normcheck.config.model import (
     Override,
     OverrideRule,
     RuleConfig,
+    ScorecardThresholds,
+    Threshold,
 )
 from normcheck.config.schema import RULE_ID_PATTERN, build_schema
 from normcheck.errors import ConfigError
@@ -268,6 +270,10 @@ class _Merger:
         if "projects" in data:
             folders = tuple((file.path.parent / p).resolve() for p in data["projects"])
             self.settings["projects"] = (folders, file.origin("projects"))
+        for level in ("red", "yellow"):  # each level is replaced whole by a later file
+            if level in (data.get("scorecard") or {}):
+                key = f"scorecard.{level}"
+                self.settings[key] = (data["scorecard"][level], file.origin("scorecard", level))
         if "tracking_plans" in data:
             self.settings["tracking_plans"] = (
                 tuple(data["tracking_plans"]),
@@ -449,4 +455,21 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
         paths=tuple(f.path for f in files),
         digest=digest.hexdigest(),
         projects=tuple(projects) if isinstance(projects, tuple) else (),
+        scorecard=_scorecard(settings),
+    )
+
+
+def _threshold(value: object, default: Threshold) -> Threshold:
+    if not isinstance(value, Mapping):  # validated by the schema: absent, or a mapping
+        return default
+    return Threshold(**{k: v for k, v in value.items() if v is not None})
+
+
+def _scorecard(settings: Mapping[str, tuple[object, Origin]]) -> ScorecardThresholds:
+    default = ScorecardThresholds()
+    return ScorecardThresholds(
+        red=_threshold(settings.get("scorecard.red", (None, DEFAULT_ORIGIN))[0], default.red),
+        yellow=_threshold(
+            settings.get("scorecard.yellow", (None, DEFAULT_ORIGIN))[0], default.yellow
+        ),
     )

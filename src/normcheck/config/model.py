@@ -71,6 +71,26 @@ class LockViolation:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """When a traffic light is reached: any condition set here that holds."""
+
+    errors: int | None = None  # at least this many errors
+    warnings: int | None = None  # at least this many warnings
+    infos: int | None = None  # at least this many infos
+    clean_below: float | None = None  # fewer than this percent of resources clean
+
+
+@dataclass(frozen=True)
+class ScorecardThresholds:
+    """`scorecard:` in normcheck.yml: the thresholds of `normcheck report`'s lights.
+    Red when a red threshold is reached; else yellow when a yellow one is, or
+    on any error; else green."""
+
+    red: Threshold = Threshold(errors=1)
+    yellow: Threshold = Threshold(warnings=1)
+
+
+@dataclass(frozen=True)
 class Config:
     files: tuple[str, ...]
     rules: Mapping[str, RuleConfig]
@@ -88,3 +108,4 @@ class Config:
     paths: tuple[Path, ...] = ()  # the configuration files read, absolute
     digest: str = ""  # of their content, for the cache key
     projects: tuple[Path, ...] = ()  # absolute project folders (monorepo)
+    scorecard: ScorecardThresholds = ScorecardThresholds()

@@ -16,6 +16,28 @@ SCHEMA_ID = "https://normcheck.dev/schema/normcheck.schema.json"
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
+def _threshold(level: str) -> dict[str, Any]:
+    def at_least(what: str) -> dict[str, Any]:
+        return {"type": "integer", "minimum": 1, "description": f"{level} at {what} or more"}
+
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": f"a team or rule family is {level} when any of these holds",
+        "properties": {
+            "errors": at_least("this many errors"),
+            "warnings": at_least("this many warnings"),
+            "infos": at_least("this many infos"),
+            "clean_below": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 100,
+                "description": f"{level} when fewer than this percent of resources are clean",
+            },
+        },
+    }
+
+
 def _rule_setting(options_schema: Mapping[str, Any] | None) -> dict[str, Any]:
     long_form: dict[str, Any] = {
         "type": "object",
@@ -103,6 +125,13 @@ def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
                     },
                     "banned": {**_STRINGS, "description": "words no name may contain"},
                 },
+            },
+            "scorecard": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "traffic lights of `normcheck report` (default: red at 1 error, "
+                "yellow at 1 warning); an error below the red threshold is still yellow",
+                "properties": {"red": _threshold("red"), "yellow": _threshold("yellow")},
             },
             "rules": {
                 "type": "object",

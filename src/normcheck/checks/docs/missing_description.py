@@ -79,7 +79,7 @@ def missing_description(
         description: One row per order placed in the web shop.
     ```
     """
-    if resource.type not in ctx.options.resource_types:
+    if resource.from_sql or resource.type not in ctx.options.resource_types:
         return
     if not is_missing(resource.description, ctx.options):
         return

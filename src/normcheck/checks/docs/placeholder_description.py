@@ -83,7 +83,11 @@ def placeholder_description(resource: Resource, ctx: Context[PlaceholderOptions]
         description: One row per order placed in the web shop.
     ```
     """
-    if resource.type not in ctx.options.resource_types or not resource.description:
+    if (
+        resource.from_sql
+        or resource.type not in ctx.options.resource_types
+        or not resource.description
+    ):
         return
     reason = placeholder_reason(resource.name, resource.description, ctx.options)
     if reason is None:

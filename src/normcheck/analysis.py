@@ -1,0 +1,332 @@
+"""SQL facts for a whole project: every model parsed once (in parallel on a
+cold run, from the cache on a warm one), stars resolved from upstream
+models and sources, and the columns the SQL produces added as resources so
+the column rules judge them too."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+import msgspec
+import yaml
+
+from normcheck import __version__
+from normcheck._jinja import MacroSource as JinjaMacro
+from normcheck._jinja import Renderer, RenderError, RenderInput
+from normcheck.project import Project, Resource
+from normcheck.sql import Facts, Item, analyse, dialect_for, parse_relation
+
+PARALLEL_FROM = 200  # models; below this, forking costs more than it saves
+
+Column = tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    models: int
+    parsed: int
+
+    @property
+    def share(self) -> float:
+        return self.parsed / self.models if self.models else 1.0
+
+
+@dataclass
+class SqlAnalysis:
+    """What rules ask about a model's SQL."""
+
+    project: Project
+    facts: Mapping[str, Facts]
+    dialect: str
+    by_relation: Mapping[str, str]  # normalised relation -> resource uid
+    resolved: dict[str, list[Column] | None] = field(default_factory=dict)
+
+    def of(self, uid: str) -> Facts | None:
+        return self.facts.get(uid)
+
+    def known_relations(self, model: Resource) -> set[str]:
+        """Relations the model reads through ref() and source()."""
+        out = set()
+        for uid in model.depends_on:
+            parent = self.project.resources.get(uid)
+            if parent is not None and parent.relation:
+                out.add(parse_relation(parent.relation))
+        return out
+
+    def output(self, uid: str) -> list[Column] | None:
+        """The model's output columns with stars expanded, or None when unknown."""
+        if uid in self.resolved:
+            return self.resolved[uid]
+        self.resolved[uid] = None  # a cycle resolves to "unknown"
+        facts = self.facts.get(uid)
+        result = None if facts is None or facts.items is None else self._expand(facts.items)
+        self.resolved[uid] = result
+        return result
+
+    def _expand(self, items: Iterable[Item]) -> list[Column] | None:
+        out: list[Column] = []
+        for item in items:
+            if item.star is None:
+                out.append((item.name, item.type))
+                continue
+            upstream = self._columns_of(item.star)
+            if upstream is None:
+                return None
+            excluded = {e.lower() for e in item.excluded}
+            out.extend(c for c in upstream if c[0].lower() not in excluded)
+        return out
+
+    def _columns_of(self, relation: str) -> list[Column] | None:
+        uid = self.by_relation.get(relation) or self.by_relation.get(relation.rsplit(".", 1)[-1])
+        if uid is None:
+            return None
+        resource = self.project.resources[uid]
+        if resource.type == "model" and uid in self.facts:
+            produced = self.output(uid)
+            if produced is not None:
+                return produced
+        documented = [self.project.resources[c] for c in resource.columns]
+        if not documented:
+            return None
+        return [(c.name, c.data_type) for c in documented if not c.from_sql]
+
+    def coverage(self) -> Coverage:
+        return Coverage(len(self.facts), sum(1 for f in self.facts.values() if f.error is None))
+
+
+# -- rendering and parsing, possibly in worker processes ----------------------
+
+_STATE: dict[str, object] = {}
+
+
+def _work(job: tuple[str, str, RenderInput | None]) -> tuple[str, Facts]:
+    uid, sql, model = job
+    dialect = str(_STATE["dialect"])
+    if model is not None:
+        renderer = cast(Renderer, _STATE["renderer"])
+        try:
+            sql = renderer.render(model)
+        except RenderError as exc:
+            return uid, Facts(error=f"could not render the model's Jinja: {exc}")
+    facts = analyse(sql, dialect)
+    if facts.error is not None and model is not None:
+        facts = msgspec.structs.replace(
+            facts, error_line=_raw_line(sql, facts.error_line, model.raw_code)
+        )
+    return uid, facts
+
+
+def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
+    """Map a line of the rendered SQL back to the model file, where the text matches."""
+    if line is None:
+        return None
+    lines = rendered.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1].strip()
+    if not text:
+        return None
+    for number, raw_line in enumerate(raw.splitlines(), 1):
+        if text in raw_line:
+            return number
+    return None
+
+
+def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
+    refs: dict[tuple[str | None, str, str | None], str] = {}
+    for resource in sorted(project.resources.values(), key=lambda r: (r.uid, r.version or "")):
+        if resource.type in ("model", "seed", "snapshot"):
+            for package in (resource.package, None):
+                refs[(package, resource.name, resource.version)] = resource.relation
+                refs[(package, resource.name, None)] = resource.relation
+        elif resource.type == "source" and resource.source_name:
+            refs[(f"source:{resource.source_name}", resource.name, None)] = resource.relation
+    return refs
+
+
+def project_vars(root: Path) -> dict[str, object]:
+    """Global `vars:` of dbt_project.yml (the manifest does not keep them)."""
+    try:
+        data = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return {}
+    values = data.get("vars") if isinstance(data, dict) else None
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): v for k, v in values.items() if not isinstance(v, dict)}
+
+
+def _fingerprint(resource: Resource, dialect: str, context: str) -> str:
+    digest = hashlib.sha256()
+    for part in (
+        __version__,
+        dialect,
+        context,
+        resource.uid,
+        resource.compiled_code or "",
+        resource.raw_code,
+    ):
+        digest.update(part.encode() + b"\x00")
+    return digest.hexdigest()[:24]
+
+
+_CACHE_DECODER = msgspec.msgpack.Decoder(dict[str, Facts])
+
+
+def analyse_project(
+    project: Project,
+    dialect_setting: str | None,
+    cache_file: Path | None,
+    workers: int | None = None,
+) -> SqlAnalysis:
+    """Parse every SQL model of the root project once."""
+    dialect = dialect_for(dialect_setting or project.adapter)
+    models = [
+        r
+        for r in project.resources.values()
+        if r.type == "model" and project.owned(r) and r.language == "sql"
+    ]
+    refs = _refs(project)
+    variables = project_vars(project.root)
+    context = hashlib.sha256(
+        repr(
+            (
+                sorted(refs.items(), key=str),
+                sorted(variables.items(), key=str),
+                [(m.package, m.name, m.sql) for m in project.macros],
+            )
+        ).encode()
+    ).hexdigest()
+    keys = {m.uid: _fingerprint(m, dialect, context) for m in models}
+    cached: dict[str, Facts] = {}
+    if cache_file is not None:
+        try:
+            cached = _CACHE_DECODER.decode(cache_file.read_bytes())
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            cached = {}
+    facts: dict[str, Facts] = {}
+    jobs: list[tuple[str, str, RenderInput | None]] = []
+    for model in models:
+        hit = cached.get(keys[model.uid])
+        if hit is not None:
+            facts[model.uid] = hit
+        elif model.compiled_code:
+            jobs.append((model.uid, model.compiled_code, None))
+        else:
+            jobs.append(
+                (
+                    model.uid,
+                    "",
+                    RenderInput(
+                        name=model.name,
+                        package=model.package,
+                        raw_code=model.raw_code,
+                        config={"materialized": model.materialized},
+                        relation=model.relation,
+                    ),
+                )
+            )
+    if jobs:
+        _STATE["dialect"] = dialect
+        _STATE["renderer"] = Renderer(
+            project.name,
+            project.adapter or "",
+            [JinjaMacro(m.package, m.name, m.sql) for m in project.macros],
+            variables,
+            refs,
+        )
+        facts.update(_run(jobs, workers))
+        _STATE.clear()
+        if cache_file is not None:
+            _store(cache_file, {keys[uid]: f for uid, f in facts.items()})
+    by_relation: dict[str, str] = {}
+    for resource in sorted(project.resources.values(), key=lambda r: r.uid, reverse=True):
+        if resource.relation and resource.type in ("model", "seed", "snapshot", "source"):
+            key = parse_relation(resource.relation)
+            by_relation[key] = resource.uid
+            by_relation.setdefault(key.rsplit(".", 1)[-1], resource.uid)
+    return SqlAnalysis(project, dict(sorted(facts.items())), dialect, by_relation)
+
+
+def _run(
+    jobs: list[tuple[str, str, RenderInput | None]], workers: int | None
+) -> list[tuple[str, Facts]]:
+    count = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if (
+        count > 1
+        and len(jobs) >= PARALLEL_FROM
+        and "fork" in multiprocessing.get_all_start_methods()
+    ):
+        context = multiprocessing.get_context("fork")
+        with context.Pool(count) as pool:
+            return pool.map(_work, jobs, chunksize=max(1, len(jobs) // (count * 8)))
+    return [_work(job) for job in jobs]
+
+
+def _store(path: Path, facts: dict[str, Facts]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(msgspec.msgpack.encode(facts))
+        tmp.replace(path)
+    except OSError:
+        return
+
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
+    """The project plus a column resource for each column the SQL produces that
+    no YAML documents, so the column rules judge those names too."""
+    resources = dict(project.resources)
+    for uid in analysis.facts:
+        model = resources[uid]
+        produced = analysis.output(uid)
+        if not produced:
+            continue
+        documented = {resources[c].name.lower() for c in model.columns}
+        added = []
+        for name, data_type in produced:
+            if name.lower() in documented or name == "*":
+                continue
+            documented.add(name.lower())
+            column = Resource(
+                uid=f"{uid}.{name}",
+                type="column",
+                name=name,
+                package=model.package,
+                file=model.file,
+                group=model.group,
+                owner=model.owner,
+                data_type=data_type,
+                parent=uid,
+                line=_line_of(model.raw_code, name),
+                from_sql=True,
+            )
+            resources[column.uid] = column
+            added.append(column.uid)
+        if added:
+            resources[uid] = msgspec.structs.replace(model, columns=(*model.columns, *added))
+    return Project(
+        name=project.name,
+        adapter=project.adapter,
+        root=project.root,
+        resources=resources,
+        groups=project.groups,
+        dbt_version=project.dbt_version,
+        macros=project.macros,
+    )
+
+
+def _line_of(code: str, word: str) -> int | None:
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", re.IGNORECASE)
+    found = pattern.search(code)
+    return None if found is None else code.count("\n", 0, found.start()) + 1

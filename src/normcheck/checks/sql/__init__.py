@@ -1,0 +1,1 @@
+"""SQL rules: what each model really produces, checked against the norms."""

@@ -1,0 +1,64 @@
+"""Small pieces the report formats share: rule-doc links, escaping, plurals."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from normcheck.checks._api import Rule
+from normcheck.checks.registry import builtin_rules
+from normcheck.run import Result
+
+RULE_DOCS = "docs/rules.md"  # rules are documented at RULE_DOCS#<id without the slash>
+LIGHT_EMOJI = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
+SEVERITY_EMOJI = {"error": "🔴", "warning": "🟡", "info": "🔵"}
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def rule_link(rule_id: str) -> str:
+    return f"{RULE_DOCS}#{rule_id.replace('/', '')}"
+
+
+def rule_for(result: Result, rule_id: str) -> Rule | None:
+    configured = result.config.rules.get(rule_id)
+    return configured.rule if configured is not None else builtin_rules().get(rule_id)
+
+
+def plural(n: int, word: str) -> str:
+    if word == "info":
+        return f"{n} info"
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def summary_line(result: Result) -> str:
+    """``4 errors, 3 warnings, 1 info (2 suppressed, 1 baselined)``."""
+    summary = result.summary()
+    text = ", ".join(plural(summary[k], k) for k in ("error", "warning", "info"))
+    extra = [f"{summary[k]} {k}" for k in ("suppressed", "baselined") if summary[k]]
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def md_cell(text: str) -> str:
+    """Text for a Markdown table cell: one line, pipes escaped, and outside
+    `code` spans no raw HTML."""
+    parts = one_line(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: treat it as text
+        parts = [one_line(text).replace("`", "'")]
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2:
+            out.append("`" + part.replace("|", "\\|") + "`")
+        else:
+            out.append(html.escape(part, quote=False).replace("|", "\\|"))
+    return "".join(out)
+
+
+def html_text(text: str) -> str:
+    """Escaped HTML, with `backticked` names as <code>."""
+    escaped = html.escape(text, quote=True)
+    return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped)

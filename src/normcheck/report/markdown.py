@@ -1,0 +1,94 @@
+"""``--format markdown``: a pull-request summary, short enough for a PR comment
+or ``$GITHUB_STEP_SUMMARY``: the counts by severity and by team, the top
+findings with links to their rules' docs, and the rest in collapsed sections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from normcheck.report import scorecard
+from normcheck.report._common import (
+    LIGHT_EMOJI,
+    RULE_DOCS,
+    SEVERITY_EMOJI,
+    md_cell,
+    plural,
+    rule_link,
+    summary_line,
+)
+from normcheck.run import Result
+
+TOP = 10
+MAX_CHARS = 60_000  # a GitHub comment holds 65,536; leave room for a bot's header
+
+
+def finding_rows(rows: Sequence[scorecard.Row], budget: int) -> tuple[list[str], int]:
+    """Table lines for ``rows`` within ``budget`` characters, and how many were left out."""
+    lines = ["| | rule | where | finding |", "|---|---|---|---|"]
+    used = sum(len(line) + 1 for line in lines)
+    for index, row in enumerate(rows):
+        f = row.finding
+        status = "" if row.status == scorecard.OPEN else f" ({row.status})"
+        line = (
+            f"| {SEVERITY_EMOJI[f.severity]} {f.severity}{status} "
+            f"| [{f.rule}]({rule_link(f.rule)}) | `{md_cell(f.file)}:{f.line}` "
+            f"| {md_cell(f.message)} |"
+        )
+        if used + len(line) + 1 > budget:
+            return lines, len(rows) - index
+        lines.append(line)
+        used += len(line) + 1
+    return lines, 0
+
+
+def _details(summary: str, body: list[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def _team_table(card: scorecard.Scorecard) -> list[str]:
+    teams = [t for t in card.teams if t.total.counts != scorecard.Counts()]
+    if not teams:
+        return []
+    out = [
+        "| team | | errors | warnings | infos | suppressed | baselined |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for team in teams:
+        c = team.total.counts
+        out.append(
+            f"| {md_cell(team.name)} | {LIGHT_EMOJI[team.total.light]} "
+            f"| {c.errors} | {c.warnings} | {c.infos} | {c.suppressed} | {c.baselined} |"
+        )
+    return [*out, ""]
+
+
+def _more(left: int) -> list[str]:
+    return ["", f"… and {left} more: see the SARIF or JSON report."] if left else []
+
+
+def render_markdown(result: Result) -> str:
+    card = scorecard.build(result)
+    out = [f"### {LIGHT_EMOJI[card.total.light]} normcheck: {summary_line(result)}", ""]
+    out += [f"Checked {result.checked} resources with {result.rule_count} rules.", ""]
+    out += _team_table(card)
+    budget = MAX_CHARS - sum(len(line) + 1 for line in out) - 1_000
+    open_rows = [r for r in card.rows if r.status == scorecard.OPEN]
+    if open_rows:
+        top, rest = open_rows[:TOP], open_rows[TOP:]
+        lines, _ = finding_rows(top, budget // 2)
+        out += [f"**Top findings** ({len(top)} of {len(open_rows)})", "", *lines, ""]
+        budget -= sum(len(line) + 1 for line in lines)
+        for team in sorted({r.team for r in rest}, key=lambda t: (t == "", t)):
+            mine = [r for r in rest if r.team == team]
+            lines, left = finding_rows(mine, budget)
+            budget -= sum(len(line) + 1 for line in lines)
+            name = md_cell(team or scorecard.NO_OWNER)
+            out += _details(f"{name}: {plural(len(mine), 'more finding')}", lines + _more(left))
+    hidden = [r for r in card.rows if r.status != scorecard.OPEN]
+    if hidden:
+        lines, left = finding_rows(hidden, max(budget, 0))
+        counts = result.summary()
+        what = ", ".join(f"{counts[k]} {k}" for k in ("suppressed", "baselined") if counts[k])
+        out += _details(f"Not counted: {what}", lines + _more(left))
+    out.append(f"<sub>What each rule finds and how to fix it: [{RULE_DOCS}]({RULE_DOCS}).</sub>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,131 @@
+"""``--format sarif``: SARIF 2.1.0 for GitHub code scanning and other viewers.
+
+One reporting descriptor per rule that has a result, with its docs as
+``fullDescription`` and ``help``; a result per finding at its file and line;
+suppressed and baselined findings are included with a ``suppressions`` entry
+so viewers show them as dismissed rather than new."""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
+
+from normcheck import __version__
+from normcheck.checks._api import Rule
+from normcheck.docs import rule_markdown
+from normcheck.finding import Finding
+from normcheck.report._common import rule_for
+from normcheck.run import Result
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "normcheck/v1"
+_LEVELS = {"error": "error", "warning": "warning", "info": "note", "off": "none"}
+
+
+def _sections(doc: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    name = ""
+    for line in doc.splitlines()[1:]:
+        if line.startswith("## "):
+            name = line[3:].strip().lower()
+            continue
+        out[name] = (out.get(name, "") + line + "\n").lstrip("\n")
+    return {k: v.strip() for k, v in out.items()}
+
+
+def _descriptor(rule_id: str, result: Result) -> dict[str, object]:
+    rule: Rule | None = rule_for(result, rule_id)
+    configured = result.config.rules.get(rule_id)
+    severity = configured.severity if configured is not None else "warning"
+    descriptor: dict[str, object] = {"id": rule_id, "name": rule_id.partition("/")[2] or rule_id}
+    if rule is not None:
+        sections = _sections(rule.doc)
+        full = "\n\n".join(
+            s
+            for s in (rule.summary, sections.get("what it finds"), sections.get("why it matters"))
+            if s
+        )
+        help_text = rule_markdown(rule)
+        descriptor["shortDescription"] = {"text": rule.summary}
+        descriptor["fullDescription"] = {"text": full, "markdown": full}
+        descriptor["help"] = {"text": help_text, "markdown": help_text}
+    configuration: dict[str, object] = {"level": _LEVELS[severity]}
+    if severity == "off":
+        configuration["enabled"] = False
+    descriptor["defaultConfiguration"] = configuration
+    descriptor["properties"] = {"tags": [rule_id.partition("/")[0]], "precision": "very-high"}
+    return descriptor
+
+
+def artifact_location(file: str) -> dict[str, object]:
+    """A relative path stays relative to the checkout (``%SRCROOT%``); an
+    absolute one becomes a ``file://`` URI."""
+    if PurePosixPath(file).is_absolute():
+        return {"uri": PurePosixPath(file).as_uri()}
+    if PureWindowsPath(file).is_absolute():
+        return {"uri": PureWindowsPath(file).as_uri()}
+    posix = file.replace("\\", "/")
+    return {"uri": quote(posix, safe="/"), "uriBaseId": "%SRCROOT%"}
+
+
+def _result(
+    finding: Finding, index: dict[str, int], suppression: dict[str, str] | None
+) -> dict[str, object]:
+    out: dict[str, object] = {
+        "ruleId": finding.rule,
+        "ruleIndex": index[finding.rule],
+        "level": _LEVELS[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": artifact_location(finding.file),
+                    "region": {"startLine": max(1, finding.line)},
+                },
+                "logicalLocations": [{"fullyQualifiedName": finding.resource, "kind": "resource"}],
+            }
+        ],
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "properties": {
+            "resource": finding.resource,
+            "resourceType": finding.resource_type,
+            "owner": finding.owner or "",
+        },
+    }
+    if suppression is not None:
+        out["suppressions"] = [suppression]
+    return out
+
+
+def render_sarif(result: Result) -> str:
+    kinds: list[tuple[Finding, dict[str, str] | None]] = [(f, None) for f in result.findings]
+    kinds += [
+        (f, {"kind": "inSource", "status": "accepted", "justification": "suppressed in source"})
+        for f in sorted(result.suppressed_findings)
+    ]
+    kinds += [
+        (f, {"kind": "external", "status": "accepted", "justification": "in the baseline"})
+        for f in sorted(result.baselined_findings)
+    ]
+    rule_ids = sorted({f.rule for f, _ in kinds})
+    index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
+    payload = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "normcheck",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_descriptor(rule_id, result) for rule_id in rule_ids],
+                    }
+                },
+                "invocations": [{"executionSuccessful": not result.crashes}],
+                "results": [_result(f, index, s) for f, s in kinds],
+            }
+        ],
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,84 @@
+"""``normcheck report --format markdown``: the scorecard for a wiki page, an
+issue or a README: the teams' lights and counts, the team x rule family grid,
+and each team's findings in a collapsed section."""
+
+from __future__ import annotations
+
+from normcheck.report import scorecard
+from normcheck.report._common import LIGHT_EMOJI, RULE_DOCS, md_cell, plural
+from normcheck.report.markdown import finding_rows
+from normcheck.report.scorecard import Cell, describe
+from normcheck.run import Result
+
+MAX_CHARS = 1_000_000  # GitHub's limit for a step summary; wikis take more
+
+
+def _light(cell: Cell) -> str:
+    return f"{LIGHT_EMOJI[cell.light]} {cell.light}"
+
+
+def _grid_cell(cell: Cell) -> str:
+    c = cell.counts
+    parts = [
+        plural(n, word)
+        for n, word in ((c.errors, "error"), (c.warnings, "warning"), (c.infos, "info"))
+        if n
+    ]
+    return " ".join([LIGHT_EMOJI[cell.light], ", ".join(parts)]).strip()
+
+
+def render_card_markdown(result: Result) -> str:
+    card = scorecard.build(result)
+    lights = card.lights()
+    out = [
+        "# normcheck scorecard",
+        "",
+        " · ".join(f"{LIGHT_EMOJI[k]} {lights[k]} {k}" for k in scorecard.LIGHTS)
+        + f" — {plural(len(card.teams), 'team')}, {plural(card.total.resources, 'resource')}",
+        "",
+        "| team | light | errors | warnings | infos | suppressed | baselined | clean |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for team in card.teams:
+        c = team.total.counts
+        name = md_cell(team.name)
+        if not team.registered:
+            name += " (not in the owners registry)"
+        clean = team.total.percent
+        if team.total.share is not None:
+            clean += f" ({team.total.clean}/{team.total.resources})"
+        out.append(
+            f"| {name} | {_light(team.total)} | {c.errors} | {c.warnings} | {c.infos} "
+            f"| {c.suppressed} | {c.baselined} | {clean} |"
+        )
+    c = card.total.counts
+    out.append(
+        f"| **all teams** | {_light(card.total)} | {c.errors} | {c.warnings} | {c.infos} "
+        f"| {c.suppressed} | {c.baselined} | {card.total.percent} |"
+    )
+    out += ["", f"Lights: {describe(card.thresholds)}. Clean: no open error or warning.", ""]
+    out += ["## By rule family", ""]
+    out.append("| team | " + " | ".join(card.families) + " |")
+    out.append("|---|" + "---|" * len(card.families))
+    for team in card.teams:
+        cells = " | ".join(_grid_cell(team.families[f]) for f in card.families)
+        out.append(f"| {md_cell(team.name)} | {cells} |")
+    cells = " | ".join(_grid_cell(card.family_totals[f]) for f in card.families)
+    out += [f"| **all teams** | {cells} |", ""]
+    out += ["## Findings", ""]
+    budget = MAX_CHARS - sum(len(line) + 1 for line in out) - 1_000
+    if not card.rows:
+        out += ["No findings.", ""]
+    for team in card.teams:
+        mine = [r for r in card.rows if r.team == team.team]
+        if not mine:
+            continue
+        lines, left = finding_rows(mine, budget)
+        budget -= sum(len(line) + 1 for line in lines)
+        if left:
+            lines += ["", f"… and {left} more: see `normcheck check --format json`."]
+        summary = f"{LIGHT_EMOJI[team.total.light]} {md_cell(team.name)}: "
+        summary += plural(len(mine), "finding")
+        out += ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
+    out.append(f"Rule docs: [{RULE_DOCS}]({RULE_DOCS}).")
+    return "\n".join(out) + "\n"

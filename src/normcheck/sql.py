@@ -1,0 +1,266 @@
+"""SQL analysis with sqlglot: the only module that imports it.
+
+Each model's SQL (``compiled_code``, else its Jinja rendered by
+:mod:`normcheck._jinja`) is parsed once, in the project's dialect, into
+:class:`Facts`: the output columns of the final SELECT (stars kept as
+references until the project resolves them from upstream models), the
+relations it reads, whether the final SELECT has a star, and the string
+values compared with each column (for event names). Parse failures are facts
+too, never exceptions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import msgspec
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+
+DIALECTS = {
+    "athena": "athena",
+    "bigquery": "bigquery",
+    "clickhouse": "clickhouse",
+    "databricks": "databricks",
+    "doris": "doris",
+    "dremio": "dremio",
+    "duckdb": "duckdb",
+    "fabric": "fabric",
+    "glue": "spark",
+    "hive": "hive",
+    "materialize": "materialize",
+    "mysql": "mysql",
+    "oracle": "oracle",
+    "postgres": "postgres",
+    "redshift": "redshift",
+    "risingwave": "risingwave",
+    "snowflake": "snowflake",
+    "spark": "spark",
+    "sqlite": "sqlite",
+    "sqlserver": "tsql",
+    "starburst": "trino",
+    "starrocks": "starrocks",
+    "synapse": "tsql",
+    "teradata": "teradata",
+    "trino": "trino",
+    "tsql": "tsql",
+    "presto": "presto",
+}
+
+
+def dialect_for(name: str | None) -> str:
+    """sqlglot's dialect for a dbt adapter type or a configured dialect ("" = generic)."""
+    if not name:
+        return ""
+    return DIALECTS.get(name.lower(), name.lower() if name.lower() in DIALECTS.values() else "")
+
+
+class Item(msgspec.Struct, frozen=True, array_like=True):
+    """One output column, or a star over a relation (``star``: its normalised name)."""
+
+    name: str
+    type: str | None = None
+    star: str | None = None
+    excluded: list[str] = []
+
+
+class Facts(msgspec.Struct, frozen=True):
+    error: str | None = None
+    error_line: int | None = None
+    items: list[Item] | None = None  # None: the output cannot be known
+    tables: list[str] = []
+    star: bool = False
+    comparisons: dict[str, list[str]] = {}  # column name -> string literals compared with it
+
+
+def relation_key(parts: list[str]) -> str:
+    """Normalised dotted name: unquoted, lower case, empty parts dropped."""
+    return ".".join(p.strip('"`[]').lower() for p in parts if p)
+
+
+def parse_relation(text: str) -> str:
+    """Normalise a manifest `relation_name` such as ``"db"."schema"."table"``."""
+    parts = re.findall(r'"([^"]*)"|`([^`]*)`|\[([^\]]*)\]|([^.]+)', text)
+    return relation_key(["".join(p) for p in parts])
+
+
+def _type_of(node: exp.Expr, dialect: str) -> str | None:
+    inner = node.this if isinstance(node, exp.Alias) else node
+    if isinstance(inner, (exp.Cast, exp.TryCast)):
+        return inner.to.sql(dialect=dialect or None).lower()
+    if isinstance(inner, exp.Boolean):
+        return "boolean"
+    if isinstance(inner, (exp.CurrentTimestamp,)):
+        return "timestamp"
+    if isinstance(inner, exp.CurrentDate):
+        return "date"
+    return None
+
+
+class _Local:
+    """Output columns of one statement, resolving CTEs and subqueries."""
+
+    def __init__(self, tree: exp.Expr, dialect: str) -> None:
+        self.dialect = dialect
+        self.ctes: dict[str, exp.Expr] = {}
+        for cte in tree.find_all(exp.CTE):
+            self.ctes.setdefault(cte.alias_or_name.lower(), cte.this)
+        self.memo: dict[int, list[Item] | None] = {}
+        self.active: set[int] = set()
+
+    def columns(self, query: exp.Expr) -> list[Item] | None:
+        key = id(query)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:  # a recursive CTE: its columns are its first branch's
+            return None
+        self.active.add(key)
+        try:
+            result = self._columns(query)
+        finally:
+            self.active.discard(key)
+        self.memo[key] = result
+        return result
+
+    def _columns(self, query: exp.Expr) -> list[Item] | None:
+        while isinstance(query, (exp.Union, exp.Intersect, exp.Except)):
+            query = query.left
+        if isinstance(query, exp.Subquery):
+            return self.columns(query.this)
+        if not isinstance(query, exp.Select):
+            return None
+        sources = self._sources(query)
+        items: list[Item] = []
+        for projection in query.expressions:
+            if isinstance(projection, exp.Star):
+                excluded = [c.output_name.lower() for c in _except(projection)]
+                for source in sources.values():
+                    expanded = self._expand(source, excluded)
+                    if expanded is None:
+                        return None
+                    items.extend(expanded)
+            elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                qualified = sources.get(projection.table.lower())
+                if qualified is None:
+                    return None
+                excluded = [c.output_name.lower() for c in _except(projection.this)]
+                expanded = self._expand(qualified, excluded)
+                if expanded is None:
+                    return None
+                items.extend(expanded)
+            else:
+                name = projection.output_name
+                if not name:
+                    return None  # an unnamed expression: the warehouse picks its name
+                items.append(Item(name, _type_of(projection, self.dialect)))
+        return items
+
+    def _sources(self, select: exp.Select) -> dict[str, exp.Expr]:
+        out: dict[str, exp.Expr] = {}
+        from_ = select.args.get("from_") or select.args.get("from")
+        nodes = [from_.this] if from_ is not None else []
+        nodes += [join.this for join in select.args.get("joins") or ()]
+        for node in nodes:
+            out[node.alias_or_name.lower()] = node
+        return out
+
+    def _expand(self, source: exp.Expr, excluded: list[str]) -> list[Item] | None:
+        if isinstance(source, exp.Subquery):
+            inner = self.columns(source.this)
+        elif isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+            cte = None if source.db else self.ctes.get(source.name.lower())
+            if cte is not None:
+                inner = self.columns(cte)
+            else:
+                key = relation_key([source.catalog, source.db, source.name])
+                return [Item("*", None, key, excluded)]
+        else:
+            return None
+        if inner is None:
+            return None
+        return [
+            Item(i.name, i.type, i.star, [*i.excluded, *excluded]) if i.star is not None else i
+            for i in inner
+            if i.star is not None or i.name.lower() not in excluded
+        ]
+
+
+def _except(star: exp.Expr) -> list[exp.Expr]:
+    found = star.args.get("except_") or star.args.get("except") or []
+    return list(found) if isinstance(found, list) else []
+
+
+def _tables(tree: exp.Expr, ctes: set[str]) -> list[str]:
+    out = set()
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier) or not table.name:
+            continue
+        if not table.db and table.name.lower() in ctes:
+            continue
+        out.add(relation_key([table.catalog, table.db, table.name]))
+    return sorted(out)
+
+
+def _comparisons(tree: exp.Expr) -> dict[str, list[str]]:
+    found: dict[str, set[str]] = {}
+
+    def note(column: exp.Expr, value: exp.Expr) -> None:
+        if isinstance(column, exp.Column) and isinstance(value, exp.Literal) and value.is_string:
+            found.setdefault(column.name.lower(), set()).add(value.this)
+
+    for node in tree.find_all(exp.EQ, exp.NEQ, exp.In):
+        if isinstance(node, exp.In):
+            for value in node.expressions:
+                note(node.this, value)
+        else:
+            note(node.this, node.expression)
+            note(node.expression, node.this)
+    return {k: sorted(v) for k, v in sorted(found.items())}
+
+
+def _final_has_star(tree: exp.Expr) -> bool:
+    query = tree
+    while isinstance(query, (exp.Union, exp.Intersect, exp.Except)):
+        query = query.left
+    if not isinstance(query, exp.Select):
+        return False
+    return any(
+        isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
+        for p in query.expressions
+    )
+
+
+def analyse(sql: str, dialect: str) -> Facts:
+    """Parse one model's SQL and extract its facts; a parse error is a fact."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=dialect or None) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        line = first.get("line")
+        description = str(first.get("description") or exc).splitlines()[0]
+        return Facts(error=description, error_line=line if isinstance(line, int) else None)
+    except (TokenError, SqlglotError) as exc:
+        return Facts(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except RecursionError:
+        return Facts(error="the SQL is nested too deeply to parse")
+    if not statements:
+        return Facts(error="no SQL statement")
+    tree = statements[-1]
+    local = _Local(tree, dialect)
+    items = local.columns(tree) if isinstance(tree, exp.Query) else None
+    # `select * from final` over a CTE that names its columns is dbt style, not a star
+    # interface: only a star that reaches an upstream relation (or cannot be resolved) counts
+    star = _final_has_star(tree) and (items is None or any(i.star for i in items))
+    return Facts(
+        items=items,
+        tables=_tables(tree, set(local.ctes)),
+        star=star,
+        comparisons=_comparisons(tree),
+    )
+
+
+def column_names(items: list[Item]) -> Iterator[str]:
+    for item in items:
+        if item.star is None:
+            yield item.name

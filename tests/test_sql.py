@@ -1,0 +1,383 @@
+"""SQL analysis with real sqlglot (compiled build) and real Jinja, per dialect,
+on real dbt projects and on the real corpus manifests."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, build_dbt_project
+from normcheck import analysis
+from normcheck._jinja import MacroSource, Renderer, RenderError, RenderInput
+from normcheck.artifacts.manifest import load_manifest
+from normcheck.cli import main
+from normcheck.project import build_project
+from normcheck.sql import Item, analyse, dialect_for, parse_relation
+
+
+def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | None:
+    facts = analyse(sql, dialect)
+    assert facts.error is None, facts.error
+    return None if facts.items is None else [(i.name, i.type, i.star) for i in facts.items]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "expected"),
+    [
+        pytest.param(
+            "duckdb",
+            "select a, b::timestamp as created, true as ok from t",
+            [("a", None, None), ("created", "timestamp", None), ("ok", "boolean", None)],
+            id="duckdb casts and literals",
+        ),
+        pytest.param(
+            "duckdb",
+            "with x as (select 1 as a, 2 as b) select * exclude (b) from x",
+            [("a", None, None)],
+            id="duckdb star exclude over a CTE",
+        ),
+        pytest.param(
+            "snowflake",
+            "select v:id::varchar as id, iff(a, 1, 0) as flag from t "
+            "qualify row_number() over (partition by id order by a) = 1",
+            [("id", "varchar", None), ("flag", None, None)],
+            id="snowflake variant path, iff and qualify",
+        ),
+        pytest.param(
+            "bigquery",
+            "select * except (secret) from `proj.ds.users`",
+            [("*", None, "proj.ds.users")],
+            id="bigquery backticks and star except",
+        ),
+        pytest.param(
+            "bigquery",
+            "select safe_cast(x as date) as day from t",
+            [("day", "date", None)],
+            id="bigquery safe_cast",
+        ),
+        pytest.param(
+            "postgres",
+            "select distinct on (id) id, created::date as created_date from t",
+            [("id", None, None), ("created_date", "date", None)],
+            id="postgres distinct on and casts",
+        ),
+        pytest.param(
+            "duckdb",
+            "select a from t union all select b from u",
+            [("a", None, None)],
+            id="a union takes the first branch's names",
+        ),
+        pytest.param(
+            "duckdb",
+            "select count(*) from t",
+            None,
+            id="an unnamed expression makes the output unknown",
+        ),
+        pytest.param(
+            "duckdb",
+            "select t.*, u.x from t join u on t.id = u.id",
+            [("*", None, "t"), ("x", None, None)],
+            id="a qualified star",
+        ),
+        pytest.param(
+            "duckdb",
+            "select * from (select 1 as a) sub",
+            [("a", None, None)],
+            id="a star over a subquery",
+        ),
+        pytest.param(
+            "duckdb",
+            "with recursive r as (select 1 as n union all select n + 1 from r) select * from r",
+            [("n", None, None)],
+            id="a recursive CTE",
+        ),
+    ],
+)
+def test_output_columns_per_dialect(dialect, sql, expected):
+    assert names(sql, dialect) == expected
+
+
+def test_tables_star_and_comparisons():
+    facts = analyse(
+        'with o as (select * from "db"."main"."orders") '
+        "select o.id from o join raw.payments p on p.id = o.id "
+        "where o.event = 'Order Completed' or o.event in ('Cart Viewed', 'Checkout Started')",
+        "duckdb",
+    )
+    assert facts.tables == ["db.main.orders", "raw.payments"]
+    assert facts.star is False
+    assert facts.comparisons == {"event": ["Cart Viewed", "Checkout Started", "Order Completed"]}
+
+
+def test_final_star_over_an_upstream_relation_counts_but_not_over_a_named_cte():
+    assert analyse("select * from upstream", "duckdb").star is True
+    assert analyse("with f as (select 1 as a) select * from f", "duckdb").star is False
+    assert analyse("with f as (select * from up) select * from f", "duckdb").star is True
+
+
+@pytest.mark.parametrize(
+    ("sql", "line", "needle"),
+    [
+        pytest.param("select a\nfrom t\nwhere (", 3, "", id="unbalanced parenthesis"),
+        pytest.param("select a,\n  b c d\nfrom t", 2, "Invalid expression", id="unexpected token"),
+        pytest.param("", None, "no SQL statement", id="empty SQL"),
+        pytest.param("select 'unterminated", None, "", id="a token error"),
+    ],
+)
+def test_unparsable_sql_is_a_fact_not_a_crash(sql, line, needle):
+    facts = analyse(sql, "duckdb")
+    assert facts.error is not None
+    assert needle in facts.error
+    if line is not None:
+        assert facts.error_line == line
+
+
+def test_deep_nesting_is_a_fact():
+    facts = analyse("select " + "(" * 3000 + "1" + ")" * 3000, "duckdb")
+    assert facts.error is not None or facts.items is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("duckdb", "duckdb"),
+        ("sqlserver", "tsql"),
+        ("SNOWFLAKE", "snowflake"),
+        (None, ""),
+        ("tsql", "tsql"),
+        ("unknown-adapter", ""),
+    ],
+)
+def test_dialect_for_adapter(name, expected):
+    assert dialect_for(name) == expected
+
+
+def test_parse_relation_normalises_quoting():
+    assert parse_relation('"Memory"."main"."Orders"') == "memory.main.orders"
+    assert parse_relation("`proj`.`ds`.`t`") == "proj.ds.t"
+    assert parse_relation("[db].[dbo].[t]") == "db.dbo.t"
+    assert parse_relation("plain") == "plain"
+
+
+def renderer(macros: list[MacroSource], variables: dict[str, object] | None = None) -> Renderer:
+    refs = {
+        (None, "stg_orders", None): '"db"."main"."stg_orders"',
+        ("source:shop", "orders", None): '"db"."raw"."orders"',
+    }
+    return Renderer("shop", "duckdb", macros, variables or {}, refs)
+
+
+def render(code: str, macros: list[MacroSource] | None = None, **variables: object) -> str:
+    model = RenderInput("m", "shop", code, {"materialized": "table"}, '"db"."main"."m"')
+    return renderer(macros or [], variables).render(model)
+
+
+def test_simple_models_render_by_substitution_keeping_lines():
+    code = "{{ config(\n  materialized='table'\n) }}\nselect * from {{ ref('stg_orders') }}\n"
+    assert render(code) == '\n\n\nselect * from "db"."main"."stg_orders"\n'
+    assert render('select \'{{ var("start", "2020-01-01") }}\' as s') == "select '2020-01-01' as s"
+    assert render("select {{ var('x') }} as v", x=5) == "select 5 as v"
+    assert render("select * from {{ source('shop', 'orders') }} {# note #}") == (
+        'select * from "db"."raw"."orders" '
+    )
+
+
+def test_macros_dispatch_and_return_like_dbt():
+    macros = [
+        MacroSource(
+            "dbt",
+            "type_string",
+            "{% macro type_string() %}"
+            "{{ return(adapter.dispatch('type_string', 'dbt')()) }}{% endmacro %}",
+        ),
+        MacroSource(
+            "dbt",
+            "default__type_string",
+            "{% macro default__type_string() %}"
+            "{{ return(api.Column.translate_type('string')) }}{% endmacro %}",
+        ),
+        MacroSource(
+            "dbt", "duckdb__type_string", "{% macro duckdb__type_string() %}varchar{% endmacro %}"
+        ),
+        MacroSource("shop", "cents", "{% macro cents(col) %}({{ col }} * 100){% endmacro %}"),
+        MacroSource(
+            "dbt_utils",
+            "star",
+            "{% macro star(from) %}{% if not execute %}"
+            "{{ return('*') }}{% endif %}a, b{% endmacro %}",
+        ),
+        MacroSource("shop", "broken", "{% macro broken( %}"),
+    ]
+    code = (
+        "{% set cols = ['a', 'b'] %}"
+        "select cast(x as {{ dbt.type_string() }}) as s, {{ cents('amount') }} as c, "
+        "{{ dbt_utils.star(ref('stg_orders')) }}, {{ unknown_macro(1) }} as u, "
+        "{{ broken() }} as b, {{ env_var('HOME', 'h') }} as e "
+        "{% if is_incremental() %}where 1 = 0{% endif %}"
+        "from {{ this }}"
+    )
+    assert render(code, macros) == (
+        "select cast(x as varchar) as s, (amount * 100) as c, *, NULL as u, NULL as b, h as e "
+        'from "db"."main"."m"'
+    )
+
+
+def test_render_errors_are_reported_not_raised_as_crashes():
+    with pytest.raises(RenderError, match="Jinja syntax error at line 1"):
+        render("select {% if %}")
+    with pytest.raises(RenderError, match="stop here"):
+        render("{{ exceptions.raise_compiler_error('stop here') }}")
+
+
+def unpack(path: Path, tmp: Path) -> Path:
+    out = tmp / "manifest.json"
+    out.write_bytes(gzip.decompress(path.read_bytes()))
+    return out
+
+
+@pytest.mark.parametrize("name", ["ol-data-platform", "tuva"])
+def test_corpus_coverage_is_at_least_95_percent(name, tmp_path):
+    manifest = load_manifest(unpack(CORPUS / "dbt" / name / "manifest.json.gz", tmp_path))
+    project = build_project(manifest, None, tmp_path)
+    result = analysis.analyse_project(project, None, None)
+    coverage = result.coverage()
+    assert coverage.models == sum(
+        1 for r in project.of_type("model") if project.owned(r) and r.language == "sql"
+    )
+    assert coverage.share >= 0.95, f"{coverage.parsed}/{coverage.models}"
+
+
+def test_sql_facts_are_cached_per_model(tmp_path, monkeypatch):
+    project_dir = build_dbt_project(
+        tmp_path,
+        {"models/marts/fct_a.sql": "select 1 as a\n", "models/marts/fct_b.sql": "select 2 as b\n"},
+    )
+    project = build_project(load_manifest(project_dir / "target/manifest.json"), None, project_dir)
+    cache_file = tmp_path / "sql.msgpack"
+    first = analysis.analyse_project(project, None, cache_file, workers=1)
+    calls: list[str] = []
+    real = analysis._work
+
+    def counted(job):
+        calls.append(job[0])
+        return real(job)
+
+    monkeypatch.setattr(analysis, "_work", counted)
+    second = analysis.analyse_project(project, None, cache_file, workers=1)
+    assert calls == []
+    assert second.facts == first.facts
+    changed = {
+        uid: (
+            r
+            if r.name != "fct_b"
+            else type(r)(
+                **{**{f: getattr(r, f) for f in r.__struct_fields__}, "raw_code": "select 3 as b\n"}
+            )
+        )
+        for uid, r in project.resources.items()
+    }
+    from dataclasses import replace
+
+    analysis.analyse_project(replace(project, resources=changed), None, cache_file, workers=1)
+    assert calls == ["model.shop.fct_b"]
+
+
+SQL_PROJECT = {
+    "models/staging/_sources.yml": (
+        "version: 2\nsources:\n  - name: shop\n    tables:\n      - name: orders\n"
+        "        columns: [{name: id}, {name: amt}, {name: created}]\n"
+    ),
+    "models/staging/stg_orders.sql": (
+        "select id as order_id, amt, created::timestamp as created, true as paid\n"
+        "from {{ source('shop', 'orders') }}\n"
+    ),
+    "models/staging/stg_raw.sql": "select * from {{ source('shop', 'orders') }}\n",
+    "models/marts/fct_orders.sql": (
+        "with o as (\n  select * from {{ ref('stg_orders') }}\n)\n"
+        'select o.*, 1 as "lineCount"\nfrom o\njoin analytics.payments p on p.id = o.order_id\n'
+    ),
+    "models/marts/fct_stars.sql": "select * from {{ ref('stg_raw') }}\n",
+    "models/marts/fct_broken.sql": (
+        "-- normcheck: ignore[sql/hardcoded-relation] a reason\nselect (1 from x\n"
+    ),
+    "models/marts/_marts.yml": (
+        "version: 2\nmodels:\n  - name: fct_orders\n    columns:\n      - name: order_id\n"
+        "      - name: discount\n"
+    ),
+}
+
+
+def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(tmp_path, SQL_PROJECT)
+    (root / "normcheck.yml").write_text(
+        "version: 1\nvocabulary: {preferred: {amt: amount}}\nrules:\n"
+        "  governance/group-required: 'off'\n  ownership/missing-owner: 'off'\n"
+        "  docs/missing-description: 'off'\n  governance/layer-dependency: 'off'\n"
+    )
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json", "--parse", "never", "--statistics"])
+    out, err = capsys.readouterr()
+    got = sorted(
+        (f["rule"], f["resource"], f"{f['file']}:{f['line']}") for f in json.loads(out)["findings"]
+    )
+    assert got == sorted(
+        [
+            ("sql/parse-error", "model.shop.fct_broken", "models/marts/fct_broken.sql:2"),
+            (
+                "normcheck/unused-suppression",
+                "model.shop.fct_broken",
+                "models/marts/fct_broken.sql:1",
+            ),
+            ("sql/hardcoded-relation", "model.shop.fct_orders", "models/marts/fct_orders.sql:6"),
+            ("sql/missing-column", "model.shop.fct_orders.discount", "models/marts/_marts.yml:6"),
+            ("sql/select-star", "model.shop.fct_orders", "models/marts/fct_orders.sql:4"),
+            ("sql/select-star", "model.shop.fct_stars", "models/marts/fct_stars.sql:1"),
+            # `o.*` resolves through the CTE to stg_orders' output; `*` to stg_raw's, to the source
+            *[("sql/undocumented-column", "model.shop.fct_orders", "models/marts/fct_orders.sql:1")]
+            * 3,
+            ("sql/undocumented-column", "model.shop.fct_orders", "models/marts/fct_orders.sql:4"),
+            *[("sql/undocumented-column", "model.shop.fct_stars", "models/marts/fct_stars.sql:1")]
+            * 3,
+            # SQL-derived columns meet the column rules too, with types from casts and literals
+            (
+                "naming/column-case",
+                "model.shop.fct_orders.lineCount",
+                "models/marts/fct_orders.sql:4",
+            ),
+            (
+                "naming/column-type-suffix",
+                "model.shop.stg_orders.created",
+                "models/staging/stg_orders.sql:1",
+            ),
+            (
+                "naming/column-type-suffix",
+                "model.shop.stg_orders.paid",
+                "models/staging/stg_orders.sql:1",
+            ),
+            (
+                "naming/column-type-suffix",
+                "model.shop.fct_orders.created",
+                "models/marts/fct_orders.sql:1",
+            ),
+            (
+                "naming/column-type-suffix",
+                "model.shop.fct_orders.paid",
+                "models/marts/fct_orders.sql:1",
+            ),
+            ("naming/vocabulary", "source.shop.shop.orders.amt", "models/staging/_sources.yml:6"),
+            ("naming/vocabulary", "model.shop.stg_orders.amt", "models/staging/stg_orders.sql:1"),
+            ("naming/vocabulary", "model.shop.fct_orders.amt", "models/marts/fct_orders.sql:1"),
+            ("naming/vocabulary", "model.shop.stg_raw.amt", "models/staging/stg_raw.sql:1"),
+            ("naming/vocabulary", "model.shop.fct_stars.amt", "models/marts/fct_stars.sql:1"),
+        ]
+    )
+    assert "SQL parsed          4 of 5 models (80.0%)" in err
+    assert code == 1
+
+
+def test_items_are_compact_structs():
+    item = Item("a", "int")
+    assert (item.name, item.type, item.star, item.excluded) == ("a", "int", None, [])
