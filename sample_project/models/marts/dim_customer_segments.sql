@@ -16,7 +16,9 @@ segmented as (
         -- DELIBERATE: `amt` where the vocabulary prefers `amount` -> naming/vocabulary (warning)
         lifetime_value as total_amt,
         -- DELIBERATE: a boolean without is_/has_ -> naming/column-type-suffix (warning)
-        number_of_orders > 1 as repeat_buyer
+        number_of_orders > 1 as repeat_buyer,
+        -- DELIBERATE: a column the YAML does not document -> sql/undocumented-column (warning)
+        number_of_orders
 
     from customer_orders
 

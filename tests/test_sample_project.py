@@ -1,0 +1,41 @@
+"""The sample project parses with real dbt, and the output the READMEs show is
+exactly what normcheck prints on it today."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, dbt_parse
+from normcheck.cli import main
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sample")
+    shutil.copytree(
+        REPO / "sample_project",
+        root / "sample_project",
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*"),
+    )
+    dbt_parse(root / "sample_project")
+    return root
+
+
+def demo_block(readme: Path) -> str:
+    text = readme.read_text(encoding="utf-8")
+    found = re.search(r"```\n(sample_project/models/.*?)```\n", text, re.DOTALL)
+    assert found, f"{readme} has no demo output block"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("readme", ["README.md", "sample_project/README.md"])
+def test_readme_demo_output_is_current(sample, readme, monkeypatch, capsys):
+    monkeypatch.chdir(sample)
+    code = main(["check", "--project-dir", "sample_project", "--no-color", "--parse", "never"])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert out == demo_block(REPO / readme)
