@@ -35,8 +35,14 @@ def test_example_fires_and_use_instead_does_not(rule, dbt_project, chdir):
         files = example_files(rule, section)
         project = dbt_project(files)
         chdir(project)
-        config = project / "normcheck.yml" if "normcheck.yml" in files else None
-        found = _findings_of(rule.id, Path(), config)
+        # the example's own configuration (or the default), with the rule under test on
+        base = "normcheck.yml" if "normcheck.yml" in files else "normcheck:default"
+        harness = project / "_harness.yml"
+        if rule.id != "normcheck/locked-rule":
+            harness.write_text(f"extends: [{base}]\nrules:\n  {rule.id}: {rule.severity}\n")
+        else:
+            harness = project / "normcheck.yml"
+        found = _findings_of(rule.id, Path(), harness)
         if should_fire:
             assert found, f"{rule.id}: its Example does not fire"
         else:

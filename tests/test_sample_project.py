@@ -39,3 +39,29 @@ def test_readme_demo_output_is_current(sample, readme, monkeypatch, capsys):
     out, _ = capsys.readouterr()
     assert code == 1
     assert out == demo_block(REPO / readme)
+
+
+def tree_block(readme: Path) -> str:
+    text = readme.read_text(encoding="utf-8")
+    found = re.search(r"```\n(Metric tree of jaffle_norms.*?)```\n", text, re.DOTALL)
+    assert found, f"{readme} has no metric tree block"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("readme", ["README.md", "sample_project/README.md"])
+def test_readme_metric_tree_is_current(sample, readme, monkeypatch, capsys):
+    monkeypatch.chdir(sample)
+    code = main(["metrics", "--project-dir", "sample_project", "--no-color", "--parse", "never"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out == tree_block(REPO / readme)
+
+
+def test_sample_metric_tree_in_markdown(sample, monkeypatch, capsys):
+    monkeypatch.chdir(sample)
+    code = main(["metrics", "--project-dir", "sample_project", "--format", "markdown"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.startswith("## Metric tree: jaffle_norms\n\n```mermaid\ngraph BT\n")
+    assert "  class m1 yellow\n" in out  # acquired_customers, the deliberate finding
+    assert "| `revenue` | Revenue | North Star |  | finance | green ≥ 60, yellow ≥ 45 |" in out

@@ -313,7 +313,8 @@ SQL_PROJECT = {
 def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
     root = build_dbt_project(tmp_path, SQL_PROJECT)
     (root / "normcheck.yml").write_text(
-        "version: 1\nvocabulary: {preferred: {amt: amount}}\nrules:\n"
+        "version: 1\nextends: [normcheck:recommended]\n"
+        "vocabulary: {preferred: {amt: amount}}\nrules:\n"
         "  governance/group-required: 'off'\n  ownership/missing-owner: 'off'\n"
         "  docs/missing-description: 'off'\n  governance/layer-dependency: 'off'\n"
     )

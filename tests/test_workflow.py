@@ -146,7 +146,8 @@ def test_since_reports_committed_staged_unstaged_and_untracked_changes(project, 
     assert "unknown git ref `no-such-ref`" in err
 
 
-def test_since_outside_git_is_a_clear_error(project, capsys):
+def test_since_outside_git_is_a_clear_error(project, capsys, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(project.parent))
     code, _, err = check(capsys, "--since", "HEAD")
     assert code == 2
     assert "not a git repository" in err.lower()

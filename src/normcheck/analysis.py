@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast
 
@@ -47,6 +47,7 @@ class SqlAnalysis:
     dialect: str
     by_relation: Mapping[str, str]  # normalised relation -> resource uid
     resolved: dict[str, list[Column] | None] = field(default_factory=dict)
+    memo: dict[str, object] = field(default_factory=dict)  # derived facts rules share
 
     def of(self, uid: str) -> Facts | None:
         return self.facts.get(uid)
@@ -315,15 +316,7 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
             added.append(column.uid)
         if added:
             resources[uid] = msgspec.structs.replace(model, columns=(*model.columns, *added))
-    return Project(
-        name=project.name,
-        adapter=project.adapter,
-        root=project.root,
-        resources=resources,
-        groups=project.groups,
-        dbt_version=project.dbt_version,
-        macros=project.macros,
-    )
+    return replace(project, resources=resources)
 
 
 def _line_of(code: str, word: str) -> int | None:

@@ -271,6 +271,50 @@ def report_command(
     return _exit_code(result, "never")
 
 
+@cli.command("metrics")
+@project_dir_option
+@config_option
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True
+)
+@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@click.option("--parse", type=click.Choice(PARSE_MODES), default="auto", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the warm-run cache.")
+def metrics_command(
+    project_dir: Path,
+    config: Path | None,
+    manifest: Path | None,
+    fmt: str,
+    no_color: bool,
+    parse: str,
+    no_cache: bool,
+) -> int:
+    """The metric tree: each North Star metric, the input metrics that drive it
+    (`meta.drives`), their owners, thresholds and finding status (red, yellow,
+    green); a text tree, or Markdown with a Mermaid graph for a PR or a wiki.
+    Exits 0 whatever the findings."""
+    from normcheck.metric_tree import metric_trees, render
+
+    options = RunOptions(
+        project_dir=project_dir,
+        config=config,
+        manifest=manifest,
+        parse=parse,
+        use_cache=not no_cache,
+    )
+    trees, result = metric_trees(options)
+    for note in result.notes:
+        click.echo(f"normcheck: {note}", err=True)
+    color = not no_color and sys.stdout.isatty()
+
+    def style(text: str, light: str) -> str:
+        return click.style(text, fg=light, bold=True) if color else text
+
+    click.echo(render(trees, fmt, style), nl=False)
+    return _exit_code(result, "never")
+
+
 @cli.command("rules")
 def rules_command() -> int:
     """The rule catalogue: id, family, default severity, one line each."""
@@ -500,8 +544,14 @@ def baseline_command(
 
 
 @cli.command()
-def schema() -> int:
+@click.option("--plan", is_flag=True, help="The schema of native tracking plans instead.")
+def schema(plan: bool) -> int:
     """Print the JSON Schema of normcheck.yml and rule sets (for editors)."""
+    if plan:
+        from normcheck.tracking.schema import plan_schema
+
+        click.echo(json.dumps(plan_schema(), indent=2, sort_keys=True))
+        return EXIT_CLEAN
     click.echo(json.dumps(build_schema(builtin_rules()), indent=2, sort_keys=True))
     return EXIT_CLEAN
 

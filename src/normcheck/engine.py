@@ -141,7 +141,7 @@ class Evaluation:
     def place_suppression(self, s: Suppression) -> tuple[str, int]:
         resource = s.resource
         if s.kind == "sql" or not resource.yaml_file:
-            return self.locator.shown(resource.file), s.line or 1
+            return self.locator.shown(resource.file), s.line or resource.line or 1
         key = ("meta", "normcheck", "ignore", s.index)
         return self.locator.place(resource, Hit("", yaml_key=key))
 

@@ -7,7 +7,7 @@ metrics, semantic models, macros, groups and their columns) becomes a
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -23,6 +23,8 @@ from normcheck.artifacts.manifest import (
     Node,
     node_parts,
 )
+from normcheck.semantic import EMPTY_LAYER, SemanticLayer, build_semantic_layer
+from normcheck.tracking.model import Plan, PlanEvent, PlanProperty
 
 NODE_TYPES = ("model", "seed", "snapshot")
 PROPERTY_SECTIONS = {
@@ -91,6 +93,9 @@ class Project:
     groups: Mapping[str, Group]
     dbt_version: str = ""
     macros: tuple[MacroSource, ...] = ()
+    plans: tuple[Plan, ...] = ()
+    plan_items: Mapping[str, tuple[Plan, PlanEvent | PlanProperty]] = field(default_factory=dict)
+    semantic: SemanticLayer = EMPTY_LAYER  # metrics, semantic models, measures, saved queries
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         for resource in self.resources.values():
@@ -153,9 +158,24 @@ class _Builder:
         self.project = manifest.metadata.project_name or _guess_root(manifest)
         self.group_owners = {g.name: _group_owner(g.owner) for g in manifest.groups.values()}
         self.resources: dict[str, Resource] = {}
+        self.semantic = EMPTY_LAYER
 
     def owner(self, meta: Mapping[str, object], group: str | None) -> str | None:
         return _text(meta.get("owner")) or (self.group_owners.get(group) if group else None)
+
+    def created_metric_groups(self) -> dict[str, str]:
+        """A metric made by a measure's `create_metric: true` is in the group of
+        its semantic model (dbt copies the semantic model's meta, not its group)."""
+        groups = {
+            sm.name: sm.config.group or sm.group for sm in self.manifest.semantic_models.values()
+        }
+        out = {}
+        for spec in self.semantic.metrics.values():
+            measure = self.semantic.measures.get(spec.from_measure or "")
+            group = groups.get(measure.semantic_model) if measure else None
+            if group:
+                out[spec.uid] = group
+        return out
 
     def add(self, resource: Resource) -> None:
         self.resources[resource.uid] = resource
@@ -282,12 +302,16 @@ class _Builder:
                     depends_on=tuple(exposure.depends_on.nodes),
                 )
             )
+        self.semantic = build_semantic_layer(
+            m, {uid: _merged_meta(x.config.meta, x.meta) for uid, x in m.metrics.items()}
+        )
+        created_in = self.created_metric_groups()
         for kind, items in (("metric", m.metrics), ("semantic_model", m.semantic_models)):
             for item in items.values():
                 if not item.config.enabled:
                     continue
                 meta = _merged_meta(item.config.meta, item.meta)
-                group = item.config.group or item.group
+                group = item.config.group or item.group or created_in.get(item.unique_id)
                 self.add(
                     Resource(
                         uid=item.unique_id,
@@ -296,7 +320,9 @@ class _Builder:
                         package=item.package_name,
                         file=item.original_file_path,
                         yaml_file=item.original_file_path,
-                        yaml_steps=(PROPERTY_SECTIONS[kind], ("name", item.name)),
+                        yaml_steps=self.semantic.yaml_steps.get(
+                            item.unique_id, (PROPERTY_SECTIONS[kind], ("name", item.name))
+                        ),
                         description=item.description,
                         meta=meta,
                         tags=_tags(item.tags),
@@ -348,6 +374,7 @@ class _Builder:
                 for macro in m.macros.values()
                 if macro.macro_sql
             ),
+            semantic=self.semantic,
         )
 
 

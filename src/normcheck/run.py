@@ -104,10 +104,19 @@ class _Evaluated:
     stats: Mapping[str, int] = field(default_factory=dict)
 
 
+SQL_TRACKING_RULES = (
+    "tracking/unknown-event",
+    "tracking/deprecated-event-used",
+    "tracking/unused-event",
+)
+
+
 def sql_needed(config: Config, rule_ids: Sequence[str]) -> bool:
-    """SQL is parsed only when a selected sql/ rule can fire somewhere."""
+    """SQL is parsed only when a selected rule that reads it can fire somewhere."""
     for rule_id in rule_ids:
-        if not rule_id.startswith("sql/"):
+        if rule_id in SQL_TRACKING_RULES and not config.tracking_plans:
+            continue  # nothing to cross-check without plans
+        if not rule_id.startswith("sql/") and rule_id not in SQL_TRACKING_RULES:
             continue
         if config.rules[rule_id].severity != "off":
             return True
@@ -147,6 +156,11 @@ def _evaluate_project_now(
     project = build_project(
         manifest, catalog, project_dir.resolve(), display_path(manifest_path.resolve())
     )
+    if config.tracking_plans:
+        from normcheck.tracking.load import load_plans
+        from normcheck.tracking.resources import with_plans
+
+        project = with_plans(project, load_plans(project_dir, config.tracking_plans))
     prefix = display_prefix(project_dir)
     sql = None
     stats: dict[str, int] = {}
@@ -209,7 +223,12 @@ def _cached_or_evaluated(
         manifest_path,
         manifest_path.parent / "catalog.json",
         config.digest,
-        [str(project_dir.resolve()), str(Path.cwd()), *rule_ids],
+        [
+            str(project_dir.resolve()),
+            str(Path.cwd()),
+            *rule_ids,
+            *_plan_identity(project_dir, config),
+        ],
     )
     hit = cache.load(key) if use_cache else None
     if hit is not None:
@@ -243,6 +262,23 @@ def _cached_or_evaluated(
         )
         cache.store(key, cached)
     return evaluated
+
+
+def _plan_identity(project_dir: Path, config: Config) -> list[str]:
+    """Tracking plans change without the manifest changing: their bytes are in the key."""
+    if not config.tracking_plans:
+        return []
+    import hashlib
+
+    from normcheck.tracking.load import find_plan_files
+
+    out = []
+    for path in find_plan_files(project_dir, config.tracking_plans):
+        try:
+            out.append(f"{path}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
+        except OSError:
+            out.append(f"{path}:unreadable")
+    return out
 
 
 def _lock_findings(config: Config) -> list[Finding]:

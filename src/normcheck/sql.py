@@ -11,7 +11,7 @@ too, never exceptions."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import msgspec
 import sqlglot
@@ -264,3 +264,44 @@ def column_names(items: list[Item]) -> Iterator[str]:
     for item in items:
         if item.star is None:
             yield item.name
+
+
+def _expression(expr: str, dialect: str) -> exp.Expr | None:
+    try:
+        return sqlglot.parse_one(expr, read=dialect or None)
+    except (SqlglotError, RecursionError):
+        return None
+
+
+def normalise_expression(
+    expr: str, dialect: str = "", rename: Mapping[str, str] | None = None
+) -> str:
+    """Canonical text of a SQL expression (a metric's or measure's ``expr``, a
+    filter): whitespace and keyword case as sqlglot writes them, unquoted
+    identifiers lower-cased, and column references renamed through ``rename``
+    (keys in lower case). Text sqlglot cannot parse comes back with its
+    whitespace collapsed and lower-cased, so equal texts still compare equal."""
+    tree = _expression(expr, dialect)
+    if tree is None:
+        return " ".join(expr.split()).lower()
+    if rename:
+        mapping = rename
+
+        def swap(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Column) and not node.table:
+                new = mapping.get(node.name.lower())
+                if new is not None:
+                    return exp.column(exp.to_identifier(new, quoted=True))
+            return node
+
+        tree = tree.transform(swap)
+    return tree.sql(dialect=dialect or None, normalize=True)
+
+
+def expression_names(expr: str, dialect: str = "") -> tuple[str, ...] | None:
+    """The unqualified column names an expression refers to (lower case, sorted,
+    each once), e.g. the input metrics of a derived metric; None if it does not parse."""
+    tree = _expression(expr, dialect)
+    if tree is None:
+        return None
+    return tuple(sorted({c.name.lower() for c in tree.find_all(exp.Column) if c.name}))

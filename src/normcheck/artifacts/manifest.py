@@ -161,6 +161,153 @@ class Metric(msgspec.Struct, frozen=True):
     tags: list[str] = []
 
 
+# The semantic layer: what metrics compute. dbt 1.6-1.11 (the "legacy" YAML
+# layout) aggregates measures of semantic models; dbt 1.12 and Fusion (the
+# "latest" layout, metrics declared under models) put the aggregation on the
+# simple metric itself (`metric_aggregation_params`). Both are read here.
+
+
+class TimeWindow(msgspec.Struct, frozen=True):
+    count: int = 0
+    granularity: str = ""
+
+
+Window = TimeWindow | str | None
+
+
+class InputRef(msgspec.Struct, frozen=True):
+    """A measure or metric that a metric reads, with its own filter, alias, offset."""
+
+    name: str = ""
+    filter: object = None  # where filters: their shape changed across dbt versions
+    alias: str | None = None
+    offset_window: Window = None
+    offset_to_grain: str | None = None
+
+
+Input = InputRef | str | None
+
+
+class AggParams(msgspec.Struct, frozen=True):
+    percentile: float | None = None
+    use_discrete_percentile: bool = False
+    use_approximate_percentile: bool = False
+
+
+class AggregationParams(msgspec.Struct, frozen=True):
+    semantic_model: str | None = None
+    agg: str | None = None
+    agg_params: AggParams | None = None
+    expr: str | int | float | None = None
+
+
+class ConstantProperty(msgspec.Struct, frozen=True):
+    base_property: str = ""
+    conversion_property: str = ""
+
+
+class ConversionParams(msgspec.Struct, frozen=True):
+    base_measure: Input = None
+    conversion_measure: Input = None
+    entity: str | None = None
+    calculation: str | None = None
+    window: Window = None
+    constant_properties: list[ConstantProperty] | None = None
+
+
+class CumulativeParams(msgspec.Struct, frozen=True):
+    window: Window = None
+    grain_to_date: str | None = None
+    period_agg: str | None = None
+    metric: Input = None
+
+
+class MetricTypeParams(msgspec.Struct, frozen=True):
+    measure: Input = None
+    numerator: Input = None
+    denominator: Input = None
+    expr: str | int | float | None = None
+    window: Window = None
+    grain_to_date: str | None = None
+    metrics: list[InputRef | str] | None = None
+    conversion_type_params: ConversionParams | None = None
+    cumulative_type_params: CumulativeParams | None = None
+    metric_aggregation_params: AggregationParams | None = None
+
+
+class MetricDefinition(Metric, frozen=True):
+    """A metric with what it computes (``Metric`` keeps what every resource has)."""
+
+    type_params: MetricTypeParams = MetricTypeParams()
+    filter: object = None
+    depends_on: DependsOn = DependsOn()
+
+
+class Measure(msgspec.Struct, frozen=True):
+    name: str
+    agg: str | None = None
+    expr: str | int | float | None = None
+    agg_params: AggParams | None = None
+    create_metric: bool = False
+    label: str | None = None
+
+
+class Entity(msgspec.Struct, frozen=True):
+    name: str
+    type: str | None = None
+
+
+class Dimension(msgspec.Struct, frozen=True):
+    name: str
+    type: str | None = None
+
+
+class NodeRelation(msgspec.Struct, frozen=True):
+    relation_name: str | None = None
+    alias: str | None = None
+
+
+class SemanticModelDefinition(Metric, frozen=True):
+    model: str | None = None
+    node_relation: NodeRelation | None = None
+    measures: list[Measure] = []
+    entities: list[Entity] = []
+    dimensions: list[Dimension] = []
+    primary_entity: str | None = None
+    depends_on: DependsOn = DependsOn()
+
+
+class QueryParams(msgspec.Struct, frozen=True):
+    metrics: list[str] = []
+    group_by: list[str] = []
+    where: object = None
+
+
+class SavedQuery(msgspec.Struct, frozen=True):
+    unique_id: str
+    package_name: str
+    name: str
+    original_file_path: str = ""
+    description: str | None = ""
+    label: str | None = None
+    query_params: QueryParams = QueryParams()
+    config: GroupedConfig = GroupedConfig()
+
+
+def where_templates(value: object) -> tuple[str, ...]:
+    """The SQL templates of a metric filter, whatever its manifest shape: dbt 1.6
+    wrote ``{"where_sql_template": ...}``, later versions ``{"where_filters": [...]}``."""
+    if isinstance(value, str):
+        return (value,) if value.strip() else ()
+    if isinstance(value, list):
+        return tuple(t for item in value for t in where_templates(item))
+    if isinstance(value, dict):
+        if "where_filters" in value:
+            return where_templates(value["where_filters"])
+        return where_templates(value.get("where_sql_template"))
+    return ()
+
+
 class Group(msgspec.Struct, frozen=True):
     unique_id: str
     package_name: str
@@ -193,10 +340,11 @@ class Manifest(msgspec.Struct, frozen=True):
     nodes: dict[str, Node] = {}
     sources: dict[str, Source] = {}
     exposures: dict[str, Exposure] = {}
-    metrics: dict[str, Metric] = {}
-    semantic_models: dict[str, Metric] = {}
+    metrics: dict[str, MetricDefinition] = {}
+    semantic_models: dict[str, SemanticModelDefinition] = {}
     groups: dict[str, Group] = {}
     macros: dict[str, Macro] = {}
+    saved_queries: dict[str, SavedQuery] = {}
 
 
 _DECODER = msgspec.json.Decoder(Manifest)

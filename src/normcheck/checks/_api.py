@@ -31,6 +31,8 @@ RESOURCE_TYPES = (
     "macro",
     "group",
     "column",
+    "event",
+    "property",
 )
 PROJECT = "project"
 

@@ -45,6 +45,15 @@ def convention(case: str, pattern: str | None) -> str:
     return f"the pattern `{pattern}`" if pattern else case
 
 
+def case_problem(kind: str, name: str, case: str, pattern: str | None) -> str | None:
+    """The message for a name off its case convention, or None when it fits."""
+    if fits_case(name, case, pattern):
+        return None
+    snake = case == "snake_case" and not pattern
+    hint = f" (for example `{to_snake(name)}`)" if snake else ""
+    return f"{kind} `{name}` is not {convention(case, pattern)}: rename it{hint}"
+
+
 _WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 

@@ -29,6 +29,10 @@ FAMILY_COLORS = (
     "#ff9da7",
     "#2f4b7c",
     "#bab0ac",
+    "#499894",
+    "#d37295",
+    "#a0cbe8",
+    "#79706e",
 )
 
 CSS = """
@@ -40,10 +44,10 @@ body { margin: 0; font: 14px/1.45 -apple-system, "Segoe UI", "Noto Sans", Helvet
   sans-serif; color: #1f2328; background: #f6f8fa; }
 main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 40px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
-h2 { font-size: 17px; margin: 28px 0 10px; }
+h2 { font-size: 17px; margin: 14px 0 10px; }
 p.summary, p.legend, footer { color: var(--muted); margin: 4px 0; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
-  padding: 4px 18px 16px; margin-top: 18px; }
+  padding: 2px 18px 14px; margin-top: 16px; }
 .lights { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr));
   gap: 12px; }
 .team { display: flex; gap: 14px; align-items: center; border: 1px solid var(--line);
@@ -70,11 +74,15 @@ td.cell.light-yellow { background: var(--yellow-bg); color: #7d4e00; }
 td.cell.light-green { background: var(--green-bg); color: #116329; }
 tr.total td { font-weight: 600; }
 svg text { font-size: 12px; fill: #1f2328; }
-th button { all: unset; cursor: pointer; }
+th button { all: unset; cursor: pointer; white-space: nowrap; }
 th button::after { content: " \\2195"; color: var(--muted); }
 th[aria-sort="ascending"] button::after { content: " \\2191"; }
 th[aria-sort="descending"] button::after { content: " \\2193"; }
 td.sev { white-space: nowrap; font-weight: 600; }
+td.rule { white-space: nowrap; }
+td.where { max-width: 260px; font-size: 13px; }
+td.finding { min-width: 320px; }
+.resource { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
 td.sev-error { color: var(--red); }
 td.sev-warning { color: #9a6700; }
 td.sev-info { color: #0969da; }
@@ -244,38 +252,39 @@ def _chart(card: Scorecard) -> str:
 
 
 _COLUMNS = (
-    ("severity", "severity", ""),
-    ("status", "status", ""),
-    ("team", "team", ""),
-    ("rule", "rule", ""),
-    ("resource", "resource", ""),
-    ("file", "where", ""),
-    ("line", "line", "num"),
-    ("message", "finding", ""),
+    ("severity", "severity"),
+    ("status", "status"),
+    ("team", "team"),
+    ("rule", "rule"),
+    ("where", "where"),
+    ("finding", "finding"),
 )
+
+
+def _breakable(path: str) -> str:
+    """A path that wraps after its slashes rather than inside a name."""
+    return "/<wbr>".join(escape(part) for part in path.split("/"))
 
 
 def _findings(card: Scorecard) -> str:
     head = "".join(
-        f'<th data-key="{key}" aria-sort="none"'
-        + (f' class="{css}"' if css else "")
-        + f'><button type="button">{title}</button></th>'
-        for key, title, css in _COLUMNS
+        f'<th data-key="{key}" aria-sort="none"><button type="button">{title}</button></th>'
+        for key, title in _COLUMNS
     )
     rows = []
     for index, row in enumerate(card.rows):
         f = row.finding
+        where = f"{f.file}\t{f.line:09d}"  # sorts by file, then line
         rows.append(
             f'<tr data-index="{index}" data-team="{escape(row.team)}" '
-            f'class="status-{row.status}">'
+            f'data-rule="{escape(f.rule)}" class="status-{row.status}">'
             f'<td class="sev sev-{f.severity}" data-sort="{f.rank}">{f.severity}</td>'
             f"<td>{row.status}</td>"
             f"<td>{escape(row.team or scorecard.NO_OWNER)}</td>"
-            f'<td><a href="{escape(rule_link(f.rule))}">{escape(f.rule)}</a></td>'
-            f"<td><code>{escape(f.resource)}</code></td>"
-            f"<td>{escape(f.file)}</td>"
-            f'<td class="num">{f.line}</td>'
-            f"<td>{html_text(f.message)}</td></tr>"
+            f'<td class="rule"><a href="{escape(rule_link(f.rule))}">{escape(f.rule)}</a></td>'
+            f'<td class="where" data-sort="{escape(where)}">{_breakable(f.file)}:{f.line}</td>'
+            f'<td class="finding">{html_text(f.message)}'
+            f'<div class="resource">{escape(f.resource)}</div></td></tr>'
         )
     if not rows:
         return "<p>No findings.</p>"

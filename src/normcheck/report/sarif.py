@@ -1,9 +1,10 @@
 """``--format sarif``: SARIF 2.1.0 for GitHub code scanning and other viewers.
 
-One reporting descriptor per rule that has a result, with its docs as
-``fullDescription`` and ``help``; a result per finding at its file and line;
-suppressed and baselined findings are included with a ``suppressions`` entry
-so viewers show them as dismissed rather than new."""
+One reporting descriptor per enabled rule (and any other rule with a result),
+with its docs as ``fullDescription`` and ``help``; a result per open finding at
+its file and line, with our fingerprint. Suppressed and baselined findings are
+left out: GitHub code scanning ignores SARIF ``suppressions`` by default and
+would open alerts for them."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from normcheck.run import Result
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "normcheck/v1"
-_LEVELS = {"error": "error", "warning": "warning", "info": "note", "off": "none"}
+_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def _sections(doc: str) -> dict[str, str]:
@@ -34,10 +35,19 @@ def _sections(doc: str) -> dict[str, str]:
     return {k: v.strip() for k, v in out.items()}
 
 
+def _severity(rule_id: str, result: Result) -> str:
+    """The rule's configured severity; for a rule that is off but on for some
+    resources (an override), or unknown, the most severe of its findings."""
+    configured = result.config.rules.get(rule_id)
+    if configured is not None and configured.severity != "off":
+        return configured.severity
+    found = [f for f in result.findings if f.rule == rule_id]
+    return max(found, key=lambda f: f.rank).severity if found else "warning"
+
+
 def _descriptor(rule_id: str, result: Result) -> dict[str, object]:
     rule: Rule | None = rule_for(result, rule_id)
-    configured = result.config.rules.get(rule_id)
-    severity = configured.severity if configured is not None else "warning"
+    severity = _severity(rule_id, result)
     descriptor: dict[str, object] = {"id": rule_id, "name": rule_id.partition("/")[2] or rule_id}
     if rule is not None:
         sections = _sections(rule.doc)
@@ -50,10 +60,7 @@ def _descriptor(rule_id: str, result: Result) -> dict[str, object]:
         descriptor["shortDescription"] = {"text": rule.summary}
         descriptor["fullDescription"] = {"text": full, "markdown": full}
         descriptor["help"] = {"text": help_text, "markdown": help_text}
-    configuration: dict[str, object] = {"level": _LEVELS[severity]}
-    if severity == "off":
-        configuration["enabled"] = False
-    descriptor["defaultConfiguration"] = configuration
+    descriptor["defaultConfiguration"] = {"level": _LEVELS[severity]}
     descriptor["properties"] = {"tags": [rule_id.partition("/")[0]], "precision": "very-high"}
     return descriptor
 
@@ -69,10 +76,8 @@ def artifact_location(file: str) -> dict[str, object]:
     return {"uri": quote(posix, safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
-def _result(
-    finding: Finding, index: dict[str, int], suppression: dict[str, str] | None
-) -> dict[str, object]:
-    out: dict[str, object] = {
+def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
+    return {
         "ruleId": finding.rule,
         "ruleIndex": index[finding.rule],
         "level": _LEVELS[finding.severity],
@@ -93,22 +98,11 @@ def _result(
             "owner": finding.owner or "",
         },
     }
-    if suppression is not None:
-        out["suppressions"] = [suppression]
-    return out
 
 
 def render_sarif(result: Result) -> str:
-    kinds: list[tuple[Finding, dict[str, str] | None]] = [(f, None) for f in result.findings]
-    kinds += [
-        (f, {"kind": "inSource", "status": "accepted", "justification": "suppressed in source"})
-        for f in sorted(result.suppressed_findings)
-    ]
-    kinds += [
-        (f, {"kind": "external", "status": "accepted", "justification": "in the baseline"})
-        for f in sorted(result.baselined_findings)
-    ]
-    rule_ids = sorted({f.rule for f, _ in kinds})
+    enabled = {rule_id for rule_id, rc in result.config.rules.items() if rc.severity != "off"}
+    rule_ids = sorted(enabled | {f.rule for f in result.findings})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     payload = {
         "$schema": SARIF_SCHEMA,
@@ -124,7 +118,7 @@ def render_sarif(result: Result) -> str:
                     }
                 },
                 "invocations": [{"executionSuccessful": not result.crashes}],
-                "results": [_result(f, index, s) for f, s in kinds],
+                "results": [_result(f, index) for f in result.findings],
             }
         ],
     }

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import click
 
 from normcheck.report import scorecard
+from normcheck.report._common import plural
 from normcheck.report.scorecard import Cell, Scorecard, describe
 from normcheck.run import Result
 
@@ -33,12 +34,14 @@ def table(
     """Aligned columns (those in ``right`` flush right); a cell is (text, light)."""
     widths = [max(len(h), *(len(r[i][0]) for r in rows)) for i, h in enumerate(header)]
 
-    def fmt(text: str, index: int) -> str:
-        return text.rjust(widths[index]) if index in right else text.ljust(widths[index])
+    def fmt(text: str, index: int, light: str = "") -> str:
+        if index in right:
+            return style(text.rjust(widths[index]), light)
+        return style(text, light) + " " * (widths[index] - len(text))  # padding unstyled
 
-    lines = ["  ".join(fmt(h, i) for i, h in enumerate(header)).rstrip()]
+    lines = ["  ".join(fmt(h, i) for i, h in enumerate(header))]
     for row in rows:
-        lines.append("  ".join(style(fmt(text, i), light) for i, (text, light) in enumerate(row)))
+        lines.append("  ".join(fmt(text, i, light) for i, (text, light) in enumerate(row)))
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -57,7 +60,8 @@ def _render(card: Scorecard, style: Style) -> str:
     lights = card.lights()
     resources = card.total.resources
     head = (
-        f"normcheck scorecard: {len(card.teams)} teams, {resources} resources; "
+        f"normcheck scorecard: {plural(len(card.teams), 'team')}, "
+        f"{plural(resources, 'resource')}; "
         f"{lights['red']} red, {lights['yellow']} yellow, {lights['green']} green"
     )
     header = ["team", "light", "errors", "warnings", "infos", "suppressed", "baselined", "clean"]

@@ -19,6 +19,8 @@ DESCRIBED_TYPES = [
     "macro",
     "group",
     "column",
+    "event",
+    "property",
 ]
 
 
@@ -26,7 +28,15 @@ class MissingDescriptionOptions(Options, frozen=True, kw_only=True, forbid_unkno
     resource_types: Annotated[
         list[str], msgspec.Meta(description="resource types that must be described")
     ] = msgspec.field(
-        default_factory=lambda: ["model", "source", "exposure", "metric", "semantic_model"]
+        default_factory=lambda: [
+            "model",
+            "source",
+            "exposure",
+            "metric",
+            "semantic_model",
+            "event",
+            "property",
+        ]
     )
     min_length: Annotated[
         int, msgspec.Meta(ge=1, description="fewer characters than this count as missing")

@@ -16,7 +16,7 @@ class PlaceholderOptions(Options, frozen=True, kw_only=True, forbid_unknown_fiel
     resource_types: Annotated[
         list[str], msgspec.Meta(description="resource types whose descriptions are checked")
     ] = msgspec.field(
-        default_factory=lambda: ["model", "source", "exposure", "metric", "semantic_model"]
+        default_factory=lambda: ["model", "source", "exposure", "metric", "semantic_model", "event"]
     )
     min_words: Annotated[
         int, msgspec.Meta(ge=0, description="descriptions with fewer words are placeholders")

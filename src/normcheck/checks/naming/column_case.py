@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from normcheck.checks._api import Context, Hit, Options, rule
-from normcheck.checks._common import CaseName, Regex, convention, fits_case, to_snake
+from normcheck.checks._common import CaseName, Regex, case_problem
 from normcheck.project import Resource
 
 
@@ -54,11 +54,6 @@ def column_case(column: Resource, ctx: Context[ColumnCaseOptions]) -> Iterator[H
     ```
     """
     options = ctx.options
-    if fits_case(column.name, options.case, options.pattern):
-        return
-    snake = options.case == "snake_case" and not options.pattern
-    hint = f" (for example `{to_snake(column.name)}`)" if snake else ""
-    yield Hit(
-        f"column `{column.name}` is not {convention(options.case, options.pattern)}: "
-        f"rename it{hint}"
-    )
+    message = case_problem("column", column.name, options.case, options.pattern)
+    if message is not None:
+        yield Hit(message)

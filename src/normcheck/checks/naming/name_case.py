@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from normcheck.checks._api import Context, Hit, Options, rule
-from normcheck.checks._common import CaseName, Regex, convention, fits_case, to_snake
+from normcheck.checks._common import CaseName, Regex, case_problem
 from normcheck.project import Resource
 
 NAMED_TYPES = [
@@ -57,14 +57,8 @@ def name_case(resource: Resource, ctx: Context[NameCaseOptions]) -> Iterator[Hit
     options = ctx.options
     if resource.type not in options.resource_types:
         return
-    if fits_case(resource.name, options.case, options.pattern):
-        return
-    snake = options.case == "snake_case" and not options.pattern
-    hint = f" (for example `{to_snake(resource.name)}`)" if snake else ""
     kind = resource.type.replace("_", " ")
-    yield Hit(
-        f"{kind} `{resource.name}` is not {convention(options.case, options.pattern)}: "
-        f"rename it{hint}",
-        where="file" if resource.type in ("model", "seed", "snapshot", "macro") else "auto",
-        line=1,
-    )
+    message = case_problem(kind, resource.name, options.case, options.pattern)
+    if message is not None:
+        where = "file" if resource.type in ("model", "seed", "snapshot", "macro") else "auto"
+        yield Hit(message, where=where, line=1)

@@ -18,6 +18,8 @@ VOCABULARY_TYPES = [
     "metric",
     "semantic_model",
     "column",
+    "event",
+    "property",
 ]
 
 

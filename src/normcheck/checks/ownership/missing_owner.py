@@ -8,14 +8,23 @@ import msgspec
 from normcheck.checks._api import Context, Hit, Options, rule
 from normcheck.project import Resource
 
-OWNED_TYPES = ["model", "source", "exposure", "metric", "semantic_model", "seed", "snapshot"]
+OWNED_TYPES = [
+    "model",
+    "source",
+    "exposure",
+    "metric",
+    "semantic_model",
+    "seed",
+    "snapshot",
+    "event",
+]
 
 
 class MissingOwnerOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
         list[str], msgspec.Meta(description="resource types that must have an owner")
     ] = msgspec.field(
-        default_factory=lambda: ["model", "source", "exposure", "metric", "semantic_model"]
+        default_factory=lambda: ["model", "source", "exposure", "metric", "semantic_model", "event"]
     )
 
 

@@ -1,0 +1,1 @@
+"""Metrics rules: the semantic layer definitions, their North Star hierarchy and traffic lights."""

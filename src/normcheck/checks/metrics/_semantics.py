@@ -1,0 +1,225 @@
+"""What metrics compute, for the metrics rules: a canonical key per metric (two
+metrics with one key compute the same thing) and the names filters refer to.
+
+Expressions are normalised with sqlglot through :mod:`normcheck.sql`, imported
+lazily so that loading the rule registry does not load sqlglot."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from normcheck.checks._api import Context
+from normcheck.semantic import Aggregation, MetricSpec, Ref, SemanticLayer
+
+GRAINS = frozenset(
+    [
+        "nanosecond",
+        "microsecond",
+        "millisecond",
+        "second",
+        "minute",
+        "hour",
+        "day",
+        "week",
+        "month",
+        "quarter",
+        "year",
+    ]
+)
+_JINJA = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_CALL = re.compile(r"""\b(Dimension|TimeDimension|Entity|Metric)\(\s*['"]([^'"]+)['"]""")
+
+
+def dialect_of(ctx: Context[Any]) -> str:
+    """The SQL dialect: the one the SQL rules use, else the manifest's adapter's."""
+    if ctx.sql is not None:
+        return ctx.sql.dialect
+    from normcheck.sql import dialect_for
+
+    return dialect_for(ctx.project.adapter)
+
+
+@dataclass(frozen=True)
+class Computation:
+    key: str  # equal keys: the same computation
+    summary: str  # what it computes, for messages
+
+
+@lru_cache(maxsize=8)
+def computations(layer: SemanticLayer, dialect: str) -> Mapping[str, Computation]:
+    """Metric name -> its computation (the layer hashes by identity)."""
+    keys = _Keys(layer, dialect)
+    return {name: keys.metric(name) for name in sorted(layer.metrics)}
+
+
+@lru_cache(maxsize=8)
+def same_as(layer: SemanticLayer, dialect: str) -> Mapping[str, tuple[str, ...]]:
+    """Metric name -> the other metrics that compute the same thing, sorted."""
+    groups: dict[str, list[str]] = {}
+    for name, computation in computations(layer, dialect).items():
+        groups.setdefault(computation.key, []).append(name)
+    return {
+        name: tuple(other for other in group if other != name)
+        for group in groups.values()
+        if len(group) > 1
+        for name in group
+    }
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class _Keys:
+    def __init__(self, layer: SemanticLayer, dialect: str) -> None:
+        from normcheck.sql import normalise_expression
+
+        self.layer = layer
+        self.dialect = dialect
+        self.normalise = normalise_expression
+        self.memo: dict[str, Computation] = {}
+        self.active: set[str] = set()
+
+    def where(self, templates: Iterable[str]) -> str:
+        parts = sorted({self.filter(t) for t in templates})
+        return f" where {' and '.join(parts)}" if parts else ""
+
+    def filter(self, template: str) -> str:
+        holes: dict[str, str] = {}
+
+        def hole(found: re.Match[str]) -> str:
+            name = f"nc_jinja_{len(holes)}"
+            holes[name] = "".join(found.group(1).split()).lower().replace('"', "'")
+            return name
+
+        return self.normalise(_JINJA.sub(hole, template), self.dialect, holes)
+
+    def measure(self, ref: Ref) -> tuple[str, str]:
+        measure = self.layer.measures.get(ref.name)
+        if measure is None:
+            return f"measure {ref.name}{self.where(ref.filters)}", f"measure `{ref.name}`"
+        return self._aggregate(
+            measure.semantic_model, measure.agg, measure.expr, measure.agg_params, ref.filters
+        )
+
+    def aggregation(self, aggregation: Aggregation, name: str) -> tuple[str, str]:
+        semantic_model = aggregation.semantic_model or ""
+        expr = aggregation.expr or name
+        return self._aggregate(semantic_model, aggregation.agg, expr, aggregation.agg_params, ())
+
+    def _aggregate(
+        self,
+        semantic_model: str,
+        agg: str | None,
+        expr: str,
+        params: str,
+        filters: Iterable[str],
+    ) -> tuple[str, str]:
+        sm = self.layer.semantic_models.get(semantic_model)
+        base = (sm.model or sm.relation) if sm is not None else semantic_model
+        agg_text = (agg or "").lower() + (f"[{params}]" if params else "")
+        canonical = self.normalise(expr, self.dialect)
+        key = f"{agg_text}({canonical}) on {base}{self.where(filters)}"
+        return key, f"{(agg or '?').lower()}({canonical}) over `{semantic_model}`"
+
+    def metric_ref(self, ref: Ref) -> str:
+        offset = f" offset {ref.offset}" if ref.offset else ""
+        return f"({self.metric(ref.name).key}){self.where(ref.filters)}{offset}"
+
+    def metric(self, name: str) -> Computation:
+        if name in self.memo:
+            return self.memo[name]
+        spec = self.layer.metrics.get(name)
+        if spec is None or name in self.active:
+            return Computation(f"metric {name}", f"`{name}`")
+        self.active.add(name)
+        try:
+            found = self._metric(spec)
+        finally:
+            self.active.discard(name)
+        self.memo[name] = found
+        return found
+
+    def _metric(self, spec: MetricSpec) -> Computation:
+        where = self.where(spec.filters)
+        found = self._inner(spec)
+        if found is None:  # incomplete: equal to nothing else
+            return Computation(f"{spec.type} {spec.uid}", f"`{spec.name}`")
+        return Computation(f"{spec.type} {found.key}{where}", found.summary)
+
+    def _inner(self, spec: MetricSpec) -> Computation | None:
+        if spec.type in ("simple", "cumulative"):
+            if spec.aggregation is not None:
+                inner, summary = self.aggregation(spec.aggregation, spec.name)
+            elif spec.measure is not None:
+                inner, summary = self.measure(spec.measure)
+            elif spec.cumulative_metric is not None:
+                inner = self.metric_ref(spec.cumulative_metric)
+                summary = f"`{spec.cumulative_metric.name}`"
+            else:
+                return None
+            if spec.type == "simple":
+                return Computation(inner, summary)
+            how = f" window {spec.window} to {spec.grain_to_date} by {spec.period_agg}"
+            return Computation(inner + how, f"cumulative {summary}")
+        if spec.type == "ratio" and spec.numerator and spec.denominator:
+            num, den = spec.numerator, spec.denominator
+            key = f"{self.metric_ref(num)} / {self.metric_ref(den)}"
+            return Computation(key, f"`{num.name}` / `{den.name}`")
+        if spec.type == "derived" and spec.expr:
+            rename = {r.shown.lower(): f"input_{_digest(self.metric_ref(r))}" for r in spec.inputs}
+            expr = self.normalise(spec.expr, self.dialect, rename)
+            return Computation(expr, f"`{self.normalise(spec.expr, self.dialect)}`")
+        conversion = spec.conversion
+        if spec.type == "conversion" and conversion and conversion.base and conversion.conversion:
+            base, base_summary = self.measure(conversion.base)
+            converted, converted_summary = self.measure(conversion.conversion)
+            key = (
+                f"{conversion.calculation} of {base} to {converted} by {conversion.entity} "
+                f"within {conversion.window} keeping {sorted(conversion.constant_properties)}"
+            )
+            return Computation(key, f"conversion from {base_summary} to {converted_summary}")
+        return None
+
+
+def references(templates: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """``(kind, name)`` of each ``Dimension('…')``, ``TimeDimension('…')``,
+    ``Entity('…')`` and ``Metric('…')`` in filter templates."""
+    for template in templates:
+        for inner in _JINJA.findall(template):
+            for kind, name in _CALL.findall(inner):
+                yield kind, name.strip()
+
+
+def unknown_reference(layer: SemanticLayer, kind: str, name: str) -> bool:
+    """True when a filter's reference names no entity, dimension or metric.
+    ``Dimension('order__status')`` is the dimension ``status`` reached through
+    the entity ``order``; a trailing time grain (``__month``) is dropped."""
+    if kind == "Metric":
+        return name not in layer.metrics
+    parts = [p.lower() for p in name.split("__") if p]
+    if not parts:
+        return True
+    if kind == "TimeDimension" and len(parts) > 2 and parts[-1] in GRAINS:
+        parts = parts[:-1]
+    if parts[-1] == "metric_time":
+        return False
+    entities = {e.lower() for e in layer.entities}
+    if any(part not in entities for part in parts[:-1]):
+        return True
+    if kind == "Entity":
+        return parts[-1] not in entities
+    if len(parts) == 1:
+        known = {d.lower() for dims in layer.dimensions_of_entity.values() for d in dims}
+        return parts[0] not in known
+    reachable = layer.dimensions_of_entity.get(_original(parts[-2], layer), frozenset())
+    return parts[-1] not in {d.lower() for d in reachable}
+
+
+def _original(entity: str, layer: SemanticLayer) -> str:
+    return next((e for e in layer.entities if e.lower() == entity), entity)

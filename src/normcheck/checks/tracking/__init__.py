@@ -1,0 +1,1 @@
+"""Tracking-plan rules: one taxonomy for product events."""

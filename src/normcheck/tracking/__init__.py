@@ -1,0 +1,1 @@
+"""Tracking plans: load (native, Segment, Iglu, RudderStack), name, cross-check."""

@@ -1,0 +1,573 @@
+"""Load tracking plans from `tracking_plans:` globs, choosing the importer by
+each file's content: normcheck's native YAML (SPEC §5), Segment Protocols JSON
+(current `rules` list and legacy `rules.events`), JSON Schema / Snowplow Iglu
+self-describing schemas, and RudderStack `rudder-cli` YAML (`rudder/v0.1`,
+`rudder/v1`). Every problem is one :class:`ArtifactError` naming file and line."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from normcheck._glob import compile_glob
+from normcheck._yaml import YamlDoc, parse_yaml
+from normcheck.errors import ArtifactError
+from normcheck.tracking.model import (
+    Plan,
+    PlanEvent,
+    PlanProperty,
+    warehouse_for,
+)
+
+NATIVE_TAG = "plan/v1"
+MAX_PLAN_BYTES = 20 * 1024 * 1024
+MAX_PLAN_FILES = 20_000
+
+
+@dataclass(frozen=True)
+class _File:
+    path: Path
+    shown: str  # relative to the project directory
+    text: str
+
+
+def find_plan_files(root: Path, patterns: Sequence[str]) -> list[Path]:
+    """Files matching the globs (relative to ``root``), sorted; symlinked folders
+    are not followed, so a link loop cannot make this run forever."""
+    found: set[Path] = set()
+    for pattern in patterns:
+        if pattern.startswith("/"):
+            raise ArtifactError(f"tracking_plans glob `{pattern}` must be relative")
+        base, rest = _split_glob(pattern)
+        start = (root / base).resolve() if base else root.resolve()
+        if not rest:
+            if start.is_file():
+                found.add(start)
+            continue
+        regex = compile_glob(rest)
+        for path in _walk(start):
+            if regex.match(path.relative_to(start).as_posix()):
+                found.add(path)
+                if len(found) > MAX_PLAN_FILES:
+                    raise ArtifactError(f"tracking_plans globs match over {MAX_PLAN_FILES} files")
+    return sorted(found)
+
+
+def _split_glob(pattern: str) -> tuple[str, str]:
+    parts = pattern.split("/")
+    fixed: list[str] = []
+    for index, part in enumerate(parts):
+        if any(c in part for c in "*?["):
+            return "/".join(fixed), "/".join(parts[index:])
+        fixed.append(part)
+    return "/".join(fixed), ""
+
+
+def _walk(start: Path) -> Iterator[Path]:
+    if not start.is_dir():
+        return
+    stack = [start]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink() and entry.is_dir():
+                continue
+            if entry.is_dir():
+                stack.append(entry)
+            elif entry.is_file():
+                yield entry
+
+
+def _read(path: Path, shown: str) -> _File:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"cannot read tracking plan: {exc.strerror}", shown) from None
+    if len(raw) > MAX_PLAN_BYTES:
+        raise ArtifactError("tracking plan is larger than 20 MiB", shown)
+    try:
+        return _File(path, shown, raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ArtifactError("tracking plan is not valid UTF-8", shown, line) from None
+
+
+def _json(file: _File) -> object:
+    try:
+        return json.loads(file.text)
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"invalid JSON: {exc.msg}", file.shown, exc.lineno) from None
+
+
+def _line_of(text: str, *needles: str) -> int:
+    for needle in needles:
+        index = text.find(needle)
+        if index >= 0:
+            return text.count("\n", 0, index) + 1
+    return 1
+
+
+def load_plans(root: Path, patterns: Sequence[str], shown_root: Path | None = None) -> list[Plan]:
+    """Every plan the globs match, sorted by id; RudderStack files of one folder form one plan."""
+    files = [_read(p, _shown(p, shown_root or root)) for p in find_plan_files(root, patterns)]
+    plans: list[Plan] = []
+    rudder: dict[Path, list[tuple[_File, YamlDoc]]] = {}
+    iglu: dict[str, list[tuple[_File, Mapping[str, Any]]]] = {}
+    for file in files:
+        if file.path.suffix.lower() == ".json" or file.text.lstrip().startswith(("{", "[")):
+            data = _json(file)
+            layout = _IGLU_PATH.search(file.path.as_posix())
+            if isinstance(data, dict) and (isinstance(data.get("self"), dict) or layout):
+                self_ = data.get("self")
+                described: dict[str, Any] = self_ if isinstance(self_, dict) else {}
+                vendor = str(described.get("vendor") or _iglu_parts(file.path)[0])
+                iglu.setdefault(vendor, []).append((file, data))
+            elif isinstance(data, dict) and "rules" in data:
+                plans.append(_segment(file, data))
+            elif isinstance(data, dict) and data.get("normcheck") == NATIVE_TAG:
+                plans.append(_native(file, parse_yaml(file.text, file.shown)))
+            else:
+                raise ArtifactError(
+                    "not a tracking plan: expected normcheck's `normcheck: plan/v1`, a Segment "
+                    "Protocols plan (`rules`) or an Iglu self-describing schema (`self`)",
+                    file.shown,
+                    1,
+                )
+            continue
+        doc = parse_yaml(file.text, file.shown)
+        data = doc.data
+        if isinstance(data, dict) and data.get("normcheck") == NATIVE_TAG:
+            plans.append(_native(file, doc))
+        elif isinstance(data, dict) and str(data.get("version", "")).startswith("rudder/"):
+            rudder.setdefault(file.path.parent, []).append((file, doc))
+        else:
+            raise ArtifactError(
+                "not a tracking plan: expected `normcheck: plan/v1` or a RudderStack "
+                "`version: rudder/v0.1` file",
+                file.shown,
+                1,
+            )
+    for vendor, schemas in sorted(iglu.items()):
+        plans.append(_iglu(vendor, schemas))
+    for folder, docs in sorted(rudder.items()):
+        plans.append(_rudder(folder, docs))
+    _check_unique(plans)
+    return sorted(plans, key=lambda p: p.id)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        import os
+
+        return os.path.relpath(path, root.resolve()).replace("\\", "/")
+
+
+def _check_unique(plans: Iterable[Plan]) -> None:
+    seen: dict[str, Plan] = {}
+    for plan in plans:
+        other = seen.get(plan.id)
+        if other is not None:
+            raise ArtifactError(
+                f"plan id `{plan.id}` is also used by {other.file}: give each plan its own id",
+                plan.file,
+                plan.line,
+            )
+        seen[plan.id] = plan
+
+
+# -- native ---------------------------------------------------------------------
+
+
+def _native(file: _File, doc: YamlDoc) -> Plan:
+    from normcheck.tracking.schema import validate_plan
+
+    validate_plan(doc)
+    data = doc.data
+    assert isinstance(data, dict)  # validated above
+    header = data["plan"]
+    shared = {
+        name: _native_property(name, spec or {}, doc.line(("properties", name)) or 1)
+        for name, spec in (data.get("properties") or {}).items()
+    }
+    events = []
+    for index, spec in enumerate(data.get("events") or ()):
+        props = []
+        for p_index, prop in enumerate(spec.get("properties") or ()):
+            line = doc.line(("events", index, "properties", p_index)) or 1
+            if "ref" in prop:
+                target = shared.get(prop["ref"])
+                if target is None:
+                    raise ArtifactError(
+                        f"property ref `{prop['ref']}` is not in the plan's `properties:`",
+                        file.shown,
+                        line,
+                    )
+                props.append(replace(target, line=line, required=bool(prop.get("required"))))
+            else:
+                props.append(_native_property(prop["name"], prop, line))
+        events.append(
+            PlanEvent(
+                name=spec["name"],
+                line=doc.line(("events", index)) or 1,
+                description=spec.get("description"),
+                owner=spec.get("owner"),
+                status=spec.get("status", "active"),
+                aliases=tuple(spec.get("aliases") or ()),
+                replaced_by=spec.get("replaced_by"),
+                properties=tuple(props),
+                ignore=_ignores(spec),
+            )
+        )
+    warehouse = header.get("warehouse") or {}
+    return Plan(
+        id=str(header["id"]),
+        file=file.shown,
+        format="native",
+        warehouse=warehouse_for(str(warehouse.get("profile", "segment")), warehouse),
+        owner=header.get("owner"),
+        events=tuple(events),
+        properties=tuple(shared.values()),
+        line=doc.line(("plan",)) or 1,
+        files=(file.shown,),
+    )
+
+
+def _ignores(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    meta = spec.get("meta")
+    block = meta.get("normcheck") if isinstance(meta, dict) else None
+    entries = block.get("ignore") if isinstance(block, dict) else None
+    return tuple(entries) if isinstance(entries, list) else ()
+
+
+def _pii(value: object) -> str | None:
+    if value is None:
+        return None
+    if value == "none":
+        return "none"
+    if isinstance(value, dict):
+        return str(value.get("category") or "personal")
+    return str(value)
+
+
+def _native_property(name: str, spec: Mapping[str, Any], line: int) -> PlanProperty:
+    kind = spec.get("type")
+    return PlanProperty(
+        name=name,
+        line=line,
+        type=_types(kind),
+        enum=tuple(str(v) for v in spec.get("enum") or ()),
+        format=_str(spec.get("format")),
+        description=_str(spec.get("description")),
+        pii=_pii(spec.get("pii")),
+        required=bool(spec.get("required")),
+        ignore=_ignores(spec),
+    )
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _types(kind: object) -> tuple[str, ...]:
+    if isinstance(kind, str):
+        parts = [k.strip() for k in kind.split(",")]
+    elif isinstance(kind, list):
+        parts = [str(k) for k in kind]
+    else:
+        return ()
+    return tuple(sorted(p for p in parts if p and p != "null"))
+
+
+# -- Segment Protocols ----------------------------------------------------------
+
+
+def _schema_properties(schema: object) -> Mapping[str, Any]:
+    """A Segment event's properties: inside the track envelope when there is one."""
+    if not isinstance(schema, dict):
+        return {}
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return {}
+    inner = props.get("properties")
+    if isinstance(inner, dict) and ("context" in props or "traits" in props or len(props) == 1):
+        nested = inner.get("properties")
+        return nested if isinstance(nested, dict) else {}
+    return props
+
+
+def _json_property(name: str, spec: object, required: Sequence[str], line: int) -> PlanProperty:
+    spec = spec if isinstance(spec, dict) else {}
+    return PlanProperty(
+        name=name,
+        line=line,
+        type=_types(spec.get("type")),
+        enum=tuple(str(v) for v in spec.get("enum") or () if v is not None),
+        format=_str(spec.get("format")),
+        description=_str(spec.get("description")) or None,
+        pii=_pii(spec.get("pii")),
+        required=name in required,
+    )
+
+
+def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
+    rules = data["rules"]
+    events = []
+    if isinstance(rules, dict):  # the legacy shape: rules.events
+        items = [
+            (e, e.get("name"), e.get("rules"))
+            for e in rules.get("events") or ()
+            if isinstance(e, dict)
+        ]
+    elif isinstance(rules, list):
+        items = [
+            (r, r.get("key"), r.get("jsonSchema"))
+            for r in rules
+            if isinstance(r, dict) and str(r.get("type", "TRACK")).upper() == "TRACK"
+        ]
+    else:
+        raise ArtifactError("Segment plan `rules` must be a list or {events: [...]}", file.shown)
+    for raw, name, schema in items:
+        if not isinstance(name, str):
+            raise ArtifactError(
+                "Segment event without a name",
+                file.shown,
+                _line_of(file.text, json.dumps(raw)[:40]),
+            )
+        line = _line_of(file.text, f'"key": {json.dumps(name)}', f'"name": {json.dumps(name)}')
+        props = _schema_properties(schema)
+        required = _required(schema)
+        deprecated = str(raw.get("deprecatedAt") or "0001").startswith("0001") is False
+        events.append(
+            PlanEvent(
+                name=name,
+                line=line,
+                description=_str(raw.get("description"))
+                or (_str(schema.get("description")) if isinstance(schema, dict) else None),
+                status="deprecated" if deprecated else "active",
+                properties=tuple(
+                    _json_property(p, spec, required, _line_after(file.text, line, p))
+                    for p, spec in sorted(props.items())
+                ),
+            )
+        )
+    from normcheck.tracking.names import slug
+
+    plan_id = str(data.get("slug") or slug(file.path.stem) or data.get("id"))
+    return Plan(
+        id=plan_id,
+        file=file.shown,
+        format="segment",
+        warehouse=warehouse_for("segment"),
+        events=tuple(events),
+        files=(file.shown,),
+    )
+
+
+def _required(schema: object) -> list[str]:
+    if not isinstance(schema, dict):
+        return []
+    props = schema.get("properties")
+    inner = props.get("properties") if isinstance(props, dict) else None
+    for candidate in (inner, schema):
+        if isinstance(candidate, dict) and isinstance(candidate.get("required"), list):
+            return [str(r) for r in candidate["required"]]
+    return []
+
+
+def _line_after(text: str, line: int, key: str) -> int:
+    lines = text.splitlines()
+    needle = f"{json.dumps(key)}:"
+    for number in range(line - 1, len(lines)):
+        if needle in lines[number]:
+            return number + 1
+    return line
+
+
+# -- Iglu -----------------------------------------------------------------------
+
+_VERSION = re.compile(r"^(\d+)-(\d+)-(\d+)$")
+_IGLU_PATH = re.compile(r"/[^/]+/[^/]+/(jsonschema|avro|thrift|protobuf)/\d+-\d+-\d+$")
+
+
+def _iglu_parts(path: Path) -> tuple[str, str, str, str]:
+    """vendor, name, format, version from an Iglu path `vendor/name/format/M-R-A`."""
+    parts = [*path.parts[-4:]]
+    parts = ["", "", "", ""][: 4 - len(parts)] + parts
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    found = _VERSION.match(version)
+    return tuple(int(x) for x in found.groups()) if found else (0, 0, 0)
+
+
+def _iglu(vendor: str, schemas: list[tuple[_File, Mapping[str, Any]]]) -> Plan:
+    latest: dict[str, tuple[tuple[int, ...], _File, Mapping[str, Any]]] = {}
+    skipped = 0
+    for file, data in schemas:
+        described = data.get("self")
+        meta = described if isinstance(described, dict) else {}
+        fmt = str(meta.get("format") or _iglu_parts(file.path)[2])
+        if fmt != "jsonschema":
+            skipped += 1
+            continue
+        name = str(meta.get("name") or _iglu_parts(file.path)[1])
+        version = str(meta.get("version") or _iglu_parts(file.path)[3])
+        key = _version_key(version)
+        if name not in latest or key > latest[name][0]:
+            latest[name] = (key, file, data)
+    events = []
+    for name, (_, file, data) in sorted(latest.items()):
+        line = _line_of(file.text, '"name"', '"self"')
+        props = data.get("properties")
+        listed = data.get("required")
+        required: list[Any] = listed if isinstance(listed, list) else []
+        events.append(
+            PlanEvent(
+                name=name,
+                line=line,
+                file=file.shown,
+                description=_str(data.get("description")),
+                properties=tuple(
+                    _json_property(
+                        p,
+                        spec,
+                        [str(r) for r in required],
+                        _line_of(file.text, f"{json.dumps(p)}:"),
+                    )
+                    for p, spec in sorted(props.items())
+                )
+                if isinstance(props, dict)
+                else (),
+            )
+        )
+    files = tuple(sorted(f.shown for f, _ in schemas))
+    return Plan(
+        id=vendor,
+        file=files[0] if files else vendor,
+        format="iglu",
+        warehouse=warehouse_for("snowplow"),
+        events=tuple(events),
+        skipped=skipped,
+        files=files,
+    )
+
+
+# -- RudderStack ----------------------------------------------------------------
+
+_REF = re.compile(r"^#/?(?P<kind>[\w-]+)[/:](?:(?P<group>[\w.-]+)/)?(?P<id>[\w.-]+)$")
+
+
+def _rudder(folder: Path, docs: list[tuple[_File, YamlDoc]]) -> Plan:
+    events: dict[str, tuple[_File, int, Mapping[str, Any]]] = {}
+    properties: dict[str, tuple[_File, int, Mapping[str, Any]]] = {}
+    plans: list[tuple[_File, YamlDoc, Mapping[str, Any]]] = []
+    for file, doc in docs:
+        data = doc.data
+        assert isinstance(data, dict)
+        kind = data.get("kind")
+        spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+        assert isinstance(spec, dict)
+        if kind == "events":
+            for index, event in enumerate(spec.get("events") or ()):
+                if isinstance(event, dict) and "id" in event:
+                    events[str(event["id"])] = (
+                        file,
+                        doc.line(("spec", "events", index)) or 1,
+                        event,
+                    )
+        elif kind == "properties":
+            for index, prop in enumerate(spec.get("properties") or ()):
+                if isinstance(prop, dict) and "id" in prop:
+                    properties[str(prop["id"])] = (
+                        file,
+                        doc.line(("spec", "properties", index)) or 1,
+                        prop,
+                    )
+        elif kind in ("tp", "tracking-plan", "tracking-plans"):
+            plans.append((file, doc, spec))
+        elif kind not in ("categories", "custom-types"):
+            raise ArtifactError(
+                f"unknown RudderStack kind `{kind}`", file.shown, doc.line(("kind",))
+            )
+
+    def resolve(ref: object, table: Mapping[str, Any], file: _File, line: int) -> str:
+        found = _REF.match(str(ref or ""))
+        if found is None or found.group("id") not in table:
+            raise ArtifactError(f"unresolved RudderStack reference `{ref}`", file.shown, line)
+        return found.group("id")
+
+    attached: dict[str, list[PlanProperty]] = {}
+    plan_id = None
+    for file, doc, spec in plans:
+        plan_id = plan_id or str(spec.get("id") or file.path.stem)
+        for r_index, rule in enumerate(spec.get("rules") or ()):
+            if not isinstance(rule, dict) or "event" not in rule:
+                continue
+            line = doc.line(("spec", "rules", r_index)) or 1
+            event = rule["event"]
+            ref = event.get("$ref") if isinstance(event, dict) else event
+            event_id = resolve(ref, events, file, line)
+            for p_index, prop in enumerate(rule.get("properties") or ()):
+                p_line = doc.line(("spec", "rules", r_index, "properties", p_index)) or line
+                prop_ref = prop.get("$ref") if isinstance(prop, dict) else prop
+                prop_id = resolve(prop_ref, properties, file, p_line)
+                _, _, spec_p = properties[prop_id]
+                required = bool(prop.get("required")) if isinstance(prop, dict) else False
+                attached.setdefault(event_id, []).append(
+                    _rudder_property(spec_p, file.shown, p_line, required)
+                )
+    plan_events = []
+    for event_id, (file, line, spec) in sorted(events.items()):
+        if str(spec.get("event_type", "track")) != "track":
+            continue
+        plan_events.append(
+            PlanEvent(
+                name=str(spec.get("name") or event_id),
+                line=line,
+                file=file.shown,
+                description=_str(spec.get("description")),
+                properties=tuple(attached.get(event_id, ())),
+            )
+        )
+    shared = tuple(
+        _rudder_property(spec, file.shown, line, False)
+        for _, (file, line, spec) in sorted(properties.items())
+    )
+    first = sorted(f.shown for f, _ in docs)
+    return Plan(
+        id=plan_id or folder.name,
+        file=first[0],
+        format="rudderstack",
+        warehouse=warehouse_for("rudderstack"),
+        events=tuple(plan_events),
+        properties=shared,
+        files=tuple(first),
+    )
+
+
+def _rudder_property(
+    spec: Mapping[str, Any], shown: str, line: int, required: bool
+) -> PlanProperty:
+    config = spec.get("propConfig") or spec.get("config") or {}
+    enum = config.get("enum") if isinstance(config, dict) else None
+    return PlanProperty(
+        name=str(spec.get("name") or spec.get("id")),
+        line=line,
+        file=shown,
+        type=_types(spec.get("type")),
+        enum=tuple(str(v) for v in enum or ()) if isinstance(enum, list) else (),
+        format=_str(config.get("format")) if isinstance(config, dict) else None,
+        description=_str(spec.get("description")),
+        required=required,
+    )

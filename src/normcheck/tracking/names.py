@@ -1,0 +1,173 @@
+"""Event and property names: splitting, slugs, and the normal form under which
+near-duplicates collide.
+
+The normal form is precise, not a fuzzy distance: two names collide when they
+have the same bag of word stems after case, separators and camelCase are
+undone, plural and verb tense are folded (``Completed`` / ``Complete`` /
+``Completes``), abbreviations are expanded from the vocabulary and words of
+one configured synonym group are made one. Antonyms stay apart."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+STOP_WORDS = frozenset({"a", "an", "the", "to", "of", "for", "on", "in", "at", "with", "by"})
+IRREGULAR = {
+    "sent": "send",
+    "bought": "buy",
+    "paid": "pay",
+    "made": "make",
+    "began": "begin",
+    "begun": "begin",
+    "got": "get",
+    "gotten": "get",
+    "left": "leave",
+    "gave": "give",
+    "given": "give",
+    "took": "take",
+    "taken": "take",
+    "saw": "see",
+    "seen": "see",
+    "wrote": "write",
+    "written": "write",
+    "chose": "choose",
+    "chosen": "choose",
+    "sold": "sell",
+    "built": "build",
+    "spent": "spend",
+    "won": "win",
+    "lost": "lose",
+    "found": "find",
+    "held": "hold",
+    "read": "read",
+    "shown": "show",
+    "set": "set",
+    "reset": "reset",
+    "put": "put",
+    "cut": "cut",
+    "shut": "shut",
+    "logged": "log",
+    "children": "child",
+    "people": "person",
+    "men": "man",
+    "women": "woman",
+}
+# never made one by synonyms: each side of an antonym pair keeps its own stem
+ANTONYMS = (
+    ("enable", "disable"),
+    ("publish", "unpublish"),
+    ("add", "remove"),
+    ("open", "close"),
+    ("show", "hide"),
+    ("start", "stop"),
+    ("subscribe", "unsubscribe"),
+    ("follow", "unfollow"),
+    ("lock", "unlock"),
+    ("login", "logout"),
+    ("activate", "deactivate"),
+    ("like", "unlike"),
+    ("archive", "unarchive"),
+    ("block", "unblock"),
+    ("mute", "unmute"),
+    ("pin", "unpin"),
+    ("accept", "reject"),
+    ("approve", "deny"),
+    ("win", "lose"),
+    ("succeed", "fail"),
+)
+PAST_IRREGULAR = frozenset(k for k, v in IRREGULAR.items() if k != v) - {
+    "children",
+    "people",
+    "men",
+    "women",
+}
+
+
+def words(name: str) -> list[str]:
+    """``Order Completed`` / ``orderCompleted`` / ``order_completed`` -> ``order completed``."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def slug(name: str) -> str:
+    """The snake_case form Segment and RudderStack give an event's table and `event` column."""
+    return "_".join(words(name))
+
+
+_ES_PLURALS = ("ches", "shes", "xes", "sses", "zes")
+
+
+def stem(word: str) -> str:
+    """Fold plural and tense: orders/order, completed/completes/complete, shipped/shipping."""
+    if word in IRREGULAR:
+        return IRREGULAR[word]
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, keep in (("ies", "y"), ("ied", "y")):
+        if word.endswith(suffix) and len(word) > 4:
+            return word[: -len(suffix)] + keep
+    if word.endswith(("ss", "us", "is")):
+        return word
+    base = word
+    if base.endswith("ing") and len(base) > 5:
+        base = base[:-3]
+    elif (base.endswith("ed") and len(base) > 4) or base.endswith(
+        ("ches", "shes", "xes", "sses", "zes")
+    ):
+        base = base[:-2]
+    elif base.endswith("s"):
+        base = base[:-1]
+    if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiouls":
+        base = base[:-1]  # shipped -> shipp -> ship
+    if len(base) > 3 and base[-1] == "l" and base[-2] == "l":
+        base = base[:-1]  # cancelled -> cancell -> cancel
+    if base.endswith("e") and len(base) > 3:
+        base = base[:-1]  # complete -> complet, matching completed
+    return base
+
+
+def normal_form(
+    name: str,
+    abbreviations: Mapping[str, str] | None = None,
+    synonyms: Sequence[Sequence[str]] = (),
+) -> tuple[str, ...]:
+    """The sorted word stems under which near-duplicate names collide."""
+    groups = _synonym_map(synonyms)
+    stems = []
+    for word in words(name):
+        if abbreviations and word in abbreviations:
+            word = abbreviations[word]
+        if word in STOP_WORDS:
+            continue
+        stemmed = stem(word)
+        stems.append(groups.get(stemmed, stemmed))
+    return tuple(sorted(stems))
+
+
+def _synonym_map(synonyms: Sequence[Sequence[str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for group in synonyms:
+        stems = [stem(w.lower()) for w in group for w in words(w)]
+        if not stems:
+            continue
+        canonical = min(stems)
+        for s in stems:
+            out.setdefault(s, canonical)
+    return out
+
+
+def antonyms(a: Iterable[str], b: Iterable[str]) -> bool:
+    """True when the two names differ by an antonym pair (never duplicates)."""
+    left = {stem(w) for w in a}
+    right = {stem(w) for w in b}
+    for x, y in ANTONYMS:
+        sx, sy = stem(x), stem(y)
+        if (sx in left and sy in right) or (sy in left and sx in right):
+            return True
+    return False
+
+
+def looks_past_tense(word: str) -> bool:
+    w = word.lower()
+    return w.endswith("ed") or w in PAST_IRREGULAR

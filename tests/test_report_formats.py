@@ -1,0 +1,398 @@
+"""Every report format, byte for byte against golden files, on a real dbt project
+(the `teams` project in _report_support.py) and on a result full of characters
+that need escaping. SARIF validates against the official 2.1.0 schema and JUnit
+against tests/schemas/junit.xsd. Regenerate: NORMCHECK_UPDATE_GOLDEN=1 pytest."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+from lxml import etree
+
+from _report_support import SCHEMAS, assert_golden, teams_project
+from normcheck.cli import main
+from normcheck.engine import RuleCrash
+from normcheck.finding import Finding
+from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
+from normcheck.report.github import escape_data, escape_property
+from normcheck.report.markdown import MAX_CHARS, render_markdown
+from normcheck.report.sarif import artifact_location
+from normcheck.run import Result, RunOptions, run
+
+EXTENSIONS = {
+    "text": "txt",
+    "json": "json",
+    "github": "txt",
+    "sarif": "sarif",
+    "junit": "xml",
+    "markdown": "md",
+    "html": "html",
+}
+
+
+@pytest.fixture(scope="module")
+def teams(tmp_path_factory) -> Path:
+    return teams_project(tmp_path_factory.mktemp("teams"))
+
+
+@pytest.fixture
+def teams_result(teams, monkeypatch) -> Result:
+    monkeypatch.chdir(teams)  # paths are shown relative to the current directory
+    return run(RunOptions(project_dir=Path(), use_cache=False))
+
+
+def sarif_validator() -> jsonschema.Draft7Validator:
+    schema = json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def validate_sarif(text: str) -> dict:
+    data = json.loads(text)
+    errors = sorted(sarif_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+    return data
+
+
+def validate_junit(text: str) -> etree._Element:
+    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "junit.xsd")))
+    document = etree.fromstring(text.encode("utf-8"))
+    assert schema.validate(document), schema.error_log
+    for suite in document.iter("testsuite"):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests")) == len(cases)
+        assert int(suite.get("failures")) == sum(1 for c in cases if c.find("failure") is not None)
+        assert int(suite.get("errors")) == sum(1 for c in cases if c.find("error") is not None)
+    for key in ("tests", "failures", "errors"):
+        assert int(document.get(key)) == sum(int(s.get(key)) for s in document.iter("testsuite"))
+    return document
+
+
+# -- the teams project: every format --------------------------------------------------
+
+
+def test_teams_project_has_what_the_goldens_are_about(teams_result):
+    summary = teams_result.summary()
+    assert summary == {"error": 4, "warning": 1, "info": 1, "suppressed": 1, "baselined": 1}
+    owners = {f.owner for f in teams_result.findings}
+    assert owners == {"growth", "growth-old", "marketing", "platform"}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_check_format_matches_its_golden_file(teams_result, fmt):
+    text = render(teams_result, fmt)
+    assert_golden(f"teams.{fmt}.{EXTENSIONS[fmt]}", text)
+    assert render(teams_result, fmt) == text, "rendering twice gives other bytes"
+
+
+@pytest.mark.parametrize("fmt", sorted(SCORECARD_FORMATS))
+def test_scorecard_format_matches_its_golden_file(teams_result, fmt):
+    text = render_scorecard(teams_result, fmt)
+    assert_golden(f"teams.scorecard.{EXTENSIONS[fmt]}", text)
+
+
+def test_colored_scorecard_only_adds_colour(teams_result):
+    plain = render_scorecard(teams_result, "text")
+    colored = render_scorecard(teams_result, "text", color=True)
+    assert colored != plain
+    assert re.sub(r"\x1b\[[0-9;]*m", "", colored) == plain
+
+
+def test_sarif_is_valid_and_points_at_the_exact_lines(teams_result):
+    data = validate_sarif(render(teams_result, "sarif"))
+    (sarif_run,) = data["runs"]
+    rules = sarif_run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == sorted({r["id"] for r in rules})
+    prefix = next(r for r in rules if r["id"] == "naming/model-prefix")
+    assert prefix["defaultConfiguration"] == {"level": "error"}
+    assert prefix["help"]["markdown"].startswith("# naming/model-prefix\n")
+    assert "## Use instead" in prefix["help"]["markdown"]
+    assert "folder" in prefix["fullDescription"]["text"]
+    # every enabled rule, whether or not it found something
+    assert [r["id"] for r in rules] == [
+        "docs/missing-description",
+        "naming/model-prefix",
+        "naming/vocabulary",
+        "normcheck/locked-rule",
+        "ownership/missing-owner",
+        "ownership/unknown-owner",
+    ]
+    results = sarif_run["results"]
+    by_rule = {r["ruleId"]: r for r in results}
+    vocabulary = by_rule["naming/vocabulary"]
+    location = vocabulary["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {
+        "uri": "models/marts/_marts.yml",
+        "uriBaseId": "%SRCROOT%",
+    }
+    marts = Path("models/marts/_marts.yml").read_text().splitlines()
+    assert marts[location["region"]["startLine"] - 1].strip() == "- name: spend_amt"
+    assert vocabulary["level"] == "warning"
+    info = by_rule["docs/missing-description"]
+    assert info["level"] == "note"
+    for result in results:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    fingerprints = [r["partialFingerprints"]["normcheck/v1"] for r in results]
+    # only open findings: code scanning would open alerts for suppressed ones
+    assert fingerprints == [f.fingerprint for f in teams_result.findings]
+    assert all("suppressions" not in r for r in results)
+
+
+def test_junit_is_valid_with_one_case_per_resource_and_family(teams_result):
+    document = validate_junit(render(teams_result, "junit"))
+    suites = {s.get("name"): s for s in document.iter("testsuite")}
+    assert sorted(suites) == [
+        "normcheck.docs",
+        "normcheck.naming",
+        "normcheck.normcheck",
+        "normcheck.ownership",
+    ]
+    naming = {c.get("name"): c for c in suites["normcheck.naming"].iter("testcase")}
+    assert "model.shop.fct_revenue" in naming  # judged and clean: a passing case
+    assert naming["model.shop.fct_revenue"].find("failure") is None
+    failure = naming["model.shop.orders"].find("failure")
+    assert failure.get("type") == "naming/model-prefix"
+    # the column's vocabulary finding counts on its model
+    assert naming["model.shop.dim_campaigns"].find("failure") is not None
+    docs = {c.get("name"): c for c in suites["normcheck.docs"].iter("testcase")}
+    legacy = docs["model.shop.fct_legacy"]
+    assert legacy.find("failure") is None  # an info does not fail
+    assert "info docs/missing-description" in legacy.find("system-out").text
+    assert "(suppressed)" in docs["model.shop.fct_sessions"].find("system-out").text
+    assert "(baselined)" in docs["model.shop.dim_channels"].find("system-out").text
+    locked = suites["normcheck.normcheck"].find("testcase")
+    assert locked.get("name") == "normcheck.yml"
+    assert document.get("failures") == "5"
+
+
+def test_github_annotations_have_one_line_per_finding(teams_result):
+    lines = render(teams_result, "github").splitlines()
+    commands = [line for line in lines if line.startswith("::")]
+    assert len(commands) == len(teams_result.findings)
+    assert commands[0].startswith(
+        "::warning file=models/marts/_marts.yml,line=18,title=normcheck naming/vocabulary::"
+    )
+    assert any(c.startswith("::notice ") for c in commands)
+    assert lines[-1] == "normcheck: 4 errors, 1 warning, 1 info (1 suppressed, 1 baselined)"
+
+
+def test_markdown_summary_links_rule_docs_and_fits_a_comment(teams_result):
+    text = render(teams_result, "markdown")
+    assert text.startswith("### 🔴 normcheck: 4 errors, 1 warning, 1 info")
+    assert "[naming/model-prefix](docs/rules.md#namingmodel-prefix)" in text
+    assert "| growth | 🔴 |" in text
+    assert "<summary>Not counted: 1 suppressed, 1 baselined</summary>" in text
+    assert len(text) < MAX_CHARS
+
+
+# -- the CLI: --format and --output ---------------------------------------------------
+
+
+def test_check_writes_every_format_in_one_run(teams, monkeypatch, capsys):
+    monkeypatch.chdir(teams)
+    outputs = [f"--output={fmt}:out/report.{fmt}" for fmt in sorted(FORMATS)]
+    (teams / "out").mkdir(exist_ok=True)
+    code = main(["check", "--parse", "never", "--format", "sarif", *outputs])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    validate_sarif(out)
+    assert Path("out/report.sarif").read_text() == out
+    validate_junit(Path("out/report.junit").read_text())
+    assert Path("out/report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_command_exits_0_and_writes_outputs(teams, monkeypatch, capsys):
+    monkeypatch.chdir(teams)
+    code = main(
+        ["report", "--parse", "never", "--output", "html:card.html", "--output", "markdown:card.md"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith("normcheck scorecard: 5 teams")
+    assert Path("card.md").read_text().startswith("# normcheck scorecard\n")
+    assert "<title>normcheck scorecard</title>" in Path("card.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["--output", "sarif:x.sarif"],
+            "unknown format `sarif`; use text, markdown, html",
+            id="report writes only scorecard formats",
+        ),
+        pytest.param(["--output", "html"], "expected FORMAT:PATH", id="an output needs a path"),
+        pytest.param(
+            ["--output", "html:missing/dir/card.html"],
+            "cannot write report",
+            id="an unwritable output is a user error",
+        ),
+        pytest.param(
+            ["--select", "nope"],
+            "unknown rule or family `nope`",
+            id="an unknown selector is a user error",
+        ),
+    ],
+)
+def test_report_command_user_errors(teams, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(teams)
+    assert main(["report", "--parse", "never", *args]) == 2
+    _, err = capsys.readouterr()
+    assert message in err
+    assert "Traceback" not in err
+
+
+# -- escaping: a result full of characters that mean something ------------------------
+
+NASTY = "50% of `a|b`,\nthen: <b>x</b> & y\x07"
+
+
+@pytest.fixture
+def tricky(tmp_path) -> Result:
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\nteam: 'data, platform'\n")
+    from normcheck.config.loader import load_config
+
+    config = load_config(tmp_path)
+    error = Finding(
+        "models/a b,c:d%.sql",
+        3,
+        "naming/model-prefix",
+        "model.shop.a",
+        NASTY,
+        "error",
+        "model",
+        "data, platform",
+        "f1",
+    )
+    custom = Finding(
+        "/abs/dir/x.yml",
+        0,
+        "acme/custom-rule",
+        "model.shop.b.amount",
+        "custom: `x`",
+        "warning",
+        "column",
+        None,
+        "f2",
+    )
+    hidden = Finding(
+        "models/b.sql",
+        1,
+        "naming/name-case",
+        "model.shop.b",
+        "b, suppressed",
+        "error",
+        "model",
+        None,
+        "f3",
+    )
+    crash = RuleCrash(
+        "naming/name-case", "model.shop.a", "Traceback (most recent call last):\nValueError: boom"
+    )
+    return Result(
+        findings=(error, custom),
+        config=config,
+        crashes=(crash,),
+        checked=3,
+        rule_count=2,
+        suppressed_findings=(hidden,),
+        resources={"model.shop.a": "data, platform", "model.shop.b": ""},
+    )
+
+
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"text", "json"}))
+def test_escaping_matches_its_golden_file(tricky, fmt):
+    assert_golden(f"escaping.{fmt}.{EXTENSIONS[fmt]}", render(tricky, fmt))
+
+
+@pytest.mark.parametrize("fmt", sorted(SCORECARD_FORMATS))
+def test_escaping_in_the_scorecard_matches_its_golden_file(tricky, fmt):
+    assert_golden(f"escaping.scorecard.{EXTENSIONS[fmt]}", render_scorecard(tricky, fmt))
+
+
+def test_escaped_formats_stay_valid(tricky):
+    data = validate_sarif(render(tricky, "sarif"))
+    results = data["runs"][0]["results"]
+    assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "models/a%20b%2Cc%3Ad%25.sql"
+    )
+    assert results[0]["message"]["text"] == NASTY
+    assert data["runs"][0]["invocations"] == [{"executionSuccessful": False}]
+    document = validate_junit(render(tricky, "junit"))
+    assert document.find(".//error") is not None  # the crash
+    html = render(tricky, "html")
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_github_command_escaping():
+    assert escape_property("a,b:c%d\r\ne") == "a%2Cb%3Ac%25d%0D%0Ae"
+    assert escape_data("a,b:c%d\ne") == "a,b:c%25d%0Ae"
+    # `%` first: a literal "%0A" in a message stays text, never a line break
+    assert escape_data("100%0A") == "100%250A"
+
+
+def test_github_annotations_never_break_a_line(tricky):
+    lines = render(tricky, "github").splitlines()
+    assert len(lines) == 3  # two annotations and the summary
+    assert lines[0] == (
+        "::error file=models/a b%2Cc%3Ad%25.sql,line=3,title=normcheck naming/model-prefix"
+        "::50%25 of `a|b`,%0Athen: <b>x</b> & y\x07"
+    )
+    assert lines[1].startswith("::warning file=/abs/dir/x.yml,line=1,")
+
+
+@pytest.mark.parametrize(
+    ("file", "expected"),
+    [
+        pytest.param(
+            "models/x.sql", {"uri": "models/x.sql", "uriBaseId": "%SRCROOT%"}, id="relative"
+        ),
+        pytest.param("/abs/x y.sql", {"uri": "file:///abs/x%20y.sql"}, id="absolute posix"),
+        pytest.param("C:\\dbt\\x.sql", {"uri": "file:///C:/dbt/x.sql"}, id="absolute windows"),
+        pytest.param(
+            "models\\x.sql",
+            {"uri": "models/x.sql", "uriBaseId": "%SRCROOT%"},
+            id="windows separators",
+        ),
+    ],
+)
+def test_sarif_artifact_locations(file, expected):
+    assert artifact_location(file) == expected
+
+
+def test_markdown_summary_stays_short_with_many_findings(tricky):
+    many = tuple(
+        Finding(
+            f"models/m{i:05}.sql",
+            1,
+            "naming/model-prefix",
+            f"model.shop.m{i:05}",
+            "model `m` in layer `marts` lacks a prefix: fct_, dim_ " + "x" * 80,
+            "error" if i % 3 else "warning",
+            "model",
+            f"team{i % 4}",
+            f"fp{i}",
+        )
+        for i in range(3000)
+    )
+    result = Result(findings=many, config=tricky.config, suppressed_findings=many[:500])
+    text = render_markdown(result)
+    assert len(text) < MAX_CHARS
+    assert "**Top findings** (10 of 3000)" in text
+    assert "more: see the SARIF or JSON report." in text
+    assert text.count("<details>") == text.count("</details>") == 5
+
+
+def test_no_findings(tricky):
+    empty = Result(findings=(), config=tricky.config, resources={"model.shop.a": "growth"})
+    assert render(empty, "github") == "normcheck: 0 errors, 0 warnings, 0 info\n"
+    markdown = render(empty, "markdown")
+    assert markdown.startswith("### 🟢 normcheck: 0 errors, 0 warnings, 0 info\n")
+    assert "Top findings" not in markdown
+    assert "<p>No findings.</p>" in render(empty, "html")
+    assert "No findings." in render_scorecard(empty, "markdown")
+    validate_sarif(render(empty, "sarif"))
+    validate_junit(render(empty, "junit"))

@@ -1,0 +1,321 @@
+"""The traffic-light scorecard: how counts become lights, the `scorecard:`
+thresholds in normcheck.yml, and `normcheck report` on the real sample project."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from _report_support import sample_copy
+from normcheck.cli import main
+from normcheck.config.loader import load_config
+from normcheck.config.model import ScorecardThresholds, Threshold
+from normcheck.errors import ConfigError
+from normcheck.finding import Finding
+from normcheck.report import scorecard
+from normcheck.report.scorecard import Counts, describe, light, resource_of
+from normcheck.run import Result
+
+DEFAULT = ScorecardThresholds()
+
+
+@pytest.mark.parametrize(
+    ("counts", "share", "thresholds", "expected"),
+    [
+        pytest.param(Counts(), 1.0, DEFAULT, "green", id="clean is green"),
+        pytest.param(Counts(infos=5), 1.0, DEFAULT, "green", id="infos alone stay green"),
+        pytest.param(
+            Counts(suppressed=3, baselined=4),
+            1.0,
+            DEFAULT,
+            "green",
+            id="hidden findings stay green",
+        ),
+        pytest.param(Counts(warnings=1), 0.9, DEFAULT, "yellow", id="a warning is yellow"),
+        pytest.param(Counts(errors=1, warnings=9), 0.5, DEFAULT, "red", id="an error is red"),
+        pytest.param(
+            Counts(errors=2),
+            0.9,
+            ScorecardThresholds(red=Threshold(errors=3)),
+            "yellow",
+            id="errors below the red threshold are still yellow",
+        ),
+        pytest.param(
+            Counts(warnings=2),
+            0.9,
+            ScorecardThresholds(yellow=Threshold(warnings=3)),
+            "green",
+            id="warnings below the yellow threshold are green",
+        ),
+        pytest.param(
+            Counts(warnings=1),
+            0.4,
+            ScorecardThresholds(red=Threshold(errors=1, clean_below=50)),
+            "red",
+            id="too few clean resources is red",
+        ),
+        pytest.param(
+            Counts(infos=1),
+            None,
+            ScorecardThresholds(red=Threshold(clean_below=50)),
+            "green",
+            id="no resources: the share does not count",
+        ),
+        pytest.param(
+            Counts(infos=10),
+            1.0,
+            ScorecardThresholds(yellow=Threshold(infos=10)),
+            "yellow",
+            id="infos can have a threshold too",
+        ),
+        pytest.param(
+            Counts(warnings=50),
+            1.0,
+            ScorecardThresholds(red=Threshold(warnings=50)),
+            "red",
+            id="warnings can make a team red",
+        ),
+    ],
+)
+def test_light(counts, share, thresholds, expected):
+    assert light(counts, share, thresholds) == expected
+
+
+def test_describe_thresholds():
+    assert (
+        describe(DEFAULT) == "red: 1+ errors; yellow: 1+ warnings, or any error; green: otherwise"
+    )
+    custom = ScorecardThresholds(red=Threshold(errors=3, clean_below=50.5), yellow=Threshold())
+    assert describe(custom) == (
+        "red: 3+ errors or under 50.5% clean; yellow: never, or any error; green: otherwise"
+    )
+
+
+@pytest.mark.parametrize(
+    ("uid", "expected"),
+    [
+        pytest.param("model.shop.orders", "model.shop.orders", id="a resource"),
+        pytest.param("model.shop.orders.amount", "model.shop.orders", id="a column"),
+        pytest.param("source.shop.raw.orders.id", "source.shop.raw.orders", id="a source column"),
+        pytest.param("normcheck.yml", None, id="a configuration file"),
+        pytest.param("", None, id="nothing"),
+    ],
+)
+def test_resource_of(uid, expected):
+    resources = {"model.shop.orders": "growth", "source.shop.raw.orders": "growth"}
+    assert resource_of(uid, resources) == expected
+
+
+def test_configured_thresholds_with_provenance(tmp_path):
+    (tmp_path / "central.yml").write_text(
+        "version: 1\nextends: []\nscorecard:\n  red: {errors: 5}\n  yellow: {warnings: 2}\n"
+    )
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nextends: [central.yml]\nscorecard:\n  yellow: {clean_below: 90}\n"
+    )
+    config = load_config(tmp_path)
+    # each level is replaced whole by the last file that sets it
+    assert config.scorecard == ScorecardThresholds(
+        red=Threshold(errors=5), yellow=Threshold(clean_below=90)
+    )
+    origin = config.settings_origins["scorecard.yellow"]
+    assert origin.file.endswith("normcheck.yml") and origin.line == 4
+
+
+def test_default_thresholds_without_configuration(tmp_path):
+    assert load_config(tmp_path).scorecard == DEFAULT
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "scorecard:\n  red: {error: 1}\n",
+            "unknown key `error` in `scorecard.red`; did you mean `errors`?",
+            id="a misspelt key",
+        ),
+        pytest.param(
+            "scorecard:\n  orange: {errors: 1}\n",
+            "unknown key `orange` in `scorecard`",
+            id="an unknown light",
+        ),
+        pytest.param(
+            "scorecard:\n  red: {errors: 0}\n",
+            "invalid value at `scorecard.red.errors`",
+            id="zero errors",
+        ),
+        pytest.param(
+            "scorecard:\n  yellow: {clean_below: 101}\n",
+            "invalid value at `scorecard.yellow.clean_below`",
+            id="more than 100 percent",
+        ),
+        pytest.param(
+            "scorecard:\n  yellow: {warnings: many}\n",
+            "invalid value at `scorecard.yellow.warnings`",
+            id="not a number",
+        ),
+    ],
+)
+def test_invalid_thresholds_are_config_errors(tmp_path, text, message):
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\n" + text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert message in str(caught.value)
+    assert str(caught.value).startswith(f"{tmp_path / 'normcheck.yml'}:")
+
+
+def finding(rule: str, resource: str, severity: str, owner: str | None) -> Finding:
+    return Finding(
+        "models/x.sql", 1, rule, resource, "m", severity, "model", owner, rule + resource
+    )
+
+
+def test_counts_and_clean_share_per_team_and_family(tmp_path):
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\n")
+    config = load_config(tmp_path)
+    resources = {
+        "model.s.a": "growth",
+        "model.s.b": "growth",
+        "model.s.c": "finance",
+        "model.s.d": "",
+    }
+    result = Result(
+        findings=(
+            finding("naming/model-prefix", "model.s.a", "error", "growth"),
+            finding("naming/column-case", "model.s.a.col", "warning", "growth"),
+            finding("docs/missing-description", "model.s.b", "info", "growth"),
+            finding("ownership/missing-owner", "model.s.d", "error", None),
+        ),
+        config=config,
+        suppressed_findings=(
+            finding("docs/missing-description", "model.s.c", "warning", "finance"),
+        ),
+        baselined_findings=(finding("naming/model-prefix", "model.s.c", "error", "finance"),),
+        resources=resources,
+    )
+    card = scorecard.build(result)
+    assert [t.team for t in card.teams] == ["growth", "", "finance"]
+    growth, nobody, finance = card.teams
+    assert growth.total.counts == Counts(errors=1, warnings=1, infos=1)
+    assert (growth.total.clean, growth.total.resources, growth.total.percent) == (1, 2, "50%")
+    assert growth.families["naming"].counts == Counts(errors=1, warnings=1)
+    assert growth.families["docs"].light == "green"  # an info
+    assert growth.families["docs"].clean == 2
+    assert nobody.name == "(no owner)" and nobody.total.light == "red"
+    assert finance.total.counts == Counts(suppressed=1, baselined=1)
+    assert finance.total.light == "green" and finance.total.percent == "100%"
+    assert card.families == ("docs", "naming", "normcheck", "ownership")
+    assert card.total.counts == Counts(errors=2, warnings=1, infos=1, suppressed=1, baselined=1)
+    assert (card.total.clean, card.total.resources) == (2, 4)
+    assert card.lights() == {"red": 2, "yellow": 0, "green": 1}
+    assert [r.status for r in card.rows] == ["open"] * 4 + ["suppressed", "baselined"]
+    assert card.rows[0].finding.severity == "error"
+
+
+def test_a_team_with_findings_but_no_resources(tmp_path):
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\n")
+    result = Result(
+        findings=(finding("normcheck/locked-rule", "normcheck.yml", "error", "platform"),),
+        config=load_config(tmp_path),
+    )
+    (team,) = scorecard.build(result).teams
+    assert team.total.share is None and team.total.percent == "n/a"
+    assert team.registered  # no owners registry: nobody is unknown
+
+
+# -- the sample project --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return sample_copy(tmp_path_factory.mktemp("sample"))
+
+
+def test_sample_project_report_shows_red_yellow_and_green(sample, monkeypatch, capsys):
+    monkeypatch.chdir(sample.parent)
+    assert (
+        main(["report", "--project-dir", "sample_project", "--parse", "never", "--no-cache"]) == 0
+    )
+    out, _ = capsys.readouterr()
+    table = out.split("\n\n")[1].splitlines()[1:-1]  # the team rows, without `all teams`
+    lights = {line.split()[0]: line.split()[1] for line in table}
+    # the sample project's deliberate state (sample_project/README.md)
+    assert lights["growth"] == "red" and lights["growth-analytics"] == "red"
+    assert lights["marketing"] == "yellow" and lights["finance"] == "green"
+    assert {"red", "yellow", "green"} <= set(lights.values())
+    assert "growth-analytics  red" in out and "not in the owners registry" in out
+
+
+def test_sample_project_report_in_markdown(sample, monkeypatch, capsys):
+    monkeypatch.chdir(sample.parent)
+    code = main(
+        ["report", "--project-dir", "sample_project", "--parse", "never", "--format", "markdown"]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert out.startswith("# normcheck scorecard\n\n🔴 2 red · 🟡 1 yellow · 🟢 1 green — ")
+    assert "| finance | 🟢 green | 0 | 0 | 0 | 0 | 0 | 100% (" in out
+    assert "| growth-analytics (not in the owners registry) | 🔴 red |" in out
+
+
+def test_check_json_and_scorecard_agree(sample, monkeypatch, capsys):
+    monkeypatch.chdir(sample.parent)
+    main(["check", "--project-dir", "sample_project", "--parse", "never", "--format", "json"])
+    report = json.loads(capsys.readouterr()[0])
+    by_owner: dict[str, int] = {}
+    for f in report["findings"]:
+        if f["severity"] == "error":
+            by_owner[f["owner"]] = by_owner.get(f["owner"], 0) + 1
+    main(["report", "--project-dir", "sample_project", "--parse", "never", "--format", "markdown"])
+    out = capsys.readouterr()[0]
+    for owner, errors in by_owner.items():
+        assert f"| {owner}" in out
+        row = next(
+            line for line in out.splitlines() if line.startswith((f"| {owner} ", f"| {owner} ("))
+        )
+        assert row.split("|")[3].strip() == str(errors)
+
+
+def test_a_team_without_resources_in_every_format(tmp_path):
+    from normcheck.report import render, render_scorecard
+
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\n")
+    result = Result(
+        findings=(finding("normcheck/locked-rule", "normcheck.yml", "error", "platform"),),
+        config=load_config(tmp_path),
+    )
+    assert "no resources of its own" in render(result, "html")
+    assert "| platform | 🔴 red | 1 | 0 | 0 | 0 | 0 | n/a |" in render_scorecard(result, "markdown")
+    text = render_scorecard(result, "text")
+    assert text.startswith("normcheck scorecard: 1 team, 0 resources; 1 red,")
+    assert "platform   red         1         0      0           0          0    n/a" in text
+
+
+def test_scorecard_markdown_says_what_it_left_out(tmp_path, monkeypatch):
+    from normcheck.report import scorecard_markdown
+
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\n")
+    many = tuple(
+        finding("naming/model-prefix", f"model.s.m{i:04}", "error", "growth") for i in range(400)
+    )
+    result = Result(findings=many, config=load_config(tmp_path))
+    monkeypatch.setattr(scorecard_markdown, "MAX_CHARS", 8_000)
+    text = scorecard_markdown.render_card_markdown(result)
+    assert "… and " in text and "more: see `normcheck check --format json`." in text
+    assert len(text) < 9_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("a `b|c` d|e", "a `b\\|c` d\\|e", id="pipes in and out of code"),
+        pytest.param("<b> & `<b>`", "&lt;b&gt; &amp; `<b>`", id="HTML outside code only"),
+        pytest.param("an `unpaired backtick", "an 'unpaired backtick", id="an unpaired backtick"),
+        pytest.param("two\nlines", "two lines", id="one line"),
+    ],
+)
+def test_markdown_cell_escaping(text, expected):
+    from normcheck.report._common import md_cell
+
+    assert md_cell(text) == expected

@@ -1,0 +1,362 @@
+"""Tracking plans: the importers on the real corpus, near-duplicate detection,
+the native format's errors, and the cross-check with real dbt models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import CORPUS, build_dbt_project
+from normcheck.cli import main
+from normcheck.config.loader import load_config
+from normcheck.engine import evaluate
+from normcheck.errors import ArtifactError
+from normcheck.project import Project
+from normcheck.tracking.load import find_plan_files, load_plans
+from normcheck.tracking.names import antonyms, normal_form, slug, stem, words
+from normcheck.tracking.resources import with_plans
+
+TRACKING = CORPUS / "tracking"
+
+
+def _segment_track_events(path: Path) -> int:
+    data = json.loads(path.read_text())
+    rules = data["rules"]
+    if isinstance(rules, dict):
+        return len(rules["events"])
+    return sum(1 for r in rules if r["type"] == "TRACK")
+
+
+@pytest.mark.parametrize("name", ["plan.json", "plan-v1.json", "telemetry-plan.json"])
+def test_segment_plans_load_with_every_track_event(name):
+    (plan,) = load_plans(TRACKING / "typewriter", [name])
+    assert plan.format == "segment"
+    assert len(plan.events) == _segment_track_events(TRACKING / "typewriter" / name)
+    assert all(e.line > 1 for e in plan.events)
+
+
+def test_segment_property_counts_and_types():
+    plans = {p.file: p for p in load_plans(TRACKING, ["typewriter/*.json"])}
+    counts = {f: sum(len(e.properties) for e in p.events) for f, p in plans.items()}
+    # counted independently: top-level properties of every TRACK event (inside the
+    # Segment envelope where there is one)
+    assert counts == {
+        "typewriter/plan-v1.json": 67,
+        "typewriter/plan.json": 68,
+        "typewriter/telemetry-plan.json": 28,
+    }
+    enum = next(e for e in plans["typewriter/plan.json"].events if e.name == "Enum Types")
+    by_name = {p.name: p for p in enum.properties}
+    assert by_name["string enum"].enum and by_name["string enum"].type == ("string",)
+
+
+def test_iglu_schemas_load_latest_version_per_vendor_and_name():
+    plans = load_plans(TRACKING / "iglu-central", ["schemas/**/*"])
+    files = [p for p in (TRACKING / "iglu-central" / "schemas").rglob("*") if p.is_file()]
+    jsonschema_names = {(p.parts[-4], p.parts[-3]) for p in files if p.parts[-2] == "jsonschema"}
+    assert sum(len(p.events) for p in plans) == len(jsonschema_names) == 519
+    assert sum(p.skipped for p in plans) == sum(1 for p in files if p.parts[-2] != "jsonschema")
+    assert sum(len(e.properties) for p in plans for e in p.events) == 3158
+    snowplow = next(p for p in plans if p.id == "com.snowplowanalytics.snowplow")
+    event = next(e for e in snowplow.events if e.name == "add_to_cart")
+    assert event.file and event.file.endswith("add_to_cart/jsonschema/1-0-0")
+
+
+def test_rudderstack_catalogs_resolve_references():
+    plans = load_plans(TRACKING / "rudder-iac", ["**/*.yaml"])
+    summary = {
+        p.id: (len(p.events), sum(len(e.properties) for e in p.events), len(p.properties))
+        for p in plans
+    }
+    # events (track only), properties the plan's rules attach, the shared catalogue
+    assert summary == {"first_tracking_plan": (2, 3, 5), "typer-test-tracking-plan": (4, 24, 26)}
+    typer = next(p for p in plans if p.id == "typer-test-tracking-plan")
+    event = next(e for e in typer.events if e.name == "Some Track Event")
+    assert {p.name for p in event.properties} >= {"someString", "someInteger"}
+
+
+def test_every_corpus_file_loads():
+    assert load_plans(
+        TRACKING, ["typewriter/*.json", "rudder-iac/**/*.yaml", "iglu-central/schemas/**/*"]
+    )
+
+
+def evaluate_plans(plans, rule_id, tmp_path, config_text="version: 1\n"):
+    (tmp_path / "normcheck.yml").write_text(config_text)
+    project = with_plans(Project("p", None, tmp_path, {}, {}), plans)
+    config = load_config(tmp_path)
+    return evaluate(project, config, [rule_id]).findings
+
+
+def test_iglu_cross_vendor_duplicates_are_found(tmp_path):
+    plans = load_plans(TRACKING / "iglu-central", ["schemas/**/*"])
+    findings = evaluate_plans(plans, "tracking/duplicate-event", tmp_path)
+    pairs = {(f.resource, f.message.split("duplicates `")[1].split("`")[0]) for f in findings}
+    carts = sorted(r for r, _ in pairs if r.endswith(".add_to_cart"))
+    assert carts == [
+        "event.com.snowplowanalytics.snowplow.add_to_cart",
+        "event.io.snowplow.ecomm.add_to_cart",
+    ]
+    names = sorted({r.rsplit(".", 1)[1] for r, _ in pairs})
+    assert "remove_from_cart" in names
+    # every reported pair really has the same normal form
+    for finding in findings:
+        other = finding.message.split("duplicates `")[1].split("`")[0]
+        assert normal_form(finding.resource.rsplit(".", 1)[1]) == normal_form(other)
+
+
+@pytest.mark.parametrize("name", ["plan.json", "plan-v1.json", "telemetry-plan.json"])
+def test_typewriter_distinct_events_are_not_flagged(name, tmp_path):
+    plans = load_plans(TRACKING / "typewriter", [name])
+    findings = evaluate_plans(plans, "tracking/duplicate-event", tmp_path)
+    flagged = sorted(f.resource.split(".", 2)[2] for f in findings)
+    # only the plan's deliberately colliding names
+    assert flagged == ([] if name == "telemetry-plan.json" else ["event_collided"])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        pytest.param("Order Completed", "Completed Order", True, id="word order"),
+        pytest.param("Order Completed", "orderCompleted", True, id="camelCase"),
+        pytest.param("Order Completed", "order_completed", True, id="separators"),
+        pytest.param("Order Completed", "Orders Complete", True, id="plural and tense"),
+        pytest.param("Order Completed", "Order Completes", True, id="third person"),
+        pytest.param("Order Shipped", "Order Shipping", True, id="doubled consonant"),
+        pytest.param("Order Cancelled", "Order Canceled", True, id="British spelling"),
+        pytest.param("Category Viewed", "Categories Viewed", True, id="ies plural"),
+        pytest.param("Product Added", "Product Removed", False, id="antonyms"),
+        pytest.param("Feature Enabled", "Feature Disabled", False, id="enabled disabled"),
+        pytest.param("Handler", "Handler Called", False, id="an extra word"),
+        pytest.param("Collision 1", "Collision 2", False, id="numbers differ"),
+    ],
+)
+def test_normal_form(a, b, same):
+    assert (normal_form(a) == normal_form(b)) is same
+
+
+def test_synonyms_and_abbreviations_fold_but_antonyms_never_pair():
+    synonyms = [["order", "purchase", "checkout"]]
+    assert normal_form("Purchase Completed", synonyms=synonyms) == normal_form(
+        "Order Completed", synonyms=synonyms
+    )
+    assert normal_form("Checkout Completed", synonyms=synonyms) == normal_form(
+        "Order Completed", synonyms=synonyms
+    )
+    assert normal_form("Cust Created", {"cust": "customer"}) == normal_form("Customer Created")
+    assert antonyms(words("Published Post"), words("Post Unpublished"))
+    assert not antonyms(words("Post Published"), words("Post Viewed"))
+    assert slug("Order Completed") == "order_completed"
+    assert stem("paid") == "pay"
+
+
+def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
+    plan = tmp_path / "tracking" / "p.yml"
+    plan.parent.mkdir()
+    plan.write_text(
+        "normcheck: plan/v1\nplan: {id: web}\nevents:\n"
+        "  - {name: Item Added}\n  - {name: Item Removed}\n  - {name: Purchase Completed}\n"
+        "  - {name: Order Completed}\n  - {name: Order Done, aliases: [Orders Done]}\n"
+        "  - {name: Orders Done}\n"
+    )
+    findings = evaluate_plans(
+        load_plans(tmp_path, ["tracking/*.yml"]),
+        "tracking/duplicate-event",
+        tmp_path,
+        "version: 1\nrules:\n  tracking/duplicate-event:\n"
+        "    options: {synonyms: [[order, purchase], [add, remove]]}\n",
+    )
+    assert [(f.resource, f.line) for f in findings] == [
+        ("event.web.Purchase Completed", 6),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - {nme: X}\n",
+            4,
+            "unknown key `nme`",
+            id="an unknown key",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - {name: X, status: gone}\n",
+            4,
+            "invalid plan at `events.0.status`",
+            id="a bad status",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: X\n"
+            "    properties: [{ref: nope}]\n",
+            5,
+            "property ref `nope`",
+            id="a dangling ref",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents: [\n",
+            4,
+            "YAML syntax error",
+            id="broken YAML",
+        ),
+        pytest.param("just: yaml\n", 1, "not a tracking plan", id="not a plan"),
+    ],
+)
+def test_broken_native_plans_are_one_clear_error(tmp_path, text, line, needle):
+    (tmp_path / "p.yml").write_text(text)
+    with pytest.raises(ArtifactError) as info:
+        load_plans(tmp_path, ["p.yml"])
+    assert info.value.file == "p.yml"
+    assert info.value.line == line
+    assert needle in info.value.message
+
+
+def test_json_errors_and_duplicate_plan_ids(tmp_path):
+    (tmp_path / "a.json").write_text('{\n  "rules": [\n')
+    with pytest.raises(ArtifactError, match="invalid JSON") as info:
+        load_plans(tmp_path, ["a.json"])
+    assert info.value.line == 3
+    (tmp_path / "a.json").write_text('{"something": 1}')
+    with pytest.raises(ArtifactError, match="not a tracking plan"):
+        load_plans(tmp_path, ["a.json"])
+    for name in ("x.yml", "y.yml"):
+        (tmp_path / name).write_text("normcheck: plan/v1\nplan: {id: same}\n")
+    with pytest.raises(ArtifactError, match="plan id `same` is also used by x.yml"):
+        load_plans(tmp_path, ["*.yml"])
+
+
+def test_globs_do_not_follow_symlink_loops(tmp_path):
+    folder = tmp_path / "plans"
+    folder.mkdir()
+    (folder / "loop").symlink_to(folder)
+    (folder / "p.yml").write_text("normcheck: plan/v1\nplan: {id: p}\n")
+    assert find_plan_files(tmp_path, ["plans/**/*.yml"]) == [(folder / "p.yml").resolve()]
+    with pytest.raises(ArtifactError, match="must be relative"):
+        find_plan_files(tmp_path, ["/etc/*"])
+
+
+def test_plan_schema_is_valid_and_accepts_the_sample_plan(capsys):
+    assert main(["schema", "--plan"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    sample = Path(__file__).resolve().parent.parent / "sample_project" / "tracking" / "web.yml"
+    jsonschema.validate(yaml.safe_load(sample.read_text()), schema)
+
+
+CROSS = {
+    "tracking/web.yml": """\
+normcheck: plan/v1
+plan: {id: web, owner: growth, warehouse: {profile: segment, source: segment}}
+properties:
+  email: {type: string, description: Where receipts go}
+events:
+  - name: Order Completed
+    description: Buyer finished payment and the order was accepted.
+    properties: [{ref: email}, {name: orderId, type: string, description: The order, pii: none}]
+  - name: Purchase Made
+    description: The old name of Order Completed, kept for history.
+    status: deprecated
+    replaced_by: Order Completed
+  - name: Banner Viewed
+    description: A visitor saw the home page banner for at least a second.
+    meta:
+      normcheck:
+        ignore: [{rule: tracking/unused-event, reason: modelled next quarter}]
+  - name: Cart Viewed
+    description: A visitor opened their cart to look at what is in it.
+""",
+    "tracking/app.yml": """\
+normcheck: plan/v1
+plan: {id: app, owner: growth, warehouse: {profile: snowplow}}
+events:
+  - name: Order Completed
+    description: The app's order event, defined again by the app team.
+    properties: [{name: order_id, type: integer, description: The order, pii: none}]
+""",
+    "models/staging/_sources.yml": (
+        "version: 2\nsources:\n  - name: segment\n    tables:\n      - name: order_completed\n"
+        "      - name: checkout_abandoned\n      - name: tracks\n"
+    ),
+    "models/staging/stg_orders.sql": "select * from {{ source('segment', 'order_completed') }}\n",
+    "models/staging/stg_abandoned.sql": "select * from {{ source('segment', 'checkout_abandoned') }}\n",
+    "models/staging/stg_tracks.sql": "select * from {{ source('segment', 'tracks') }}\n",
+    "models/marts/fct_funnel.sql": (
+        "select 1 as n from (select 'x' as event_text, 'y' as event, 'z' as event_name) t\n"
+        "where event_text in ('Order Completed', 'Purchase Made')\n"
+        "   or event = 'order_completd'\n"
+        "   or event_name = 'order completed'\n"
+    ),
+}
+
+
+def test_cross_check_with_models_and_the_taxonomy_rules(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(tmp_path, CROSS)
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nowners: {growth: {}}\n"
+        "tracking_plans: ['tracking/*.yml']\nrules:\n"
+        + "".join(
+            f"  {r}: 'off'\n"
+            for r in (
+                "governance/group-required",
+                "ownership/missing-owner",
+                "docs/missing-description",
+                "sql/select-star",
+                "sql/undocumented-column",
+                "governance/layer-dependency",
+            )
+        )
+    )
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json", "--parse", "never"])
+    report = json.loads(capsys.readouterr().out)
+    got = sorted(
+        (f["rule"], f["resource"], f"{f['file']}:{f['line']}", f["message"])
+        for f in report["findings"]
+    )
+    rules = [(r, res, where) for r, res, where, _ in got]
+    assert rules == sorted(
+        [
+            ("naming/property-name", "property.web.Order Completed.orderId", "tracking/web.yml:8"),
+            # the web and app plans both define `Order Completed`
+            ("tracking/duplicate-event", "event.web.Order Completed", "tracking/web.yml:6"),
+            # `orderId` and `order_id` are one property; the snake_case spelling wins the tie
+            (
+                "tracking/duplicate-property",
+                "property.web.Order Completed.orderId",
+                "tracking/web.yml:8",
+            ),
+            ("tracking/pii-undeclared", "property.web.Order Completed.email", "tracking/web.yml:8"),
+            ("tracking/pii-undeclared", "property.web.email", "tracking/web.yml:4"),
+            (
+                "tracking/deprecated-event-used",
+                "model.shop.fct_funnel",
+                "models/marts/fct_funnel.sql:2",
+            ),
+            # a typo in a slug, and a name where Snowplow's event_name holds the schema name
+            ("tracking/unknown-event", "model.shop.fct_funnel", "models/marts/fct_funnel.sql:3"),
+            ("tracking/unknown-event", "model.shop.fct_funnel", "models/marts/fct_funnel.sql:4"),
+            # a per-event table of the plan's source that no event matches
+            (
+                "tracking/unknown-event",
+                "model.shop.stg_abandoned",
+                "models/staging/stg_abandoned.sql:1",
+            ),
+            ("tracking/unused-event", "event.app.Order Completed", "tracking/app.yml:4"),
+            ("tracking/unused-event", "event.web.Cart Viewed", "tracking/web.yml:18"),
+        ]
+    )
+    messages = {(r, res): m for r, res, _, m in got}
+    assert (
+        "use `Order Completed`"
+        in messages[("tracking/deprecated-event-used", "model.shop.fct_funnel")]
+    )
+    assert report["summary"]["suppressed"] == 1
+    assert code == 1
+    # a plan file passed alone reports only what it defines
+    code = main(["check", "--format", "json", "--parse", "never", "tracking/app.yml"])
+    only = json.loads(capsys.readouterr().out)["findings"]
+    assert {f["resource"] for f in only} == {"event.app.Order Completed"}
