@@ -225,7 +225,7 @@ def test_json_errors_and_duplicate_plan_ids(tmp_path):
         load_plans(tmp_path, ["a.json"])
     for name in ("x.yml", "y.yml"):
         (tmp_path / name).write_text("normcheck: plan/v1\nplan: {id: same}\n")
-    with pytest.raises(ArtifactError, match="plan id `same` is also used by x.yml"):
+    with pytest.raises(ArtifactError, match=r"plan id `same` is also used by x\.yml"):
         load_plans(tmp_path, ["*.yml"])
 
 
