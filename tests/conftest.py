@@ -2,107 +2,47 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 
-os.environ["DO_NOT_TRACK"] = "1"
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
-CACHE_DIR = REPO / ".pytest_cache" / "normcheck-dbt"
 
-DBT_PROJECT = """\
-name: {name}
-version: "1.0"
-config-version: 2
-profile: {name}
-"""
-PROFILES = """\
-{name}:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: ":memory:"
-"""
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+# manifests of identical test projects are parsed by real dbt once, then reused
+os.environ.setdefault("NORMCHECK_TEST_DBT_CACHE", str(REPO / ".pytest_cache" / "normcheck-dbt"))
+
+from normcheck import testing  # noqa: E402 - after the environment is set
+from normcheck.testing import DBT_PROJECT, PROFILES  # noqa: E402
+from normcheck.testing import dbt_parse as dbt_parse  # noqa: E402 - re-exported for tests
 
 ProjectFactory = Callable[..., Path]
 
 
-def _dbt_version() -> str:
-    from importlib.metadata import version
-
-    return version("dbt-core")
-
-
-def dbt_parse(project_dir: Path) -> None:
-    """Run real `dbt parse` in-process through dbt-core's Python API."""
-    from dbt.cli.main import dbtRunner
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = dbtRunner().invoke(
-            [
-                "parse",
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir),
-                "--no-partial-parse",
-                "--quiet",
-            ]
-        )
-    if not result.success:
-        raise RuntimeError(f"dbt parse failed in {project_dir}: {result.exception}")
-
-
-def write_files(root: Path, files: Mapping[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+write_files = testing.write_files
 
 
 def build_dbt_project(
     tmp: Path, files: Mapping[str, str], name: str = "shop", parse: bool = True
 ) -> Path:
-    """Write a dbt project with ``files`` and parse it with real dbt.
-
-    Manifests are cached under .pytest_cache by the hash of the inputs and the
-    dbt version, so repeated local runs skip identical parses; CI starts cold.
-    """
-    all_files = {
-        "dbt_project.yml": DBT_PROJECT.format(name=name),
-        "profiles.yml": PROFILES.format(name=name),
-        **files,
-    }
-    project = tmp / name
-    project.mkdir(parents=True, exist_ok=True)
-    write_files(project, all_files)
+    """A dbt project with ``files``, parsed with real dbt (normcheck.testing)."""
     if not parse:
+        project = tmp / name
+        write_files(
+            project,
+            {
+                "dbt_project.yml": DBT_PROJECT.format(name=name),
+                "profiles.yml": PROFILES.format(name=name),
+                **files,
+            },
+        )
         return project
-    key = hashlib.sha256(
-        json.dumps([_dbt_version(), sorted(all_files.items())]).encode()
-    ).hexdigest()[:24]
-    cached = CACHE_DIR / key / "manifest.json"
-    target = project / "target"
-    target.mkdir(exist_ok=True)
-    if cached.is_file():
-        shutil.copyfile(cached, target / "manifest.json")
-        return project
-    dbt_parse(project)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(target / "manifest.json", cached)
-    return project
+    return testing.dbt_project(tmp, files, name)
 
 
 @pytest.fixture

@@ -1,49 +1,37 @@
 """Every rule's docs are complete, and their examples are executable:
-`## Example` fires the rule on a real dbt project, `## Use instead` does not."""
+`## Example` fires the rule on a real dbt project, `## Use instead` does not.
+This uses `normcheck.testing`, the runner rule packs use for their own rules."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from _docs_examples import example_files, sections
 from normcheck.checks.registry import builtin_rules
-from normcheck.run import RunOptions, run
+from normcheck.testing import SECTIONS, check_examples, example_files, sections
 
 RULES = list(builtin_rules().values())
-REQUIRED = ["What it finds", "Why it matters", "Example", "Use instead"]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
 def test_rule_docs_have_every_section(rule):
     assert rule.summary, f"{rule.id} has no summary line"
-    assert list(sections(rule)) == REQUIRED
+    assert tuple(sections(rule)) == SECTIONS
     assert example_files(rule, "Example"), "Example has no file block"
     assert example_files(rule, "Use instead"), "Use instead has no file block"
 
 
-def _findings_of(rule_id: str, project: Path, config: Path | None) -> list[str]:
-    result = run(RunOptions(project_dir=project, config=config))
-    return [f"{f.file}:{f.line} {f.message}" for f in result.findings if f.rule == rule_id]
-
-
 @pytest.mark.dbt
 @pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
-def test_example_fires_and_use_instead_does_not(rule, dbt_project, chdir):
-    for section, should_fire in (("Example", True), ("Use instead", False)):
-        files = example_files(rule, section)
-        project = dbt_project(files)
-        chdir(project)
-        # the example's own configuration (or the default), with the rule under test on
-        base = "normcheck.yml" if "normcheck.yml" in files else "normcheck:default"
-        harness = project / "_harness.yml"
-        if rule.id != "normcheck/locked-rule":
-            harness.write_text(f"extends: [{base}]\nrules:\n  {rule.id}: {rule.severity}\n")
-        else:
-            harness = project / "normcheck.yml"
-        found = _findings_of(rule.id, Path(), harness)
-        if should_fire:
-            assert found, f"{rule.id}: its Example does not fire"
-        else:
-            assert not found, f"{rule.id}: its Use instead fires: {found}"
+def test_example_fires_and_use_instead_does_not(rule, tmp_path):
+    check_examples(rule, tmp_path)
+
+
+def test_the_runner_fails_when_an_example_does_not_fire(tmp_path):
+    from dataclasses import replace
+
+    rule = builtin_rules()["naming/model-prefix"]
+    parts = sections(rule)
+    parts["Example"] = parts["Use instead"]  # an "example" that is really compliant
+    doc = rule.summary + "\n" + "".join(f"\n## {title}{body}" for title, body in parts.items())
+    with pytest.raises(AssertionError, match="acme/broken: its Example does not fire"):
+        check_examples(replace(rule, id="acme/broken", doc=doc), tmp_path)

@@ -17,6 +17,7 @@ import click
 from normcheck import __version__
 from normcheck import baseline as baseline_mod
 from normcheck.baseline import DEFAULT_BASELINE
+from normcheck.checks._api import Rule
 from normcheck.checks.registry import builtin_rules
 from normcheck.config.loader import find_config, load_config
 from normcheck.config.model import Config
@@ -33,7 +34,7 @@ from normcheck.errors import (
     UserError,
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
-from normcheck.run import Result, RunOptions, run
+from normcheck.run import PLUGIN_CRASH, Result, RunOptions, run
 
 FAIL_ON = ("error", "warning", "info", "never")
 
@@ -197,10 +198,13 @@ def _exit_code(result: Result, fail_on: str) -> int:
             "\n".join(f"rule {c.rule} on {c.resource}:\n{c.traceback}" for c in result.crashes)
         )
         first = result.crashes[0]
+        if first.rule.startswith(PLUGIN_CRASH):
+            what = f"plugin `{first.resource}` failed to import; its rules did not run"
+        else:
+            what = f"rule `{first.rule}` raised on `{first.resource}`"
         click.echo(
-            f"normcheck: internal error: rule `{first.rule}` raised on `{first.resource}` "
-            f"({len(result.crashes)} crash(es)); this is a bug in the rule. "
-            f"Traceback written to {log}",
+            f"normcheck: internal error: {what} ({len(result.crashes)} crash(es)); "
+            f"this is a bug in the rule or plugin. Traceback written to {log}",
             err=True,
         )
         return EXIT_INTERNAL_ERROR
@@ -315,10 +319,19 @@ def metrics_command(
     return _exit_code(result, "never")
 
 
+def _catalogue(project_dir: Path, config: Path | None) -> dict[str, Rule]:
+    """Built-in rules plus the plugin and derived rules of the project's configuration."""
+    resolved = load_config(project_dir, config)
+    return {**builtin_rules(), **{rid: rc.rule for rid, rc in resolved.rules.items()}}
+
+
 @cli.command("rules")
-def rules_command() -> int:
-    """The rule catalogue: id, family, default severity, one line each."""
-    rules = builtin_rules()
+@project_dir_option
+@config_option
+def rules_command(project_dir: Path, config: Path | None) -> int:
+    """The rule catalogue: id, family, default severity, one line each (with the
+    rules your rule sets add through plugins and `uses:`)."""
+    rules = dict(sorted(_catalogue(project_dir, config).items()))
     width = max(len(r) for r in rules)
     for rule in rules.values():
         click.echo(f"{rule.id:<{width}}  {rule.family:<11} {rule.severity:<8} {rule.summary}")
@@ -327,9 +340,11 @@ def rules_command() -> int:
 
 @cli.command()
 @click.argument("rule_id")
-def explain(rule_id: str) -> int:
+@project_dir_option
+@config_option
+def explain(rule_id: str, project_dir: Path, config: Path | None) -> int:
     """A rule's docs: what it finds, why, an example, the fix, its options."""
-    rules = builtin_rules()
+    rules = _catalogue(project_dir, config)
     rule = rules.get(rule_id)
     if rule is None:
         close = difflib.get_close_matches(rule_id, list(rules), n=1)

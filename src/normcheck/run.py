@@ -281,6 +281,13 @@ def _plan_identity(project_dir: Path, config: Config) -> list[str]:
     return out
 
 
+PLUGIN_CRASH = "plugin:"
+
+
+def _plugin_crashes(config: Config) -> list[RuleCrash]:
+    return [RuleCrash(PLUGIN_CRASH, name, text) for name, text in config.plugin_failures]
+
+
 def _lock_findings(config: Config) -> list[Finding]:
     return [
         Finding(
@@ -370,7 +377,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     return Result(
         findings=tuple(sorted(_limit(findings, defined_in, scope))),
         config=config,
-        crashes=evaluated.crashes,
+        crashes=(*_plugin_crashes(config), *evaluated.crashes),
         checked=evaluated.checked,
         rule_count=evaluated.rule_count,
         suppressed_findings=_limit(evaluated.suppressed, defined_in, scope),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ from normcheck.config.model import (
 )
 from normcheck.config.schema import RULE_ID_PATTERN, build_schema
 from normcheck.errors import ConfigError
+from normcheck.plugins import BUILTIN_FAMILIES, load_plugins
 
 if TYPE_CHECKING:  # jsonschema is imported only when a user file is validated
     import jsonschema
@@ -226,8 +227,10 @@ def find_config(project_dir: Path) -> Path | None:
 class _Merger:
     """Applies configuration files in order, tracking origins and locks."""
 
-    def __init__(self, rules: Mapping[str, Rule]) -> None:
-        self.rules = rules
+    def __init__(self, rules: Mapping[str, Rule], lenient: bool = False) -> None:
+        self.rules = dict(rules)
+        self.lenient = lenient
+        self.derived: dict[str, str] = {}
         self.severity: dict[str, tuple[str, Origin]] = {}
         self.locked: dict[str, Origin] = {}
         self.options: dict[str, dict[str, tuple[object, Origin]]] = {}
@@ -254,8 +257,10 @@ class _Merger:
         lock = self.locked.get(rule_id)
         return lock is not None and lock.file != file.shown
 
-    def check_rule_id(self, rule_id: str, origin: Origin) -> Rule:
+    def check_rule_id(self, rule_id: str, origin: Origin) -> Rule | None:
         rule = self.rules.get(rule_id)
+        if rule is None and self.lenient:
+            return None  # a plugin failed to import: its rules are reported, not their ids
         if rule is None:
             close = difflib.get_close_matches(rule_id, list(self.rules), n=1)
             hint = f"; did you mean `{close[0]}`?" if close else "; see `normcheck rules`"
@@ -296,9 +301,46 @@ class _Merger:
         for index, entry in enumerate(data.get("overrides") or ()):
             self.apply_override(file, index, entry)
 
+    def derive(self, file: ConfigFile, rule_id: str, setting: dict[str, Any]) -> None:
+        """`uses:` makes a new rule from a configurable one, under the rule set's own id."""
+        where = file.origin("rules", rule_id, "uses")
+        base = self.rules.get(str(setting["uses"]))
+        if base is None:
+            close = difflib.get_close_matches(str(setting["uses"]), list(self.rules), n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise ConfigError(
+                f"`uses: {setting['uses']}` names no rule{hint}", where.file, where.line
+            )
+        existing = self.rules.get(rule_id)
+        if existing is not None and self.derived.get(rule_id) != base.id:
+            raise ConfigError(
+                f"`{rule_id}` already names a rule: pick a new id for the derived rule",
+                where.file,
+                where.line,
+            )
+        if existing is None:
+            if rule_id.split("/", 1)[0] in BUILTIN_FAMILIES:
+                raise ConfigError(
+                    f"derived rule `{rule_id}` must not use normcheck's own family: "
+                    "name it in your namespace (e.g. acme/...)",
+                    file.shown,
+                    file.doc.line(("rules", rule_id)),
+                )
+            lines = base.doc.splitlines()
+            summary = str(setting.get("description") or f"{lines[0]} (uses `{base.id}`)")
+            doc = "\n".join([summary, *lines[1:]])
+            doc += f"\n\nDerived from `{base.id}` by the rule set at {where}."
+            self.rules[rule_id] = replace(base, id=rule_id, doc=doc)
+            self.derived[rule_id] = base.id
+            if "severity" not in setting:
+                self.severity[rule_id] = (base.severity, where)
+
     def apply_rule(self, file: ConfigFile, rule_id: str, setting: object) -> None:
         base = ("rules", rule_id)
-        self.check_rule_id(rule_id, file.origin(*base))
+        if isinstance(setting, dict) and "uses" in setting:
+            self.derive(file, rule_id, setting)
+        if self.check_rule_id(rule_id, file.origin(*base)) is None:
+            return
         if rule_id == LOCKED_RULE:
             raise ConfigError(
                 f"`{LOCKED_RULE}` cannot be configured: it is always an error",
@@ -343,7 +385,8 @@ class _Merger:
         for rule_id, setting in entry["rules"].items():
             key = ("overrides", index, "rules", rule_id)
             origin = file.origin(*key)
-            self.check_rule_id(rule_id, origin)
+            if self.check_rule_id(rule_id, origin) is None:
+                continue
             if isinstance(setting, str):
                 setting = {"severity": setting}
             severity = setting.get("severity")
@@ -422,7 +465,8 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
         files = collect(rulesets_dir() / "default.yml", "normcheck:default", False)
     else:
         files = collect(path, display_path(path), True)
-    merger = _Merger(builtin_rules())
+    plugins = load_plugins(_plugin_paths(files), builtin_rules())
+    merger = _Merger({**builtin_rules(), **plugins.rules}, lenient=bool(plugins.failures))
     for file in files:
         merger.apply(file)
     rules = merger.rule_configs()
@@ -438,6 +482,7 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.shown.encode() + b"\x00" + file.path.read_bytes())
+    digest.update(plugins.digest.encode())
     return Config(
         files=tuple(f.shown for f in files),
         rules=rules,
@@ -456,7 +501,20 @@ def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
         digest=digest.hexdigest(),
         projects=tuple(projects) if isinstance(projects, tuple) else (),
         scorecard=_scorecard(settings),
+        plugin_failures=tuple((f.plugin, f.traceback) for f in plugins.failures),
+        rule_sources={**plugins.origins, **{k: f"uses {v}" for k, v in merger.derived.items()}},
     )
+
+
+def _plugin_paths(files: list[ConfigFile]) -> list[Path]:
+    """`plugins:` of every file, relative to the file that names them, in merge order."""
+    out: list[Path] = []
+    for file in files:
+        for entry in file.data.get("plugins") or ():
+            path = (file.path.parent / str(entry)).resolve()
+            if path not in out:
+                out.append(path)
+    return out
 
 
 def _threshold(value: object, default: Threshold) -> Threshold:

@@ -108,4 +108,6 @@ class Config:
     paths: tuple[Path, ...] = ()  # the configuration files read, absolute
     digest: str = ""  # of their content, for the cache key
     projects: tuple[Path, ...] = ()  # absolute project folders (monorepo)
+    plugin_failures: tuple[tuple[str, str], ...] = ()  # (plugin, traceback)
+    rule_sources: Mapping[str, str] = field(default_factory=dict)  # rule id -> plugin or uses
     scorecard: ScorecardThresholds = ScorecardThresholds()

@@ -47,6 +47,11 @@ def _rule_setting(options_schema: Mapping[str, Any] | None) -> dict[str, Any]:
             "locked": {"type": "boolean", "description": "no later file may weaken this rule"},
             "options": dict(options_schema) if options_schema else {"type": "object"},
             "description": {"type": "string"},
+            "uses": {
+                "type": "string",
+                "description": "derive this rule from a configurable one (e.g. "
+                "governance/required-meta) under the rule set's own id",
+            },
         },
     }
     return {
@@ -97,6 +102,10 @@ def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
             "tracking_plans": {**_STRINGS, "description": "globs of tracking-plan files"},
             "fail_on": {"enum": ["error", "warning", "info", "never"]},
             "baseline": {"type": "string", "description": "path of the baseline file"},
+            "plugins": {
+                **_STRINGS,
+                "description": "local Python modules with rules (paths relative to this file)",
+            },
             "projects": {
                 **_STRINGS,
                 "description": "dbt project folders checked in one run (monorepo, dbt Mesh)",

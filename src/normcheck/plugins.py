@@ -1,0 +1,129 @@
+"""Rules from outside normcheck: installed rule packs (the entry-point group
+``normcheck.rules``) and local modules a rule set names under ``plugins:``.
+
+A pack's rules are written with the same decorator and types as normcheck's
+own (:mod:`normcheck.api`), live in their own namespace (``acme/...``), and get
+the same severities, overrides, locks, suppressions and reports. A plugin that
+fails to import is reported (plugin named, traceback written to a file) and the
+other rules still run."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+
+from normcheck.checks._api import Rule
+from normcheck.errors import ConfigError
+
+GROUP = "normcheck.rules"
+BUILTIN_FAMILIES = frozenset(
+    {"naming", "ownership", "docs", "governance", "sql", "metrics", "tracking", "normcheck"}
+)
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    plugin: str
+    traceback: str
+
+
+@dataclass
+class Plugins:
+    rules: dict[str, Rule] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)  # rule id -> plugin name
+    failures: list[PluginFailure] = field(default_factory=list)
+    digest: str = ""
+
+
+_REGISTERED: dict[str, Rule] = {}
+
+
+def register(rule: Rule) -> None:
+    """Make a rule known in this process without packaging it (normcheck.testing)."""
+    _REGISTERED[rule.id] = rule
+
+
+def unregister(rule: Rule) -> None:
+    _REGISTERED.pop(rule.id, None)
+
+
+def _rules_in(value: object) -> list[Rule]:
+    if isinstance(value, Rule):
+        return [value]
+    if isinstance(value, ModuleType):
+        return [v for v in vars(value).values() if isinstance(v, Rule)]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Rule)]
+    return []
+
+
+def _add(found: Plugins, rules: Iterable[Rule], plugin: str, builtin: Mapping[str, Rule]) -> None:
+    for rule in sorted(rules, key=lambda r: r.id):
+        if rule.family in BUILTIN_FAMILIES:
+            raise ConfigError(
+                f"plugin `{plugin}` defines `{rule.id}` in normcheck's own family "
+                f"`{rule.family}`: give your rules a namespace of your own (e.g. acme/...)"
+            )
+        if rule.id in builtin or rule.id in found.rules:
+            other = found.origins.get(rule.id, "normcheck")
+            raise ConfigError(f"plugin `{plugin}` redefines rule `{rule.id}` (from {other})")
+        found.rules[rule.id] = rule
+        found.origins[rule.id] = plugin
+
+
+def _module_name(path: Path) -> str:
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    return f"normcheck_plugin_{path.stem}_{digest}"
+
+
+def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
+    """Entry-point packs first (sorted by name), then local modules in order."""
+    found = Plugins()
+    digest = hashlib.sha256()
+    _add(found, _REGISTERED.values(), "registered in this process", builtin)
+    for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
+        name = f"{point.name} ({point.value})"
+        dist = getattr(point, "dist", None)
+        digest.update(f"{name}:{getattr(dist, 'version', '')}".encode())
+        try:
+            loaded = point.load()
+        except Exception:
+            found.failures.append(PluginFailure(name, traceback.format_exc()))
+            continue
+        _add(found, _rules_in(loaded), name, builtin)
+    for path in local:
+        shown = str(path)
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"plugin not found: {exc.strerror}", shown) from None
+        module_name = _module_name(path)
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ConfigError("plugin is not a Python module", shown)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[module_name]
+            found.failures.append(PluginFailure(shown, traceback.format_exc()))
+            continue
+        _add(found, _rules_in(module), shown, builtin)
+    found.digest = digest.hexdigest()
+    return found
+
+
+def import_entry(value: str) -> object:
+    """`package.module` or `package.module:attribute` (for tests and tools)."""
+    module_name, _, attribute = value.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module

@@ -1,0 +1,275 @@
+"""The central team's own norms: `uses:` rules, local plugins, and a rule pack
+installed through its entry point into a real virtualenv."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, build_dbt_project
+from normcheck.cli import main
+from normcheck.config.loader import load_config
+from normcheck.errors import ConfigError
+from normcheck.plugins import import_entry
+from normcheck.testing import check_examples, example_files
+
+MARTS = {
+    "models/marts/fct_orders.sql": "{{ config(meta={'owner': 'growth', 'domain': 'sales', 'pii': false}) }}\nselect 1 as order_id\n",
+    "models/marts/fct_refunds.sql": "{{ config(meta={'owner': 'growth', 'domain': 'refunds'}) }}\nselect 1 as refund_id\n",
+    "models/staging/stg_orders.sql": "{{ config(meta={'owner': 'growth'}) }}\nselect 1 as order_id\n",
+}
+CENTRAL = """\
+version: 1
+extends: [normcheck:default]
+rules:
+  acme/mart-meta:
+    uses: governance/required-meta
+    severity: error
+    locked: true
+    description: Every mart says which domain it belongs to and whether it holds PII.
+    options:
+      match: {paths: ["models/marts/**"]}
+      keys:
+        domain: {enum: [sales, finance]}
+        pii: {type: boolean}
+"""
+
+
+def test_a_derived_rule_behaves_like_a_built_in_one(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(tmp_path, MARTS)
+    (root / "central.yml").write_text(CENTRAL)
+    (root / "normcheck.yml").write_text(
+        "extends: [central.yml]\nrules:\n  acme/mart-meta: warning\n"
+        "overrides:\n  - match: {tags: [x]}\n    rules: {acme/mart-meta: 'off'}\n"
+    )
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json", "--parse", "never", "--select", "acme"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    got = sorted((f["rule"], f["resource"], f["severity"], f["message"]) for f in findings)
+    assert got == sorted(
+        [
+            (
+                "acme/mart-meta",
+                "model.shop.fct_refunds",
+                "error",
+                "model `fct_refunds` has `meta.domain: refunds`, which must be one of `sales`, `finance`",
+            ),
+            (
+                "acme/mart-meta",
+                "model.shop.fct_refunds",
+                "error",
+                "model `fct_refunds` has no `meta.pii`: add it",
+            ),
+            (
+                "normcheck/locked-rule",
+                "normcheck.yml",
+                "error",
+                "setting severity `warning` of locked rule `acme/mart-meta` has no effect: it was "
+                "locked at central.yml:7",
+            ),
+            (
+                "normcheck/locked-rule",
+                "normcheck.yml",
+                "error",
+                "an override to `off` of locked rule `acme/mart-meta` has no effect: it was locked at "
+                "central.yml:7",
+            ),
+        ]
+    )
+    assert code == 1
+    assert main(["rules"]) == 0
+    assert "acme/mart-meta  " in capsys.readouterr().out
+    assert main(["explain", "acme/mart-meta"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# acme/mart-meta\n\nEvery mart says which domain")
+    assert "Derived from `governance/required-meta` by the rule set at central.yml:5" in out
+
+
+@pytest.mark.parametrize(
+    ("rules", "line", "needle"),
+    [
+        pytest.param(
+            "  acme/x: {uses: governance/required-mta}\n",
+            3,
+            "names no rule; did you mean",
+            id="unknown base rule",
+        ),
+        pytest.param(
+            "  naming/mine: {uses: governance/required-meta}\n",
+            3,
+            "must not use normcheck's own family",
+            id="built-in family",
+        ),
+        pytest.param(
+            "  naming/name-case: {uses: governance/required-meta}\n",
+            3,
+            "already names a rule",
+            id="an existing id",
+        ),
+        pytest.param(
+            "  acme/x:\n    uses: governance/required-meta\n    options: {keys: {a: {type: 3}}}\n",
+            5,
+            "invalid options for `acme/x`",
+            id="options of the base rule's shape",
+        ),
+    ],
+)
+def test_derived_rule_errors_name_the_line(tmp_path, monkeypatch, rules, line, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "normcheck.yml").write_text("version: 1\nrules:\n" + rules)
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert needle in str(info.value)
+    assert (info.value.file, info.value.line) == ("normcheck.yml", line)
+
+
+PLUGIN = '''
+from normcheck.api import Hit, rule
+
+@rule("acme/no-legacy", severity="warning", targets=["model"])
+def no_legacy(model, ctx):
+    """A model named legacy.
+
+    ## What it finds
+    x
+    """
+    if "legacy" in model.name:
+        yield Hit(f"model `{model.name}` is legacy")
+
+@rule("acme/explodes", severity="warning", targets=["model"])
+def explodes(model, ctx):
+    """Raises."""
+    if model.name == "stg_orders":
+        raise ValueError("kaboom")
+    return iter(())
+'''
+
+
+def test_local_plugins_run_and_failures_are_reported(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(
+        tmp_path, {**MARTS, "models/marts/legacy_report.sql": "select 1 as x\n"}
+    )
+    (root / "governance").mkdir()
+    (root / "governance" / "rules.py").write_text(PLUGIN)
+    (root / "governance" / "broken.py").write_text("import not_a_module_anywhere\n")
+    (root / "normcheck.yml").write_text(
+        "plugins: [governance/rules.py]\nrules:\n  acme/no-legacy: error\n"
+    )
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json", "--parse", "never", "--select", "acme"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert [f["resource"] for f in json.loads(out)["findings"]] == ["model.shop.legacy_report"]
+    # a rule that raises: exit 3, rule and resource named, the others still reported
+    (root / "normcheck.yml").write_text(
+        "plugins: [governance/rules.py]\nrules:\n  acme/no-legacy: error\n  acme/explodes: error\n"
+    )
+    code = main(["check", "--format", "json", "--parse", "never", "--select", "acme"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "rule `acme/explodes` raised on `model.shop.stg_orders`" in err
+    assert json.loads(out)["findings"][0]["rule"] == "acme/no-legacy"
+    # a plugin that does not import: exit 3 naming it, the other rules still run
+    (root / "normcheck.yml").write_text(
+        "plugins: [governance/broken.py, governance/rules.py]\n"
+        "rules:\n  acme/no-legacy: error\n  acme/from-broken: error\n"
+    )
+    code = main(["check", "--format", "json", "--parse", "never", "--select", "acme"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "plugin `" in err and "broken.py` failed to import" in err
+    log = Path(err.rsplit("Traceback written to ", 1)[1].strip())
+    assert "ModuleNotFoundError: No module named 'not_a_module_anywhere'" in log.read_text()
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["acme/no-legacy"]
+
+
+def test_plugin_rules_may_not_take_builtin_families(tmp_path):
+    (tmp_path / "r.py").write_text(PLUGIN.replace("acme/no-legacy", "naming/no-legacy"))
+    (tmp_path / "normcheck.yml").write_text("plugins: [r.py]\n")
+    with pytest.raises(ConfigError, match="normcheck's own family `naming`"):
+        load_config(tmp_path)
+    (tmp_path / "normcheck.yml").write_text("plugins: [missing.py]\n")
+    with pytest.raises(ConfigError, match="plugin not found"):
+        load_config(tmp_path)
+
+
+def test_sample_central_rules_use_a_declarative_and_a_python_rule():
+    config = load_config(REPO / "sample_project")
+    assert config.rule_sources["jaffle/mart-meta"] == "uses governance/required-meta"
+    assert config.rule_sources["jaffle/mart-materialization"].endswith("governance/rules.py")
+    assert config.rules["jaffle/mart-meta"].severity == "error"
+
+
+PACK = REPO / "examples" / "rule-pack"
+
+
+def test_the_worked_example_passes_its_own_docs_examples(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(PACK / "src"))
+    module = import_entry("acme_normcheck_rules")
+    check_examples(module.float_column, tmp_path)
+    assert example_files(module.float_column, "Example")
+
+
+def test_a_rule_pack_installs_into_a_real_virtualenv_through_its_entry_point(tmp_path):
+    wheels = tmp_path / "wheels"
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(wheels),
+            str(REPO),
+            str(PACK),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", *sorted(map(str, wheels.glob("*.whl")))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr
+    project = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_payments.sql": "select 1 as payment_id, 1.5::double as amount\n",
+            "models/marts/_payments.yml": "version: 2\nmodels:\n  - name: fct_payments\n"
+            "    columns:\n      - name: amount\n        data_type: double\n",
+            "normcheck.yml": "rules:\n  acme/float-column: error\n",
+        },
+    )
+    normcheck = venv / "bin" / "normcheck"
+    env = {**os.environ, "NORMCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    listed = subprocess.run(
+        [str(normcheck), "rules"], capture_output=True, text=True, check=False, cwd=project, env=env
+    )
+    assert "acme/float-column" in listed.stdout, listed.stderr
+    checked = subprocess.run(
+        [str(normcheck), "check", "--format", "json", "--parse", "never", "--select", "acme"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=project,
+        env=env,
+    )
+    assert checked.returncode == 1, checked.stderr
+    findings = json.loads(checked.stdout)["findings"]
+    assert [(f["rule"], f["resource"]) for f in findings] == [
+        ("acme/float-column", "model.shop.fct_payments.amount")
+    ]
