@@ -312,3 +312,14 @@ def test_version_and_help(capsys):
     code, out, _ = run_cli(capsys, "--help")
     assert code == 0
     assert "check" in out
+
+
+def test_a_broken_properties_file_is_a_user_error(tmp_path, capsys):
+    project = build_dbt_project(tmp_path, FILES)
+    (project / "models/marts/_models.yml").write_text("version: 2\nmodels:\n  - name: [\n")
+    code, _, err = run_cli(
+        capsys, "check", "--project-dir", str(project), "--parse", "never", "--no-cache"
+    )
+    assert code == 2
+    assert "models/marts/_models.yml:4: YAML syntax error" in err
+    assert err.count("\n") == 1

@@ -65,3 +65,20 @@ def test_sample_metric_tree_in_markdown(sample, monkeypatch, capsys):
     assert out.startswith("## Metric tree: jaffle_norms\n\n```mermaid\ngraph BT\n")
     assert "  class m1 yellow\n" in out  # acquired_customers, the deliberate finding
     assert "| `revenue` | Revenue | North Star |  | finance | green ≥ 60, yellow ≥ 45 |" in out
+
+
+def test_dbt_build_passes_on_the_sample_project(tmp_path):
+    """Seeds load, models build and every data test passes, on DuckDB, offline."""
+    from dbt.cli.main import dbtRunner
+
+    project = tmp_path / "sample_project"
+    shutil.copytree(
+        REPO / "sample_project",
+        project,
+        ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*"),
+    )
+    result = dbtRunner().invoke(
+        ["build", "--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    )
+    assert result.success, result.exception
+    assert (project / "target" / "sample.duckdb").is_file()

@@ -382,3 +382,28 @@ def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
 def test_items_are_compact_structs():
     item = Item("a", "int")
     assert (item.name, item.type, item.star, item.excluded) == ("a", "int", None, [])
+
+
+@pytest.mark.parametrize(
+    ("dialect", "parses"),
+    [
+        pytest.param("bigquery", True, id="bigquery reads backticks and safe_cast"),
+        pytest.param("postgres", False, id="postgres does not"),
+    ],
+)
+def test_the_configured_dialect_decides_what_parses(tmp_path, monkeypatch, capsys, dialect, parses):
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_a.sql": "{{ config(meta={'owner': 'x'}) }}\n"
+            "select safe_cast(x as int64) as a from `proj.ds.t`\n",
+        },
+    )
+    (root / "normcheck.yml").write_text(
+        f"extends: [normcheck:recommended]\ndialect: {dialect}\n"
+        "rules:\n  sql/hardcoded-relation: 'off'\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql"])
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert ("sql/parse-error" not in rules) is parses

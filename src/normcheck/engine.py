@@ -42,11 +42,11 @@ class _Locator:
     docs: dict[str, YamlDoc | None] = field(default_factory=dict)
 
     def doc(self, file: str) -> YamlDoc | None:
+        """The properties file, or None when it is not on disk (a manifest from
+        elsewhere); a file that is there but broken is the user's error (exit 2)."""
         if file not in self.docs:
-            try:
-                self.docs[file] = load_yaml(self.root / file, file)
-            except NormcheckError:
-                self.docs[file] = None
+            path = self.root / file
+            self.docs[file] = load_yaml(path, self.shown(file)) if path.is_file() else None
         return self.docs[file]
 
     def place(self, resource: Resource, hit: Hit) -> tuple[str, int]:
@@ -205,6 +205,8 @@ def evaluate(
                             findings.append(
                                 _finding(rule_id, severity, about, hit, locator, config)
                             )
+                except NormcheckError:
+                    raise  # the user's input is broken (a property file, say): exit 2
                 except Exception:
                     uid = default.uid if default is not None else project.name
                     crashes.append(RuleCrash(rule_id, uid, traceback.format_exc()))
