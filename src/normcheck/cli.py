@@ -447,6 +447,18 @@ def _config_text(config: Config) -> str:
         lines.append(f"  prefer {better} over {word}  [{origins.get(f'preferred.{word}')}]")
     for word in vocab.banned:
         lines.append(f"  banned {word}  [{origins.get(f'banned.{word}')}]")
+    lines.append("scorecard:")
+    for level in ("red", "yellow"):
+        threshold = getattr(config.scorecard, level)
+        parts = [
+            f"{k}>={v}" if k != "clean_below" else f"clean<{v}%"
+            for k, v in vars(threshold).items()
+            if v is not None
+        ]
+        origin = origins.get(f"scorecard.{level}", "(default)")
+        lines.append(f"  {level:<13} {', '.join(parts) or '-'}  [{origin}]")
+    for rid, source in sorted(config.rule_sources.items()):
+        lines.append(f"rule {rid} comes from {source}")
     lines.append("")
     lines.append("rules:")
     for rid, rc in config.rules.items():

@@ -100,7 +100,10 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
             continue
         _add(found, _rules_in(loaded), name, builtin)
     for path in local:
-        shown = str(path)
+        try:
+            shown = str(path.relative_to(Path.cwd()))
+        except ValueError:
+            shown = str(path)
         try:
             digest.update(path.read_bytes())
         except OSError as exc:
