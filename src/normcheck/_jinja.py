@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 import jinja2.ext
+import jinja2.sandbox
 import yaml
 
 PLACEHOLDER = "NULL"
@@ -219,7 +220,9 @@ class Renderer:
         self.sources: dict[tuple[str, str], str] = {(m.package, m.name): m.sql for m in macros}
         self.compiled: dict[tuple[str, str], object] = {}
         self.variables = variables
-        self.env = jinja2.Environment(
+        # Sandboxed, as dbt's own environment is: a model's Jinja must not reach
+        # Python internals (`cycler.__init__.__globals__.os`) when normcheck renders it.
+        self.env = jinja2.sandbox.SandboxedEnvironment(
             undefined=_Undefined,
             extensions=[jinja2.ext.do, jinja2.ext.loopcontrols],
             autoescape=False,

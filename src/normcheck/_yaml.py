@@ -7,6 +7,7 @@ and configuration errors can point at the exact line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,15 @@ PathKey = tuple[str | int, ...]
 Step = str | int | tuple[str, str]
 
 MAX_YAML_BYTES = 20 * 1024 * 1024
+# Real configuration, tracking-plan and properties files nest fewer than 20 levels. A
+# cap keeps hostile ones from overflowing the C stack of libyaml's composer (a crash,
+# not an exception) or Python's recursion limit in what reads the data afterwards.
+MAX_YAML_DEPTH = 100
+# Nodes that aliases may add when the document is expanded: a "billion laughs"
+# document (aliases of aliases) is refused before anything walks it.
+MAX_ALIAS_EXPANSION = 100_000
+_LEADING = re.compile(r"^[ ?-]*", re.MULTILINE)
+_ANCHOR = re.compile(r"&[^\s,\[\]{}]")  # without one, no node is shared: no alias to check
 
 
 @dataclass(frozen=True)
@@ -87,17 +97,16 @@ def _find_item(items: Sequence[object], field: str, value: str) -> int | None:
 def parse_yaml(text: str, path: str, error: type[UserError] = ArtifactError) -> YamlDoc:
     """Parse ``text`` (one document) safely; raise ``error`` with the file and
     line of a syntax error."""
+    if _depth_bound(text) > MAX_YAML_DEPTH:
+        _check_event_depth(text, path, error)  # before composing, which recurses in C
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None and _ANCHOR.search(text):
+            _check_graph(node, path, error)
         data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise error(f"YAML syntax error: {problem}", path, line) from None
     except yaml.YAMLError as exc:
-        raise error(f"YAML error: {exc}", path) from None
+        raise _syntax_error(exc, path, error, text) from None
     finally:
         loader.dispose()
     lines: dict[PathKey, int] = {}
@@ -112,6 +121,8 @@ def load_yaml(
     """Read and parse a YAML file; every failure is raised as ``error``."""
     shown = display or str(path)
     try:
+        if path.stat().st_size > MAX_YAML_BYTES:  # before reading it all into memory
+            raise error(f"file is larger than {MAX_YAML_BYTES // 2**20} MiB", shown)
         raw = path.read_bytes()
     except FileNotFoundError:
         raise error("file not found", shown) from None
@@ -143,3 +154,110 @@ def _index_lines(node: yaml.Node, key: PathKey, out: dict[PathKey, int], seen: s
             child = (*key, index)
             out[child] = item.start_mark.line + 1
             _index_lines(item, child, out, seen)
+
+
+def _syntax_error(exc: yaml.YAMLError, path: str, error: type[UserError], text: str) -> UserError:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        return error(f"YAML syntax error: {problem}", path, line)
+    line = None
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return error(f"YAML error: {first}", path, line)
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound on the nesting depth, cheap to compute: each block level
+    needs indentation or a `-`/`?` indicator at the start of its line (two levels
+    per column at most), each flow level a bracket (a `[` holds at most two)."""
+    leading = max(map(len, _LEADING.findall(text)), default=0)
+    return 2 * leading + 2 + 2 * text.count("[") + text.count("{")
+
+
+_OPEN = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSE = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+
+def _check_event_depth(text: str, path: str, error: type[UserError]) -> None:
+    """Count nesting on libyaml's event stream (no recursion) before composing."""
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    mark = event.start_mark
+                    raise _too_deep(path, error, mark.line + 1 if mark else None)
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, path, error, text) from None
+    finally:
+        loader.dispose()
+
+
+def _too_deep(path: str, error: type[UserError], line: int | None) -> UserError:
+    return error(f"YAML nested deeper than {MAX_YAML_DEPTH} levels", path, line)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_graph(root: yaml.Node, path: str, error: type[UserError]) -> None:
+    """Refuse a composed document whose aliases make it recursive, expand it past
+    MAX_ALIAS_EXPANSION extra nodes ("billion laughs") or nest it too deeply.
+    Walks each distinct node once, without recursion."""
+    size: dict[int, int] = {}  # expanded node count below and including a node
+    height: dict[int, int] = {}
+    open_: set[int] = set()  # on the current path
+    shared: dict[int, yaml.Node] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            nested = max((height[id(c)] for c in children), default=0)
+            height[key] = nested + 1 if isinstance(node, yaml.CollectionNode) else 0
+            continue
+        if key in size:
+            shared[key] = node
+            continue
+        open_.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_:
+                raise error(
+                    "recursive YAML alias: a collection contains itself",
+                    path,
+                    child.start_mark.line + 1,
+                )
+            stack.append((child, False))
+    extra = size[id(root)] - len(size)
+    if extra > MAX_ALIAS_EXPANSION:
+        biggest = max(shared.values(), key=lambda n: size[id(n)])
+        raise error(
+            f"YAML aliases expand the document by over {MAX_ALIAS_EXPANSION:,} nodes "
+            f'(a "billion laughs" document; this anchor alone is {size[id(biggest)]:,}): '
+            "write the values out, or alias less",
+            path,
+            biggest.start_mark.line + 1,
+        )
+    if height[id(root)] > MAX_YAML_DEPTH:
+        node, level = root, 1
+        while level <= MAX_YAML_DEPTH:  # follow the deepest path to name its line
+            node = max(_children(node), key=lambda c: height[id(c)])
+            level += 1
+        raise _too_deep(path, error, node.start_mark.line + 1)

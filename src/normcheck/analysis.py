@@ -5,6 +5,7 @@ the column rules judge them too."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import multiprocessing
 import os
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import cast
 
 import msgspec
-import yaml
 
 from normcheck import __version__
 from normcheck._jinja import MacroSource as JinjaMacro
 from normcheck._jinja import Renderer, RenderError, RenderInput
+from normcheck._yaml import load_yaml
+from normcheck.errors import UserError
 from normcheck.project import Project, Resource
-from normcheck.sql import Facts, Item, analyse, dialect_for, parse_relation
+from normcheck.sql import Facts, Item, analyse, dialect_for, parse_relation, too_big
 
 PARALLEL_FROM = 200  # models; below this, forking costs more than it saves
 
@@ -111,6 +113,9 @@ def _work(job: tuple[str, str, RenderInput | None]) -> tuple[str, Facts]:
     uid, sql, model = job
     dialect = str(_STATE["dialect"])
     if model is not None:
+        big = too_big(model.raw_code)
+        if big is not None:  # not even rendered
+            return uid, big
         renderer = cast(Renderer, _STATE["renderer"])
         try:
             sql = renderer.render(model)
@@ -154,9 +159,9 @@ def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
 
 def project_vars(root: Path) -> dict[str, object]:
     """Global `vars:` of dbt_project.yml (the manifest does not keep them)."""
-    try:
-        data = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+    try:  # normcheck's loader: refuses alias bombs and deep nesting; dbt reports the rest
+        data = load_yaml(root / "dbt_project.yml").data
+    except UserError:
         return {}
     values = data.get("vars") if isinstance(data, dict) else None
     if not isinstance(values, dict):
@@ -210,7 +215,7 @@ def analyse_project(
     if cache_file is not None:
         try:
             cached = _CACHE_DECODER.decode(cache_file.read_bytes())
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        except (OSError, ValueError, RecursionError):  # unreadable or corrupt: not used
             cached = {}
     facts: dict[str, Facts] = {}
     jobs: list[tuple[str, str, RenderInput | None]] = []
@@ -294,6 +299,7 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
         if not produced:
             continue
         documented = {resources[c].name.lower() for c in model.columns}
+        words = _WordLines(model.raw_code)
         added = []
         for name, data_type in produced:
             if name.lower() in documented or name == "*":
@@ -309,7 +315,7 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
                 owner=model.owner,
                 data_type=data_type,
                 parent=uid,
-                line=_line_of(model.raw_code, name),
+                line=words.line_of(name),
                 from_sql=True,
             )
             resources[column.uid] = column
@@ -319,7 +325,27 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
     return replace(project, resources=resources)
 
 
-def _line_of(code: str, word: str) -> int | None:
-    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", re.IGNORECASE)
-    found = pattern.search(code)
-    return None if found is None else code.count("\n", 0, found.start()) + 1
+class _WordLines:
+    """The line of a word's first whole-word occurrence (case-insensitive) in
+    ``code``. The words are indexed once per model: searching the code again for
+    each of its columns is quadratic, minutes on a 1 MB model with 60,000 columns."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self._first: dict[str, int] | None = None
+        self._newlines: list[int] = []
+
+    def line_of(self, word: str) -> int | None:
+        if self._first is None:
+            first: dict[str, int] = {}
+            for word_found in _WORD.finditer(self.code):
+                first.setdefault(word_found.group().lower(), word_found.start())
+            self._first = first
+            self._newlines = [m.start() for m in re.finditer("\n", self.code)]
+        if _WORD.fullmatch(word):
+            at = self._first.get(word.lower())
+        else:  # a quoted name with other characters: search for it
+            pattern = rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])"
+            found = re.search(pattern, self.code, re.IGNORECASE)
+            at = None if found is None else found.start()
+        return None if at is None else bisect.bisect_left(self._newlines, at) + 1

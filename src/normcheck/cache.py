@@ -139,7 +139,7 @@ _DECODER = msgspec.json.Decoder(CachedRun)
 def load(key: str) -> CachedRun | None:
     try:
         return _DECODER.decode((cache_dir() / f"{key}.json").read_bytes())
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+    except (OSError, ValueError, RecursionError):  # unreadable or corrupt: not used
         return None
 
 

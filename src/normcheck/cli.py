@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -623,12 +624,17 @@ def init(force: bool) -> int:
     return EXIT_CLEAN
 
 
+_SYMLINK_LOOP = re.compile(r"Symlink loop from '(.*)'$")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
     try:
         code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except UserError as exc:
-        click.echo(f"normcheck: error: {exc}", err=True)
+        # one line, whatever the message quotes from the input (a value with newlines)
+        shown = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+        click.echo(f"normcheck: error: {shown}", err=True)
         return EXIT_USER_ERROR
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -639,7 +645,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("normcheck: aborted", err=True)
         return EXIT_USER_ERROR
-    except Exception:
+    except Exception as exc:
+        loop = _SYMLINK_LOOP.match(str(exc)) if isinstance(exc, RuntimeError) else None
+        if loop is not None:  # Path.resolve() before Python 3.13, wherever a path is resolved
+            click.echo(f"normcheck: error: {loop.group(1)}: symbolic link loop", err=True)
+            return EXIT_USER_ERROR
         log = _write_crash(traceback.format_exc())
         click.echo(
             f"normcheck: internal error (a bug in normcheck); traceback written to {log}",

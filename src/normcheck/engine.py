@@ -178,7 +178,12 @@ def evaluate(
         rule = rule_config.rule
         contexts: dict[int, Context[Options]] = {}
         fixed = None if settings.overrides else (rule_config.severity, rule_config.options)
-        for target in rule.targets:
+        targets = rule.targets
+        wanted = getattr(rule_config.options, "resource_types", None)
+        if fixed is not None and isinstance(wanted, list):
+            # a rule limited to some types need not be called for the others (columns!)
+            targets = tuple(t for t in targets if t in wanted)
+        for target in targets:
             subjects: Sequence[Resource | Project] = (
                 [project] if target == PROJECT else by_type.get(target, [])
             )

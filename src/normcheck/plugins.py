@@ -114,12 +114,16 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
             raise ConfigError("plugin is not a Python module", shown)
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
+        # no __pycache__ beside the plugin: normcheck writes nothing in the project
+        previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
         try:
             spec.loader.exec_module(module)
         except Exception:
             del sys.modules[module_name]
             found.failures.append(PluginFailure(shown, traceback.format_exc()))
             continue
+        finally:
+            sys.dont_write_bytecode = previous
         _add(found, _rules_in(module), shown, builtin)
     found.digest = digest.hexdigest()
     return found

@@ -16,7 +16,7 @@ from normcheck import cache, suppression
 from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import load_manifest
 from normcheck.checks.registry import LOCKED_RULE
-from normcheck.config.loader import display_path, find_config, load_config
+from normcheck.config.loader import display_path, extends_root, find_config, load_config
 from normcheck.config.model import Config
 from normcheck.dbt_parse import needs_parse, run_dbt_parse
 from normcheck.engine import RuleCrash, count, evaluate
@@ -399,11 +399,13 @@ def run(options: RunOptions) -> Result:
         return run_project(options, options.project_dir, config)
     results = []
     root_config = options.config or find_config(options.project_dir)
+    # a project's own config may extend the monorepo's, up to the root config's repository
+    within = extends_root(root_config) if root_config is not None else None
     for folder in config.projects:
         if not folder.is_dir():
             raise UsageError(f"`projects:` lists `{display_path(folder)}`, which does not exist")
         nested = find_config(folder)
-        project_config = load_config(folder, nested or root_config)
+        project_config = load_config(folder, nested or root_config, within)
         sub = replace(options, project_dir=folder, manifest=None, config=nested or root_config)
         results.append(run_project(sub, folder, project_config))
     return combine(config, results)

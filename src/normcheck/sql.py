@@ -231,8 +231,25 @@ def _final_has_star(tree: exp.Expr) -> bool:
     )
 
 
+# sqlglot parses about half a megabyte a second: a bigger model is reported, not parsed.
+MAX_SQL_CHARS = 2_000_000
+
+
+def too_big(sql: str) -> Facts | None:
+    """The parse-error fact of SQL longer than MAX_SQL_CHARS, else None."""
+    if len(sql) <= MAX_SQL_CHARS:
+        return None
+    return Facts(
+        error=f"the SQL has {len(sql):,} characters, more than the {MAX_SQL_CHARS:,} "
+        "normcheck parses"
+    )
+
+
 def analyse(sql: str, dialect: str) -> Facts:
     """Parse one model's SQL and extract its facts; a parse error is a fact."""
+    big = too_big(sql)
+    if big is not None:
+        return big
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect or None) if s is not None]
     except ParseError as exc:

@@ -46,3 +46,7 @@ def load_catalog(path: Path, shown: str | None = None) -> Catalog | None:
         return _DECODER.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ArtifactError(f"invalid catalog ({exc}): re-run `dbt docs generate`", shown) from None
+    except (UnicodeDecodeError, RecursionError):
+        raise ArtifactError(
+            "invalid catalog (not UTF-8, or nested too deeply): re-run `dbt docs generate`", shown
+        ) from None

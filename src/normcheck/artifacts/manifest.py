@@ -378,6 +378,22 @@ def decode_manifest(data: bytes, shown: str) -> Manifest:
         raise ArtifactError(f"unexpected manifest content: {exc}", shown) from None
     except msgspec.DecodeError as exc:
         raise ArtifactError(_decode_error(exc, data), shown, _error_line(exc, data)) from None
+    except UnicodeDecodeError:  # msgspec checks the UTF-8 of each string it builds
+        raise ArtifactError(
+            "file is not valid UTF-8: re-run `dbt parse`", shown, _utf8_error_line(data)
+        ) from None
+    except RecursionError:
+        raise ArtifactError(
+            "JSON nested too deeply (dbt never writes that): re-run `dbt parse`", shown
+        ) from None
+
+
+def _utf8_error_line(data: bytes) -> int | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return None
 
 
 def node_parts(node: Node, shown: str) -> tuple[NodeConfig, Meta, dict[str, Column]]:
@@ -386,6 +402,10 @@ def node_parts(node: Node, shown: str) -> tuple[NodeConfig, Meta, dict[str, Colu
         return node.config, node.meta, node.columns
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ArtifactError(f"unexpected content in `{node.unique_id}`: {exc}", shown) from None
+    except UnicodeDecodeError:  # the raw parts were skipped, not checked, by the first pass
+        raise ArtifactError(
+            f"`{node.unique_id}` holds text that is not valid UTF-8: re-run `dbt parse`", shown
+        ) from None
 
 
 def load_manifest(path: Path, shown: str | None = None) -> Manifest:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from normcheck._regex import regex_problem
 from normcheck._yaml import YamlDoc, load_yaml
 from normcheck.checks._api import SEVERITY_RANK, Layer, Options, Rule, Vocabulary
 from normcheck.checks.registry import LOCKED_RULE, builtin_rules
@@ -146,7 +147,17 @@ def _extends_list(file: ConfigFile) -> list[tuple[str, Origin]]:
     return [(str(v), file.origin("extends", i)) for i, v in enumerate(value)]
 
 
-def _resolve_target(target: str, base: Path, origin: Origin) -> tuple[Path, str]:
+def extends_root(config: Path) -> Path:
+    """How far `extends` may reach from the root configuration file: the git
+    repository that holds it (the nearest folder with `.git`), else its folder."""
+    start = config.resolve().parent
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tuple[Path, str]:
     if target.startswith(PACKAGED_PREFIX):
         name = target[len(PACKAGED_PREFIX) :]
         path = rulesets_dir() / f"{name}.yml"
@@ -159,6 +170,16 @@ def _resolve_target(target: str, base: Path, origin: Origin) -> tuple[Path, str]
             )
         return path, target
     path = (base / target).resolve()
+    if not path.is_relative_to(root):
+        shown = display_path(root)
+        shown = "the current folder" if shown == "." else f"`{shown}`"
+        what = "git repository" if (root / ".git").exists() else "folder (no git repository)"
+        raise ConfigError(
+            f"`extends` target `{target}` is outside {shown}, the {what} of the configuration: "
+            "copy that rule set inside it (or add it as a git submodule)",
+            origin.file,
+            origin.line,
+        )
     if not path.is_file():
         raise ConfigError(
             f"`extends` target `{target}` not found (looked for {display_path(path)})",
@@ -168,8 +189,12 @@ def _resolve_target(target: str, base: Path, origin: Origin) -> tuple[Path, str]
     return path, display_path(path)
 
 
-def collect(path: Path, shown: str, implicit_default: bool) -> list[ConfigFile]:
-    """All files to merge, depth first: each file's `extends` before the file."""
+def collect(
+    path: Path, shown: str, implicit_default: bool, within: Path | None = None
+) -> list[ConfigFile]:
+    """All files to merge, depth first: each file's `extends` before the file.
+    Files are only read inside ``within`` (default: :func:`extends_root` of ``path``)."""
+    root = (within or extends_root(path)).resolve()
     out: list[ConfigFile] = []
     seen: set[Path] = set()
 
@@ -191,7 +216,7 @@ def collect(path: Path, shown: str, implicit_default: bool) -> list[ConfigFile]:
         if not targets and "extends" not in file.data and implicit_default and not stack:
             targets = [(t, DEFAULT_ORIGIN) for t in DEFAULT_EXTENDS]
         for target, where in targets:
-            child, child_shown = _resolve_target(target, path.parent, where)
+            child, child_shown = _resolve_target(target, path.parent, where, root)
             visit(child, child_shown, (*stack, path), where)
         seen.add(path)
         out.append(file)
@@ -438,12 +463,59 @@ def convert_options(
     rule: Rule, raw: Mapping[str, object], origins: Mapping[str, Origin]
 ) -> Options:
     try:
-        return msgspec.convert(dict(raw), rule.options)
+        options = msgspec.convert(dict(raw), rule.options)
     except msgspec.ValidationError as exc:
         origin = next(iter(origins.values()), DEFAULT_ORIGIN)
         raise ConfigError(
             f"invalid options for `{rule.id}`: {exc}", origin.file, origin.line
         ) from None
+    schema = _options_schema(rule.options)
+    for name, value in raw.items():
+        for pattern in _regexes(schema.get(name), value, schema):
+            problem = regex_problem(pattern)
+            if problem is not None:
+                origin = origins.get(name, DEFAULT_ORIGIN)
+                raise ConfigError(
+                    f"option `{name}` of `{rule.id}`: the regular expression `{pattern}` {problem}",
+                    origin.file,
+                    origin.line,
+                )
+    return options
+
+
+@cache
+def _options_schema(options: type[Options]) -> dict[str, Any]:
+    """The options' JSON Schema properties by name, with ``$defs`` under ``$defs``."""
+    try:
+        schema = msgspec.json.schema(options)
+    except (TypeError, ValueError):  # a plugin's option type without a JSON Schema
+        return {"$defs": {}}
+    defs = schema.get("$defs", {})
+    top = defs.get(schema.get("$ref", "").rsplit("/", 1)[-1], schema)
+    return {**top.get("properties", {}), "$defs": defs}
+
+
+def _regexes(schema: object, value: object, root: Mapping[str, Any]) -> list[str]:
+    """The strings in ``value`` that ``schema`` declares `format: regex` (plugins'
+    and derived rules' options included, which the config schema leaves open)."""
+    if not isinstance(schema, Mapping):
+        return []
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return _regexes(root["$defs"].get(ref.rsplit("/", 1)[-1]), value, root)
+    found: list[str] = []
+    if schema.get("format") == "regex" and isinstance(value, str):
+        found.append(value)
+    for branch in schema.get("anyOf", ()):
+        found += _regexes(branch, value, root)
+    if isinstance(value, list):
+        for item in value:
+            found += _regexes(schema.get("items"), item, root)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            found += _regexes(properties.get(key, schema.get("additionalProperties")), item, root)
+    return found
 
 
 def layers_from(config: RuleConfig | None) -> tuple[Layer, ...]:
@@ -455,16 +527,19 @@ def layers_from(config: RuleConfig | None) -> tuple[Layer, ...]:
     )
 
 
-def load_config(project_dir: Path, config_path: Path | None = None) -> Config:
+def load_config(
+    project_dir: Path, config_path: Path | None = None, within: Path | None = None
+) -> Config:
     """Resolve the configuration for ``project_dir`` (``normcheck.yml`` there,
-    or ``config_path``; with neither, the packaged default rule set)."""
+    or ``config_path``; with neither, the packaged default rule set). `extends`
+    may not leave ``within`` (default: the repository of the configuration file)."""
     path = config_path or find_config(project_dir)
     if config_path is not None and not config_path.is_file():
         raise ConfigError("configuration file not found", str(config_path))
     if path is None:
         files = collect(rulesets_dir() / "default.yml", "normcheck:default", False)
     else:
-        files = collect(path, display_path(path), True)
+        files = collect(path, display_path(path), True, within)
     plugins = load_plugins(_plugin_paths(files), builtin_rules())
     merger = _Merger({**builtin_rules(), **plugins.rules}, lenient=bool(plugins.failures))
     for file in files:
