@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
+import msgspec
 
 from normcheck import __version__
 from normcheck import baseline as baseline_mod
@@ -21,7 +22,7 @@ from normcheck.baseline import DEFAULT_BASELINE
 from normcheck.checks._api import Rule
 from normcheck.checks.registry import builtin_rules
 from normcheck.config.loader import find_config, load_config
-from normcheck.config.model import Config
+from normcheck.config.model import Config, RuleConfig
 from normcheck.config.schema import build_schema
 from normcheck.dbt_parse import PARSE_MODES
 from normcheck.docs import rule_markdown
@@ -414,13 +415,7 @@ def _config_json(config: Config) -> dict[str, object]:
     }
 
 
-def _options_dict(rc: object) -> dict[str, object]:
-    import msgspec
-
-    from normcheck.config.model import RuleConfig
-
-    if not isinstance(rc, RuleConfig):
-        return {}
+def _options_dict(rc: RuleConfig) -> dict[str, object]:
     built = msgspec.to_builtins(rc.options)
     return dict(built) if isinstance(built, dict) else {}
 

@@ -23,7 +23,7 @@ from normcheck.engine import RuleCrash, count, evaluate
 from normcheck.errors import UsageError
 from normcheck.finding import Finding, fingerprint
 from normcheck.project import Resource
-from normcheck.scope import EVERYTHING, Scope, changed_since, defining_files, scope_for
+from normcheck.scope import EVERYTHING, changed_since, defining_files, limit, scope_for
 
 
 @dataclass(frozen=True)
@@ -313,19 +313,6 @@ def _baseline_path(options: RunOptions, config: Config, project_dir: Path) -> Pa
     return None
 
 
-def _limit(
-    findings: Sequence[Finding], defined_in: Mapping[str, tuple[Path, ...]], scope: Scope
-) -> tuple[Finding, ...]:
-    if scope.everything:
-        return tuple(findings)
-    kept = []
-    for finding in findings:
-        files = defined_in.get(finding.fingerprint) or (Path(finding.file).resolve(),)
-        if scope.covers(*files):
-            kept.append(finding)
-    return tuple(kept)
-
-
 def run_project(options: RunOptions, project_dir: Path, config: Config) -> Result:
     """One dbt project: every stage, in order."""
     notes: list[str] = []
@@ -375,13 +362,13 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
             stale = ()  # only a whole-project run can tell that an entry no longer matches
     defined_in = evaluated.defined_in
     return Result(
-        findings=tuple(sorted(_limit(findings, defined_in, scope))),
+        findings=tuple(sorted(limit(findings, defined_in, scope))),
         config=config,
         crashes=(*_plugin_crashes(config), *evaluated.crashes),
         checked=evaluated.checked,
         rule_count=evaluated.rule_count,
-        suppressed_findings=_limit(evaluated.suppressed, defined_in, scope),
-        baselined_findings=_limit(baselined, defined_in, scope),
+        suppressed_findings=limit(evaluated.suppressed, defined_in, scope),
+        baselined_findings=limit(baselined, defined_in, scope),
         resources=evaluated.resources,
         stats=evaluated.stats,
         notes=tuple(notes),

@@ -4,7 +4,7 @@ pre-commit passes, or what git says changed since a ref."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,17 +49,18 @@ def defining_files(resource: Resource, project: Project) -> list[Path]:
     return files
 
 
-def limit(findings: Sequence[Finding], project: Project, scope: Scope) -> tuple[Finding, ...]:
+def limit(
+    findings: Sequence[Finding], defined_in: Mapping[str, tuple[Path, ...]], scope: Scope
+) -> tuple[Finding, ...]:
+    """The findings on what the changed files define (``defined_in``: fingerprint ->
+    the files defining the finding's resource; file-level findings use their own file)."""
     if scope.everything:
         return tuple(findings)
     kept = []
     for finding in findings:
-        resource = project.resources.get(finding.resource)
-        if resource is not None:
-            if scope.covers(*defining_files(resource, project)):
-                kept.append(finding)
-        elif scope.covers(Path(finding.file).resolve()):
-            kept.append(finding)  # configuration and other file-level findings
+        files = defined_in.get(finding.fingerprint) or (Path(finding.file).resolve(),)
+        if scope.covers(*files):
+            kept.append(finding)
     return tuple(kept)
 
 
