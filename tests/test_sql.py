@@ -407,3 +407,86 @@ def test_the_configured_dialect_decides_what_parses(tmp_path, monkeypatch, capsy
     main(["check", "--format", "json", "--parse", "never", "--select", "sql"])
     rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert ("sql/parse-error" not in rules) is parses
+
+
+def test_jinja_free_path_covers_macros_sets_and_incremental_blocks_keeping_lines():
+    macros = [
+        MacroSource("shop", "cents", "{% macro cents(col) %}({{ col }} * 100){% endmacro %}"),
+        MacroSource(
+            "shop", "pick", "{% macro pick(cols, sep=', ') %}{{ cols | join(sep) }}{% endmacro %}"
+        ),
+        MacroSource("dbt_utils", "star", "{% macro star(rel) %}a, b{% endmacro %}"),
+    ]
+    shop = renderer(macros)
+    code = (
+        "{% set kinds = ('a', 'b') %}\n"
+        "select {{ cents('amount') }} as c, {{ pick(['x', 'y'], sep=' + ') }} as s,\n"
+        "  {{ dbt_utils.star('t') }}, '{{ env_var('HOME', 'h') }}' as e\n"
+        "from {{ this }}\n"
+        "{% if is_incremental() %}\nwhere kind in {{ kinds }}\n{% else %}\nwhere true\n{% endif %}\n"
+        "{%- if not is_incremental() -%} limit {{ var('n', 10) }} {% endif %}"
+    )
+    model = RenderInput("m", "shop", code, {}, '"db"."main"."m"')
+    fast = shop._substitute(model)
+    assert fast == (
+        "\nselect (amount * 100) as c, x + y as s,\n  a, b, 'h' as e\n"
+        'from "db"."main"."m"\n\n\n\nwhere true\n\n limit 10 '
+    )
+    # the same SQL as real Jinja, up to whitespace
+    assert fast.split() == shop._render_jinja(model).split()
+    # escapes mean what Jinja makes of them; an unknown one is kept, silently
+    escaped = RenderInput("m", "shop", r"select {{ cents('split(x, \'/\')') }} as c", {}, "m")
+    assert shop._substitute(escaped) == "select (split(x, '/') * 100) as c"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "{% for c in ['a'] %}{{ c }}{% endfor %}",  # a loop
+        "{{ ref('stg_orders') | upper }}",  # a filter
+        "{{ unknown_macro('x') }}",  # not a macro of the project
+        "{{ cents(some_name) }}",  # a name, not a literal
+        "{{ cents(**{'col': 'x'}) }}",  # unpacked keywords
+        "{{ target.schema }}",  # an attribute
+        "{{ cents('a' ~ 'b') }}",  # an operator
+        "{% if is_incremental() %}{% if x %}1{% endif %}{% endif %}",  # nested blocks
+    ],
+)
+def test_anything_else_is_left_to_jinja(code):
+    shop = renderer([MacroSource("shop", "cents", "{% macro cents(c) %}{{ c }}{% endmacro %}")])
+    assert shop._substitute(RenderInput("m", "shop", code, {}, "m")) is None
+
+
+def test_jinja_free_path_gives_the_facts_real_jinja_gives_on_the_corpus(tmp_path):
+    manifest = load_manifest(
+        unpack(CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz", tmp_path)
+    )
+    project = build_project(manifest, None, tmp_path)
+    shop = Renderer(
+        project.name,
+        project.adapter or "",
+        [MacroSource(m.package, m.name, m.sql) for m in project.macros],
+        analysis.project_vars(project.root),
+        analysis._refs(project),
+    )
+    dialect = dialect_for(project.adapter)
+    compared = 0
+    for model in project.of_type("model"):
+        if not project.owned(model) or model.language != "sql":
+            continue
+        given = RenderInput(model.name, model.package, model.raw_code, {}, model.relation)
+        fast = shop._substitute(given)
+        if fast is None:
+            continue
+        compared += 1
+        fast_facts, jinja_facts = (
+            analyse(fast, dialect),
+            analyse(shop._render_jinja(given), dialect),
+        )
+        assert fast_facts.error == jinja_facts.error, model.uid
+        assert (fast_facts.items, fast_facts.tables, fast_facts.comparisons) == (
+            jinja_facts.items,
+            jinja_facts.tables,
+            jinja_facts.comparisons,
+        ), model.uid
+    assert compared >= 600  # of 669 models: the path most models take

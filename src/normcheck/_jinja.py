@@ -10,10 +10,12 @@ from their own definitions in the manifest, with ``adapter.dispatch`` and
 
 from __future__ import annotations
 
+import ast
 import datetime
 import itertools
 import json
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -240,6 +242,7 @@ class Renderer:
         self.search = [root_package, *internal]
         names = {m.name for m in macros if m.package in self.search}
         self.globals: dict[str, object] = {name: self._lazy(name) for name in sorted(names)}
+        self._done: dict[str, str] = {}  # `{{ call(literals) }}` text -> its output
         for package in packages:
             if package not in self.globals:
                 self.globals[package] = _Namespace(self, package)
@@ -272,6 +275,14 @@ class Renderer:
             target=_Target(self.adapter),
             **{"return": _return},
         )
+        # what `{{ name(literals) }}` may call without Jinja: the model context's
+        # ref/source/var (they depend only on their arguments), macros, env_var
+        context = self._context(RenderInput("", root_package, "", {}, ""))
+        self._callables: dict[str, object] = {
+            **{name: self.globals[name] for name in names},
+            "env_var": self.globals["env_var"],
+            **{name: context[name] for name in ("ref", "source", "var")},
+        }
 
     # -- macros -------------------------------------------------------------
     def _lazy(self, name: str) -> Callable[..., object]:
@@ -324,41 +335,87 @@ class Renderer:
 
     # -- models -------------------------------------------------------------
     def render(self, model: RenderInput) -> str:
-        """The model's SQL: by plain substitution when it only calls ref(),
-        source(), config() and var() (most models; lines are kept), else by Jinja."""
+        """The model's SQL: without compiling a template when its Jinja is only
+        expressions that call ref(), source(), config(), var(), env_var() or a
+        macro with literal arguments, plus `{% if is_incremental() %}` blocks (most
+        models; lines are kept), else by compiling the model's template."""
         simple = self._substitute(model)
         return simple if simple is not None else self._render_jinja(model)
 
     def _substitute(self, model: RenderInput) -> str | None:
         code = _COMMENT.sub(_blank_lines, model.raw_code)
         if "{%" in code:
-            return None
+            code = _INCREMENTAL_IF.sub(_not_incremental, code)
+            if any(tag != "set" for tag in _TAG.findall(code)):
+                return None
+        if "{" not in code:
+            return code
+        local: dict[str, object] = {}  # `{% set name = literal %}`, in template order
 
         def replace(match: re.Match[str]) -> str:
-            call = match.group(1)
-            if call == "config":
+            if match.group(2) is not None:
+                local[match.group(2)] = _literal(_parse(match.group(3)))
                 return _blank_lines(match)
-            args, kwargs = _literal_args(match.group(2))
-            if call == "var" and args and not kwargs:
-                value = self.variables.get(args[0])
-                if value is None:
-                    value = args[1] if len(args) > 1 else PLACEHOLDER
-                return str(value)
-            if call == "source" and len(args) == 2 and not kwargs:
-                return self.refs.get((f"source:{args[0]}", args[1], None)) or args[1]
-            if call == "ref" and 1 <= len(args) <= 2 and set(kwargs) <= {"v", "version"}:
-                v = kwargs.get("v") or kwargs.get("version")
-                package, name = (args[0], args[1]) if len(args) == 2 else (None, args[0])
-                return self.refs.get((package, name, v)) or self.refs.get((None, name, v)) or name
-            raise _NotSimple
+            return self._expression(match, model, local)
 
         try:
-            code = _SIMPLE_CALL.sub(replace, code)
+            code = _TOKEN.sub(replace, code)
         except _NotSimple:
             return None
-        return None if "{{" in code else code
+        return None if "{{" in code or "{%" in code else code
 
-    def _render_jinja(self, model: RenderInput) -> str:
+    def _expression(
+        self, match: re.Match[str], model: RenderInput, local: Mapping[str, object]
+    ) -> str:
+        """One `{{ ... }}` evaluated without Jinja, or _NotSimple. Calls with
+        literal arguments give the same text wherever they are: they are
+        evaluated once per renderer."""
+        text = match.group(1).strip()
+        done = None if local else self._done.get(text)
+        if done is not None:
+            return done
+        tree = _parse(text)
+        if isinstance(tree, ast.Name):
+            if tree.id in local:
+                return str(local[tree.id])
+            if tree.id == "this":
+                return model.relation
+            raise _NotSimple
+        if not isinstance(tree, ast.Call):
+            raise _NotSimple
+        function = tree.func
+        target: object
+        if isinstance(function, ast.Name) and function.id not in local:
+            if function.id == "config":
+                return _blank_lines(match)
+            target = self._callables.get(function.id)
+        elif (
+            isinstance(function, ast.Attribute)
+            and isinstance(function.value, ast.Name)
+            and not function.attr.startswith("_")
+            and isinstance(self.globals.get(function.value.id), _Namespace)
+        ):
+            target = getattr(self.globals[function.value.id], function.attr)
+        else:
+            raise _NotSimple
+        args = [_literal(arg) for arg in tree.args]
+        kwargs = {}
+        for keyword in tree.keywords:
+            if keyword.arg is None:
+                raise _NotSimple
+            kwargs[keyword.arg] = _literal(keyword.value)
+        if not callable(target):
+            raise _NotSimple
+        try:
+            value = str(target(*args, **kwargs))
+        except RenderError:
+            raise
+        except Exception:  # Jinja reports it the way it always does
+            raise _NotSimple from None
+        self._done[text] = value
+        return value
+
+    def _context(self, model: RenderInput) -> dict[str, object]:
         def ref(*args: str, **kwargs: object) -> Relation:
             version = kwargs.get("version", kwargs.get("v"))
             package, name = (args[0], args[1]) if len(args) > 1 else (None, args[0])
@@ -375,7 +432,7 @@ class Renderer:
                 return self.variables[name]
             return PLACEHOLDER if default is None else default
 
-        context = {
+        return {
             "ref": ref,
             "source": source,
             "var": var,
@@ -383,9 +440,11 @@ class Renderer:
             "this": Relation(model.relation, model.name),
             "model": {"name": model.name, "package_name": model.package, "config": model.config},
         }
+
+    def _render_jinja(self, model: RenderInput) -> str:
         try:
             template = self.env.from_string(model.raw_code, globals=self.globals)
-            return template.render(context)
+            return template.render(self._context(model))
         except _MacroReturn as returned:
             return str(returned.value)
         except RenderError:
@@ -401,32 +460,84 @@ class _NotSimple(Exception):
 
 
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
-_SIMPLE_CALL = re.compile(
-    r"\{\{-?\s*(ref|source|config|var)\s*\(((?:[^(){}]|\([^()]*\)|\{[^{}]*\})*)\)\s*-?\}\}",
+_INCREMENTAL_IF = re.compile(
+    r"\{%-?\s*if\s+(not\s+)?is_incremental\(\)\s*-?%\}((?:(?!\{%).)*?)"
+    r"(?:(\{%-?\s*else\s*-?%\})((?:(?!\{%).)*?))?\{%-?\s*endif\s*-?%\}",
     re.DOTALL,
 )
-_LITERAL = re.compile(r"""\s*(?:(\w+)\s*=\s*)?(?:'([^'\\]*)'|"([^"\\]*)"|(\d+(?:\.\d+)?))\s*""")
+_TAG = re.compile(r"\{%-?\s*(\w+)")
+_TOKEN = re.compile(
+    r"""\{\{-?((?:[^{}'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?\}\}"""
+    r"""|\{%-?\s*set\s+([A-Za-z_]\w*)\s*=((?:[^{}%'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?%\}""",
+    re.DOTALL,
+)
+_CONSTANTS = {
+    "true": True,
+    "false": False,
+    "none": None,
+    "True": True,
+    "False": False,
+    "None": None,
+}
 
 
-def _literal_args(text: str) -> tuple[list[str], dict[str, str]]:
-    """Positional and keyword arguments when all are string or number literals."""
-    args: list[str] = []
-    kwargs: dict[str, str] = {}
-    if not text.strip():
-        return args, kwargs
-    for part in text.split(","):
-        found = _LITERAL.fullmatch(part)
-        if found is None:
-            raise _NotSimple
-        key, single, double, number = found.groups()
-        value = single if single is not None else double if double is not None else number
-        if key:
-            kwargs[key] = value
-        elif kwargs:
-            raise _NotSimple
-        else:
-            args.append(value)
-    return args, kwargs
+def _not_incremental(match: re.Match[str]) -> str:
+    """The branch of `{% if [not] is_incremental() %}` taken on a full build
+    (is_incremental() is false), every other line kept as a blank line."""
+    negated = match.group(1) is not None
+    keep = 2 if negated else 4
+    if match.group(keep) is None:
+        return _blank_lines(match)
+    start, end = match.span(keep)
+    whole_start, whole_end = match.span()
+    text = match.string
+    return (
+        "\n" * text.count("\n", whole_start, start)
+        + match.group(keep)
+        + "\n" * text.count("\n", end, whole_end)
+    )
+
+
+def _parse(text: str) -> ast.expr:
+    """A Jinja expression's tree as Python reads it; _NotSimple when it is not
+    Python too. String escapes mean the same in both (Jinja decodes them with
+    the unicode-escape codec); Python's warning for an unknown one is muted."""
+    try:
+        if "\\" not in text:
+            return ast.parse(text.strip(), mode="eval").body
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise _NotSimple from None
+
+
+def _literal(node: ast.expr) -> object:
+    """A Jinja literal argument (string, number, boolean, none, list, tuple, dict)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float)):
+        return node.value
+    if isinstance(node, ast.Constant) and node.value is None:
+        return None
+    if isinstance(node, ast.Name) and node.id in _CONSTANTS:
+        return _CONSTANTS[node.id]
+    if isinstance(node, ast.List):
+        return [_literal(e) for e in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_literal(e) for e in node.elts)
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        keys = [_literal(k) for k in node.keys if k is not None]
+        try:
+            return {k: _literal(v) for k, v in zip(keys, node.values, strict=True)}
+        except TypeError:  # an unhashable key
+            raise _NotSimple from None
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, (int, float))
+    ):
+        return -node.operand.value
+    raise _NotSimple
 
 
 def _blank_lines(match: re.Match[str]) -> str:

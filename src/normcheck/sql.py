@@ -101,11 +101,9 @@ def _type_of(node: exp.Expr, dialect: str) -> str | None:
 class _Local:
     """Output columns of one statement, resolving CTEs and subqueries."""
 
-    def __init__(self, tree: exp.Expr, dialect: str) -> None:
+    def __init__(self, ctes: dict[str, exp.Expr], dialect: str) -> None:
         self.dialect = dialect
-        self.ctes: dict[str, exp.Expr] = {}
-        for cte in tree.find_all(exp.CTE):
-            self.ctes.setdefault(cte.alias_or_name.lower(), cte.this)
+        self.ctes = ctes
         self.memo: dict[int, list[Item] | None] = {}
         self.active: set[int] = set()
 
@@ -191,32 +189,43 @@ def _except(star: exp.Expr) -> list[exp.Expr]:
     return list(found) if isinstance(found, list) else []
 
 
-def _tables(tree: exp.Expr, ctes: set[str]) -> list[str]:
-    out = set()
-    for table in tree.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier) or not table.name:
-            continue
-        if not table.db and table.name.lower() in ctes:
-            continue
-        out.add(relation_key([table.catalog, table.db, table.name]))
-    return sorted(out)
+class _Walk:
+    """What one walk over the tree finds: CTEs, tables read, and the string
+    values compared with each column (for event names)."""
 
+    def __init__(self, tree: exp.Expr) -> None:
+        self.ctes: dict[str, exp.Expr] = {}
+        tables: list[exp.Table] = []
+        found: dict[str, set[str]] = {}
 
-def _comparisons(tree: exp.Expr) -> dict[str, list[str]]:
-    found: dict[str, set[str]] = {}
+        def note(column: exp.Expr, value: exp.Expr) -> None:
+            if (
+                isinstance(column, exp.Column)
+                and isinstance(value, exp.Literal)
+                and value.is_string
+            ):
+                found.setdefault(column.name.lower(), set()).add(value.this)
 
-    def note(column: exp.Expr, value: exp.Expr) -> None:
-        if isinstance(column, exp.Column) and isinstance(value, exp.Literal) and value.is_string:
-            found.setdefault(column.name.lower(), set()).add(value.this)
-
-    for node in tree.find_all(exp.EQ, exp.NEQ, exp.In):
-        if isinstance(node, exp.In):
-            for value in node.expressions:
-                note(node.this, value)
-        else:
-            note(node.this, node.expression)
-            note(node.expression, node.this)
-    return {k: sorted(v) for k, v in sorted(found.items())}
+        for node in tree.find_all(exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In):
+            if isinstance(node, exp.Table):
+                tables.append(node)
+            elif isinstance(node, exp.CTE):
+                self.ctes.setdefault(node.alias_or_name.lower(), node.this)
+            elif isinstance(node, exp.In):
+                for value in node.expressions:
+                    note(node.this, value)
+            else:
+                note(node.this, node.expression)
+                note(node.expression, node.this)
+        self.comparisons = {k: sorted(v) for k, v in sorted(found.items())}
+        out = set()
+        for table in tables:
+            if not isinstance(table.this, exp.Identifier) or not table.name:
+                continue
+            if not table.db and table.name.lower() in self.ctes:
+                continue
+            out.add(relation_key([table.catalog, table.db, table.name]))
+        self.tables = sorted(out)
 
 
 def _final_has_star(tree: exp.Expr) -> bool:
@@ -264,16 +273,17 @@ def analyse(sql: str, dialect: str) -> Facts:
     if not statements:
         return Facts(error="no SQL statement")
     tree = statements[-1]
-    local = _Local(tree, dialect)
+    walk = _Walk(tree)
+    local = _Local(walk.ctes, dialect)
     items = local.columns(tree) if isinstance(tree, exp.Query) else None
     # `select * from final` over a CTE that names its columns is dbt style, not a star
     # interface: only a star that reaches an upstream relation (or cannot be resolved) counts
     star = _final_has_star(tree) and (items is None or any(i.star for i in items))
     return Facts(
         items=items,
-        tables=_tables(tree, set(local.ctes)),
+        tables=walk.tables,
         star=star,
-        comparisons=_comparisons(tree),
+        comparisons=walk.comparisons,
     )
 
 
