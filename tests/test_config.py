@@ -338,3 +338,28 @@ def test_layers_come_from_model_prefix_options(tmp_path, chdir):
 def test_explicit_config_path_that_does_not_exist(tmp_path):
     with pytest.raises(ConfigError, match="configuration file not found"):
         load_config(tmp_path, tmp_path / "missing.yml")
+
+
+def test_a_validated_file_is_not_validated_again_until_it_or_normcheck_changes(
+    tmp_path, chdir, monkeypatch
+):
+    from normcheck import cache
+    from normcheck.config import loader
+
+    config = tmp_path / "normcheck.yml"
+    config.write_text("version: 1\nrules:\n  naming/name-case: error\n")
+    load_config(tmp_path)
+    marker = cache.known_valid(config.read_bytes())
+    assert marker.exists()  # in the cache directory, not the project
+
+    def must_not_validate(rule_ids):
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(loader, "_validator", must_not_validate)
+    assert load_config(tmp_path).rules["naming/name-case"].severity == "error"
+    # other content is validated (and refused) as before
+    monkeypatch.undo()
+    config.write_text("version: 1\nrules:\n  naming/name-case: loud\n")
+    with pytest.raises(ConfigError, match="loud"):
+        load_config(tmp_path)
+    assert not cache.known_valid(config.read_bytes()).exists()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from normcheck import cache as run_cache
 from normcheck._regex import regex_problem
 from normcheck._yaml import YamlDoc, load_yaml
 from normcheck.checks._api import SEVERITY_RANK, Layer, Options, Rule, Vocabulary
@@ -124,9 +125,17 @@ def validate(file: ConfigFile) -> None:
             file.shown,
             1,
         )
+    try:
+        marker = run_cache.known_valid(file.path.read_bytes())
+    except OSError:
+        marker = None
+    if marker is not None and marker.exists():
+        return
     validator = _validator(tuple(sorted(builtin_rules())))
     errors = list(validator.iter_errors(file.doc.data))
     if not errors:
+        if marker is not None:
+            run_cache.mark(marker)
         return
     deepest = min(
         errors,
