@@ -323,3 +323,33 @@ def test_a_broken_properties_file_is_a_user_error(tmp_path, capsys):
     assert code == 2
     assert "models/marts/_models.yml:4: YAML syntax error" in err
     assert err.count("\n") == 1
+
+
+def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(project, capsys, chdir):
+    """`python -m normcheck` ends with os._exit (no freeing of the run's objects):
+    what it wrote is flushed first, and the exit code is the CLI's."""
+    import subprocess
+    import sys
+
+    chdir(project)
+    args = ["check", "--format", "json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "normcheck", *args],
+        capture_output=True,
+        check=False,
+        cwd=project,
+    )
+    code, out, _ = run_cli(capsys, *args)
+    assert (done.returncode, done.stdout.decode()) == (code, out) == (1, out)
+    assert json.loads(out)["summary"]["error"] == 2
+    # a reader that stops early: no traceback, no "Exception ignored" noise
+    rules = subprocess.Popen(
+        [sys.executable, "-m", "normcheck", "rules"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert rules.stdout is not None and rules.stderr is not None
+    rules.stdout.read(10)
+    rules.stdout.close()
+    assert rules.stderr.read() == b""
+    assert rules.wait() in (0, 1, 2)

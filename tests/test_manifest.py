@@ -133,3 +133,24 @@ def test_catalog_is_optional_and_typed(tmp_path):
     path.write_text("{")
     with pytest.raises(ArtifactError, match="invalid catalog"):
         load_catalog(path)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["dbt-bouncer-fixture-dbt_111", "dbt-bouncer-fixture-dbt_112", "dbt-bouncer-fixture-dbt_20"],
+)
+def test_test_nodes_are_skipped_and_every_other_node_is_read(name, tmp_path):
+    """Tests are most of a manifest's nodes and no rule reads them (nor hooks'
+    operations): they stay undecoded. Every other node is there, as dbt wrote it."""
+    skipped = ("test", "unit_test", "operation", "sql_operation")
+    path = unpack(COMPAT / f"{name}.manifest.json.gz", tmp_path)
+    raw = json.loads(path.read_text())["nodes"]
+    nodes = load_manifest(path).nodes
+    assert any(n["resource_type"] == "test" for n in raw.values())
+    assert sorted(nodes) == sorted(u for u, n in raw.items() if n["resource_type"] not in skipped)
+    for uid, node in nodes.items():
+        assert (node.resource_type, node.name, node.raw_code) == (
+            raw[uid]["resource_type"],
+            raw[uid]["name"],
+            raw[uid].get("raw_code", ""),
+        )

@@ -301,3 +301,26 @@ def test_catalog_types_win_over_yaml(project, tmp_path, monkeypatch):
         "model.shop.stg_orders.createdAt",
         "model.shop.stg_orders.order_id",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reason"),
+    [
+        ("orders", "TODO: write this", "contains `TODO`"),
+        ("orders", "One row per order. tbd and fixme", "contains `FIXME`"),  # the first, sorted
+        ("orders", "todos are not a placeholder word here", None),  # whole words only
+        ("orderItems", "Order items", "only repeats the name"),
+        ("orderItems", "Order items, one per row", None),
+        ("orders", "Orders table", "has fewer than 3 words"),
+        ("orders", "  ...  ", None),  # no words: docs/missing-description's business
+    ],
+)
+def test_placeholder_reasons(name, text, reason):
+    from normcheck.checks.docs.placeholder_description import (
+        PlaceholderOptions,
+        placeholder_reason,
+    )
+
+    assert placeholder_reason(name, text, PlaceholderOptions()) == reason
+    odd = PlaceholderOptions(placeholders=["n/a", "Draft"])  # n/a is never one token
+    assert placeholder_reason("orders", "Draft: n/a for now, sorry", odd) == "contains `DRAFT`"

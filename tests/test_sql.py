@@ -490,3 +490,19 @@ def test_jinja_free_path_gives_the_facts_real_jinja_gives_on_the_corpus(tmp_path
             jinja_facts.comparisons,
         ), model.uid
     assert compared >= 600  # of 669 models: the path most models take
+
+
+def test_jinja_free_path_nests_calls_and_keeps_this_per_model():
+    shop = renderer(
+        [MacroSource("shop", "cents", "{% macro cents(c) %}({{ c }} * 100){% endmacro %}")]
+    )
+    code = "select {{ cents(cents('amount')) }} as c, {{ cents(this) }} as t, {{ cents(ref('stg_orders')) }}"
+    first = RenderInput("a", "shop", code, {}, '"db"."main"."a"')
+    second = RenderInput("b", "shop", code, {}, '"db"."main"."b"')
+    assert shop._substitute(first) == (
+        'select ((amount * 100) * 100) as c, ("db"."main"."a" * 100) as t, '
+        '("db"."main"."stg_orders" * 100)'
+    )
+    assert shop._substitute(second) is not None
+    assert '("db"."main"."b" * 100) as t' in shop._substitute(second)
+    assert shop._substitute(first).split() == shop._render_jinja(first).split()

@@ -367,27 +367,47 @@ class Renderer:
     def _expression(
         self, match: re.Match[str], model: RenderInput, local: Mapping[str, object]
     ) -> str:
-        """One `{{ ... }}` evaluated without Jinja, or _NotSimple. Calls with
-        literal arguments give the same text wherever they are: they are
+        """One `{{ ... }}` evaluated without Jinja, or _NotSimple. What only
+        calls with literal arguments gives the same text wherever it is: it is
         evaluated once per renderer."""
         text = match.group(1).strip()
         done = None if local else self._done.get(text)
         if done is not None:
             return done
         tree = _parse(text)
-        if isinstance(tree, ast.Name):
-            if tree.id in local:
-                return str(local[tree.id])
-            if tree.id == "this":
-                return model.relation
-            raise _NotSimple
-        if not isinstance(tree, ast.Call):
-            raise _NotSimple
-        function = tree.func
+        if (
+            isinstance(tree, ast.Call)
+            and isinstance(tree.func, ast.Name)
+            and tree.func.id == "config"
+            and "config" not in local
+        ):
+            return _blank_lines(match)
+        uses_model = [False]  # `this` or a `{% set %}` name: not the same everywhere
+        value = str(self._value(tree, model, local, uses_model))
+        if not uses_model[0]:
+            self._done[text] = value
+        return value
+
+    def _value(
+        self,
+        node: ast.expr,
+        model: RenderInput,
+        local: Mapping[str, object],
+        uses_model: list[bool],
+    ) -> object:
+        """A literal, a `{% set %}` name, `this`, or a call of ref/source/var/
+        env_var/a macro whose arguments are such values."""
+        if isinstance(node, ast.Name) and node.id in local:
+            uses_model[0] = True
+            return local[node.id]
+        if isinstance(node, ast.Name) and node.id == "this":
+            uses_model[0] = True
+            return Relation(model.relation, model.name)
+        if not isinstance(node, ast.Call):
+            return _literal(node)
+        function = node.func
         target: object
         if isinstance(function, ast.Name) and function.id not in local:
-            if function.id == "config":
-                return _blank_lines(match)
             target = self._callables.get(function.id)
         elif (
             isinstance(function, ast.Attribute)
@@ -398,22 +418,20 @@ class Renderer:
             target = getattr(self.globals[function.value.id], function.attr)
         else:
             raise _NotSimple
-        args = [_literal(arg) for arg in tree.args]
+        args = [self._value(arg, model, local, uses_model) for arg in node.args]
         kwargs = {}
-        for keyword in tree.keywords:
+        for keyword in node.keywords:
             if keyword.arg is None:
                 raise _NotSimple
-            kwargs[keyword.arg] = _literal(keyword.value)
+            kwargs[keyword.arg] = self._value(keyword.value, model, local, uses_model)
         if not callable(target):
             raise _NotSimple
         try:
-            value = str(target(*args, **kwargs))
+            return target(*args, **kwargs)
         except RenderError:
             raise
         except Exception:  # Jinja reports it the way it always does
             raise _NotSimple from None
-        self._done[text] = value
-        return value
 
     def _context(self, model: RenderInput) -> dict[str, object]:
         def ref(*args: str, **kwargs: object) -> Relation:

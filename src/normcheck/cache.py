@@ -50,7 +50,7 @@ class CachedRun(msgspec.Struct, frozen=True):
     stats: dict[str, int] = {}
 
 
-def cached(f: Finding, defined_in: Iterable[Path]) -> CachedFinding:
+def cached(f: Finding, defined_in: Iterable[str]) -> CachedFinding:
     return CachedFinding(
         f.file,
         f.line,
@@ -61,7 +61,7 @@ def cached(f: Finding, defined_in: Iterable[Path]) -> CachedFinding:
         f.resource_type,
         f.owner,
         f.fingerprint,
-        [str(p) for p in defined_in],
+        list(defined_in),
     )
 
 

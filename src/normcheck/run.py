@@ -95,7 +95,7 @@ def display_prefix(project_dir: Path) -> str:
 @dataclass(frozen=True)
 class _Evaluated:
     findings: tuple[Finding, ...]
-    defined_in: Mapping[str, tuple[Path, ...]]  # fingerprint -> files that define its resource
+    defined_in: Mapping[str, tuple[str, ...]]  # fingerprint -> files that define its resource
     crashes: tuple[RuleCrash, ...]
     suppressed: tuple[Finding, ...]
     resources: Mapping[str, str]
@@ -127,6 +127,23 @@ def sql_needed(config: Config, rule_ids: Sequence[str]) -> bool:
         ):
             return True
     return False
+
+
+_RETAINED: list[object] | None = None
+
+
+def retain_for_exit() -> None:
+    """Keep each run's manifest and project alive until the process exits (the
+    console script ends with os._exit): freeing 300,000 objects is not free.
+    Library callers and tests, which run many checks in one process, do not."""
+    global _RETAINED
+    _RETAINED = []
+
+
+def _retain(*objects: object) -> None:
+    if _RETAINED is not None:
+        _RETAINED.extend(objects)
+        gc.freeze()  # and the cycle collector need not walk them again
 
 
 def _evaluate_project(
@@ -174,6 +191,7 @@ def _evaluate_project_now(
         coverage = sql.coverage()
         stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
     evaluation = evaluate(project, config, rule_ids, prefix, sql)
+    _retain(manifest, project, evaluation, sql)
     selected = set(rule_ids)
 
     def severity_of(rule_id: str, resource: Resource) -> str:
@@ -188,18 +206,20 @@ def _evaluate_project_now(
         dt.date.today(),
     )
     findings = tuple(sorted((*outcome.kept, *outcome.honesty)))
-    defined_in: dict[str, tuple[Path, ...]] = {}
+    defined_in: dict[str, tuple[str, ...]] = {}
     for finding in findings:
         resource = project.resources.get(finding.resource)
         if resource is not None:
-            defined_in[finding.fingerprint] = tuple(defining_files(resource, project))
-    checked = sum(1 for r in project.resources.values() if project.owned(r))
+            defined_in[finding.fingerprint] = defining_files(resource, project)
     rule_count = sum(1 for r in rule_ids if config.rules[r].severity != "off")
-    resources = {
-        r.uid: r.owner or config.team or ""
-        for r in project.resources.values()
-        if project.owned(r) and r.type != "column"
-    }
+    checked = 0
+    resources = {}  # owner of each checked resource but columns (the scorecard's)
+    team = config.team or ""
+    for resource in project.resources.values():
+        if project.owned(resource):
+            checked += 1
+            if resource.type != "column":
+                resources[resource.uid] = resource.owner or team
     return _Evaluated(
         findings,
         defined_in,
@@ -232,11 +252,7 @@ def _cached_or_evaluated(
     )
     hit = cache.load(key) if use_cache else None
     if hit is not None:
-        defined_in = {
-            c.fingerprint: tuple(Path(p) for p in c.defined_in)
-            for c in hit.findings
-            if c.defined_in
-        }
+        defined_in = {c.fingerprint: tuple(c.defined_in) for c in hit.findings if c.defined_in}
         return _Evaluated(
             findings=tuple(cache.finding(c) for c in hit.findings),
             defined_in=defined_in,

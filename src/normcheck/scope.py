@@ -3,6 +3,7 @@ pre-commit passes, or what git says changed since a ref."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,10 +19,10 @@ class Scope:
     """Absolute paths of changed files. ``everything`` means no limit (no paths
     were given, or a configuration file changed, which re-checks the whole project)."""
 
-    files: frozenset[Path]
+    files: frozenset[str]
     everything: bool = False
 
-    def covers(self, *paths: Path) -> bool:
+    def covers(self, *paths: str) -> bool:
         return self.everything or any(p in self.files for p in paths)
 
 
@@ -29,28 +30,33 @@ EVERYTHING = Scope(frozenset(), everything=True)
 
 
 def scope_for(paths: Iterable[Path], config_files: Iterable[Path]) -> Scope:
-    files = frozenset(p.resolve() for p in paths)
-    if files & {p.resolve() for p in config_files}:
+    files = frozenset(str(p.resolve()) for p in paths)
+    if files & {str(p.resolve()) for p in config_files}:
         return Scope(files, everything=True)
     return Scope(files)
 
 
-def defining_files(resource: Resource, project: Project) -> list[Path]:
-    """The files that define a resource: its own file (SQL, or the YAML that
-    declares it) and its properties YAML; a column also belongs to its parent's."""
-    root = project.root
-    files = [root / resource.file]
+def defining_files(resource: Resource, project: Project) -> tuple[str, ...]:
+    """The files that define a resource (absolute paths): its own file (SQL, or
+    the YAML that declares it) and its properties YAML; a column also belongs to
+    its parent's. Strings, not Paths: a big project has 20,000 findings to place."""
+    root = str(project.root)
+    files = [_under(root, resource.file)]
     if resource.yaml_file:
-        files.append(root / resource.yaml_file)
+        files.append(_under(root, resource.yaml_file))
     if resource.parent:
         parent = project.resources.get(resource.parent)
         if parent is not None:
-            files.append(root / parent.file)
-    return files
+            files.append(_under(root, parent.file))
+    return tuple(files)
+
+
+def _under(root: str, relative: str) -> str:
+    return os.path.normpath(os.path.join(root, relative))  # noqa: PTH118 - 5x faster than Path
 
 
 def limit(
-    findings: Sequence[Finding], defined_in: Mapping[str, tuple[Path, ...]], scope: Scope
+    findings: Sequence[Finding], defined_in: Mapping[str, tuple[str, ...]], scope: Scope
 ) -> tuple[Finding, ...]:
     """The findings on what the changed files define (``defined_in``: fingerprint ->
     the files defining the finding's resource; file-level findings use their own file)."""
@@ -58,7 +64,7 @@ def limit(
         return tuple(findings)
     kept = []
     for finding in findings:
-        files = defined_in.get(finding.fingerprint) or (Path(finding.file).resolve(),)
+        files = defined_in.get(finding.fingerprint) or (str(Path(finding.file).resolve()),)
         if scope.covers(*files):
             kept.append(finding)
     return tuple(kept)

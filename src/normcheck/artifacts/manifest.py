@@ -347,7 +347,29 @@ class Manifest(msgspec.Struct, frozen=True):
     saved_queries: dict[str, SavedQuery] = {}
 
 
-_DECODER = msgspec.json.Decoder(Manifest)
+class _Envelope(Manifest, frozen=True):
+    """The manifest with its nodes still raw: most nodes are tests (115,000 of
+    135,000 in a 20,000-model project), which no rule reads; building them would
+    be most of the decoding time."""
+
+    nodes: dict[str, msgspec.Raw] = {}  # type: ignore[assignment]
+
+
+_DECODER = msgspec.json.Decoder(_Envelope)
+_NODE = msgspec.json.Decoder(Node)
+# unique ids start with the resource type: these nodes are never decoded
+_SKIPPED_NODES = ("test.", "unit_test.", "operation.", "sql_operation.")
+
+
+def _decode(data: bytes) -> Manifest:
+    envelope = _DECODER.decode(data)
+    nodes = {
+        uid: _NODE.decode(raw)
+        for uid, raw in envelope.nodes.items()
+        if not uid.startswith(_SKIPPED_NODES)
+    }
+    fields = {name: getattr(envelope, name) for name in Manifest.__struct_fields__}
+    return Manifest(**{**fields, "nodes": nodes})
 
 
 def schema_version(data: bytes, shown: str) -> int:
@@ -373,7 +395,7 @@ def decode_manifest(data: bytes, shown: str) -> Manifest:
             shown,
         )
     try:
-        return _DECODER.decode(data)
+        return _decode(data)
     except msgspec.ValidationError as exc:
         raise ArtifactError(f"unexpected manifest content: {exc}", shown) from None
     except msgspec.DecodeError as exc:

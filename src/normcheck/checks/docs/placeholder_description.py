@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Annotated
 
 import msgspec
@@ -29,14 +31,28 @@ class PlaceholderOptions(Options, frozen=True, kw_only=True, forbid_unknown_fiel
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 
+@lru_cache(maxsize=64)
+def _marks(placeholders: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A placeholder word as a whole token (only all-alphanumeric ones can be)."""
+    usable = sorted({p.lower() for p in placeholders if _TOKEN.fullmatch(p)})
+    if not usable:
+        return None
+    alternatives = "|".join(re.escape(p) for p in usable)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+
+
 def placeholder_reason(name: str, text: str, options: PlaceholderOptions) -> str | None:
-    tokens = [t.lower() for t in _TOKEN.findall(text)]
-    if not tokens:
+    if _TOKEN.search(text) is None:
         return None  # empty: docs/missing-description's business
-    marks = sorted(set(tokens) & {p.lower() for p in options.placeholders})
+    marks_re = _marks(tuple(options.placeholders))
+    marks = sorted({m.lower() for m in marks_re.findall(text)}) if marks_re else []
     if marks:
         return f"contains `{marks[0].upper()}`"
-    if tokens == words(name):
+    # only the first tokens matter: enough to tell "repeats the name" and "too few"
+    named = words(name)
+    needed = max(options.min_words, len(named) + 1)
+    tokens = [t.group().lower() for t in itertools.islice(_TOKEN.finditer(text), needed)]
+    if tokens == named:
         return "only repeats the name"
     if len(tokens) < options.min_words:
         return f"has fewer than {options.min_words} words"
