@@ -21,6 +21,9 @@ set size is measured:
   model's SQL), fresh cache per run; the report gives models per second;
 * ``sql-warm``: the ``sql-cold`` command against a cache primed by one untimed SQL run,
   nothing changed;
+* with the SQL path, once per round: ``benchmarks/sqlglot_floor.py M``, sqlglot alone
+  parsing the root project's rendered model SQL on two forked processes (the rendering
+  untimed), the SQL path's floor in models per second;
 * with ``--peers``: ``dbt-bouncer`` (config ``benchmarks/peers/dbt-bouncer.yml``) and
   ``dbt-score lint`` (rules ``benchmarks/peers/dbt-score/normcheck_bench_rules.py``), each
   with the reference rule set of ``<shared>/bench/README.md``: model names snake_case and
@@ -132,6 +135,7 @@ PEERS_DIR = BENCH_DIR / "peers"
 BOUNCER_CONFIG = PEERS_DIR / "dbt-bouncer.yml"
 SCORE_DIR = PEERS_DIR / "dbt-score"
 SQL_CONFIG = BENCH_DIR / "normcheck-recommended.yml"
+SQLGLOT_FLOOR = BENCH_DIR / "sqlglot_floor.py"
 PLOT_SCRIPT = BENCH_DIR / "plot_scaling.py"
 CORPUS_SUBDIR = Path("corpus", "dbt")
 SYNTH_SUBPATH = Path("bench", "synth_manifest.py")
@@ -322,6 +326,7 @@ class Row:
     scope_summary: str = "not checked"  # what the three-file run reported
     findings: dict[str, str] = field(default_factory=dict)  # tool -> reference-rule check
     sql_stats: str = ""  # normcheck --statistics of the SQL priming run
+    sqlglot_rates: list[float] = field(default_factory=list)  # bare sqlglot parse, models/s
     load_before: float = 0.0
 
     @property
@@ -1061,6 +1066,10 @@ def measure(
                 else:
                     sample = runner.run(plan.argv, plan.env, plan.cwd)
                 _record(name, m, sample, manifest, plan.ok_codes)
+            if sql:
+                seconds = sqlglot_floor(runner, normcheck, manifest, project_dir)
+                if seconds is not None and seconds > 0 and row.models:
+                    row.sqlglot_rates.append(row.models / seconds)  # per model, as normcheck's
         for cache_dir, before in snapshots.items():
             if _cache_snapshot(cache_dir) != before:
                 which = "SQL " if cache_dir == str(sql_cache) else ""
@@ -1070,6 +1079,28 @@ def measure(
                 )
     for problem in row.problems:
         print(f"  {problem}", file=sys.stderr)
+
+
+def sqlglot_floor(
+    runner: Runner, normcheck: Normcheck, manifest: Path, project_dir: Path
+) -> float | None:
+    """Seconds sqlglot alone takes to parse the rendered SQL on two processes
+    (``benchmarks/sqlglot_floor.py``, normcheck's code for the rendering)."""
+    env = {**os.environ, **normcheck.env}
+    done = subprocess.run(
+        [sys.executable, str(SQLGLOT_FLOOR), str(manifest)],
+        env=env,
+        cwd=project_dir,
+        capture_output=True,
+        text=True,
+        timeout=runner.timeout,
+        check=False,
+    )
+    try:
+        return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+    except (ValueError, KeyError, IndexError):
+        print(f"  sqlglot floor failed: {done.stderr[-2000:]}", file=sys.stderr)
+        return None
 
 
 def _record(
@@ -1435,9 +1466,12 @@ def target_lines(rows: Sequence[Row]) -> list[str]:
             if rate is None
             else f"{rate:,.0f} models/s ({'ok' if rate >= SQL_RATE_TARGET else 'short'})"
         )
+        floor = _sqlglot(sql_row)
         lines.append(
             f"{goal_sql}: **{_met(met)}** — cold {rate_text}, warm "
-            f"{_verdict(ratio, SQL_WARM_TARGET)}."
+            f"{_verdict(ratio, SQL_WARM_TARGET)}. For scale: sqlglot alone, parsing the same "
+            f"models' rendered SQL on two processes and nothing else, manages {floor} models/s "
+            "in this run (`benchmarks/sqlglot_floor.py`)."
         )
     return lines
 
@@ -1445,8 +1479,9 @@ def target_lines(rows: Sequence[Row]) -> list[str]:
 def sql_lines(rows: Sequence[Row]) -> list[str]:
     lines = [
         "| manifest | models | SQL cold s | models/s (whole process) "
-        "| models/s over the metadata-only cold run | SQL warm / warm | what the SQL run did |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| models/s over the metadata-only cold run | sqlglot alone, 2 processes: models/s "
+        "| SQL warm / warm | what the SQL run did |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         sql_cold, cold = row.get(SQL_COLD), row.get(COLD)
@@ -1459,10 +1494,15 @@ def sql_lines(rows: Sequence[Row]) -> list[str]:
         lines.append(
             f"| {row.label} | {_models(row)} "
             f"| {f'{sql_cold.wall_s:.2f}' if sql_cold.ok else _cell(sql_cold)} "
-            f"| {'—' if rate is None else f'{rate:,.0f}'} | {extra} "
+            f"| {'—' if rate is None else f'{rate:,.0f}'} | {extra} | {_sqlglot(row)} "
             f"| {_x(_time_ratio(row.get(SQL_WARM), row.get(WARM)))} | {row.sql_stats or '—'} |"
         )
     return lines
+
+
+def _sqlglot(row: Row) -> str:
+    rates = row.sqlglot_rates
+    return f"{statistics.median(rates):,.0f}" if rates else "—"
 
 
 def findings_lines(rows: Sequence[Row]) -> list[str]:
