@@ -324,3 +324,24 @@ def test_placeholder_reasons(name, text, reason):
     assert placeholder_reason(name, text, PlaceholderOptions()) == reason
     odd = PlaceholderOptions(placeholders=["n/a", "Draft"])  # n/a is never one token
     assert placeholder_reason("orders", "Draft: n/a for now, sorry", odd) == "contains `DRAFT`"
+
+
+def test_layer_of_is_the_first_matching_layer_for_any_sequence_of_layers():
+    from normcheck.checks import _common
+    from normcheck.checks._api import Layer
+    from normcheck.project import Resource
+
+    def model(file: str) -> Resource:
+        return Resource(uid=f"model.p.{file}", type="model", name="m", package="p", file=file)
+
+    staging = Layer("staging", ("models/staging",), ("stg_",))
+    marts = Layer("marts", ("models/marts/**",), ("fct_",))
+    for layers in ([staging, marts], (staging, marts)):  # a list, or a tuple (remembered)
+        assert _common.layer_of(model("models/staging/a.sql"), layers) is staging
+        assert _common.layer_of(model("models/marts/x/b.sql"), layers) is marts
+        assert _common.layer_of(model("models/other/c.sql"), layers) is None
+    # many rule sets in one process: the memory of answers stays bounded
+    for index in range(100):
+        _common.layer_of(model("models/staging/a.sql"), (Layer(f"l{index}", ("models",), ()),))
+    assert len(_common._LAYER_MEMO) <= 64
+    assert _common.layer_of(model("models/staging/a.sql"), (marts, staging)) is staging

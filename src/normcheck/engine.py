@@ -219,6 +219,16 @@ class _Runner:
             self.contexts[id(options)] = ctx
         return ctx
 
+    def resolve(
+        self, settings: _Settings, subject: Resource | Project
+    ) -> tuple[str, Context[Options]] | None:
+        """Severity and context of a rule with overrides on one subject (None: off)."""
+        if isinstance(subject, Resource):
+            severity, options = settings.resolve(subject)
+        else:
+            severity, options = settings.config.severity, settings.config.options
+        return None if severity == "off" else (severity, self.context_for(options))
+
     def run(self, jobs: Sequence[_Job]) -> tuple[list[Finding], list[RuleCrash]]:
         project, config, locator = self.project, self.config, self.locator
         findings: list[Finding] = []
@@ -228,22 +238,19 @@ class _Runner:
             func = rule_config.rule.func
             # without overrides every subject gets the same severity and options:
             # the loop below runs over 300,000 columns and must do nothing else
-            fixed_ctx = None if settings.overrides else self.context_for(rule_config.options)
+            fixed = not settings.overrides
+            severity = rule_config.severity
+            ctx = self.context_for(rule_config.options)
             for target in job.targets:
                 subjects: Sequence[Resource | Project] = (
                     [project] if target == PROJECT else self.by_type.get(target, [])
                 )
                 for subject in subjects:
-                    if fixed_ctx is not None:
-                        severity, ctx = rule_config.severity, fixed_ctx
-                    else:
-                        if isinstance(subject, Resource):
-                            severity, options = settings.resolve(subject)
-                        else:
-                            severity, options = rule_config.severity, rule_config.options
-                        if severity == "off":
+                    if not fixed:
+                        resolved = self.resolve(settings, subject)
+                        if resolved is None:
                             continue
-                        ctx = self.context_for(options)
+                        severity, ctx = resolved
                     try:
                         for hit in func(subject, ctx):
                             about = hit.resource or (

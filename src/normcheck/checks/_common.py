@@ -20,6 +20,7 @@ CASES = {
     "kebab-case": r"^[a-z][a-z0-9-]*$",
     "SCREAMING_SNAKE_CASE": r"^[A-Z][A-Z0-9_]*$",
 }
+_CASE_RES = {name: re.compile(pattern) for name, pattern in CASES.items()}
 
 CaseName = Annotated[
     str,
@@ -38,7 +39,10 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 def fits_case(name: str, case: str, pattern: str | None = None) -> bool:
-    return _compiled(pattern or CASES[case]).search(name) is not None
+    compiled = _CASE_RES.get(case) if pattern is None else None
+    if compiled is None:
+        compiled = _compiled(pattern or CASES[case])
+    return compiled.search(name) is not None
 
 
 def convention(case: str, pattern: str | None) -> str:
@@ -66,10 +70,30 @@ def to_snake(name: str) -> str:
     return "_".join(words(name))
 
 
+# id(layers tuple) -> (the tuple, file -> its layer): several rules ask for every
+# model and its parents (100,000 questions in a 20,000-model project)
+_LAYER_MEMO: dict[int, tuple[tuple[Layer, ...], dict[str, Layer | None]]] = {}
+
+
 def layer_of(resource: Resource, layers: Iterable[Layer]) -> Layer | None:
     """The first configured layer whose paths contain the resource's file."""
+    if not isinstance(layers, tuple):
+        return _first_layer(resource.file, layers)
+    entry = _LAYER_MEMO.get(id(layers))
+    if entry is None or entry[0] is not layers:
+        if len(_LAYER_MEMO) >= 64:
+            _LAYER_MEMO.clear()
+        entry = _LAYER_MEMO[id(layers)] = (layers, {})
+    known = entry[1]
+    file = resource.file
+    if file not in known:
+        known[file] = _first_layer(file, layers)
+    return known[file]
+
+
+def _first_layer(file: str, layers: Iterable[Layer]) -> Layer | None:
     for layer in layers:
-        if match_any(resource.file, layer.paths):
+        if match_any(file, layer.paths):
             return layer
     return None
 

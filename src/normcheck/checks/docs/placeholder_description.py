@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -32,27 +31,22 @@ _TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 
 @lru_cache(maxsize=64)
-def _marks(placeholders: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A placeholder word as a whole token (only all-alphanumeric ones can be)."""
-    usable = sorted({p.lower() for p in placeholders if _TOKEN.fullmatch(p)})
-    if not usable:
-        return None
-    alternatives = "|".join(re.escape(p) for p in usable)
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+def _placeholder_words(placeholders: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(p.lower() for p in placeholders)
 
 
 def placeholder_reason(name: str, text: str, options: PlaceholderOptions) -> str | None:
-    if _TOKEN.search(text) is None:
+    # lower-casing the text first is the same as lower-casing each token only for ASCII
+    if text.isascii():
+        tokens = _TOKEN.findall(text.lower())
+    else:
+        tokens = [t.lower() for t in _TOKEN.findall(text)]
+    if not tokens:
         return None  # empty: docs/missing-description's business
-    marks_re = _marks(tuple(options.placeholders))
-    marks = sorted({m.lower() for m in marks_re.findall(text)}) if marks_re else []
+    marks = sorted(_placeholder_words(tuple(options.placeholders)).intersection(tokens))
     if marks:
         return f"contains `{marks[0].upper()}`"
-    # only the first tokens matter: enough to tell "repeats the name" and "too few"
-    named = words(name)
-    needed = max(options.min_words, len(named) + 1)
-    tokens = [t.group().lower() for t in itertools.islice(_TOKEN.finditer(text), needed)]
-    if tokens == named:
+    if tokens == words(name):
         return "only repeats the name"
     if len(tokens) < options.min_words:
         return f"has fewer than {options.min_words} words"

@@ -6,7 +6,7 @@ from typing import Annotated
 import msgspec
 
 from normcheck.checks._api import Context, Hit, Options, rule
-from normcheck.checks._common import CaseName, Regex, case_problem
+from normcheck.checks._common import CaseName, Regex, case_problem, fits_case
 from normcheck.project import Resource
 
 
@@ -54,6 +54,8 @@ def column_case(column: Resource, ctx: Context[ColumnCaseOptions]) -> Iterator[H
     ```
     """
     options = ctx.options
+    if fits_case(column.name, options.case, options.pattern):  # the common case, first
+        return
     message = case_problem("column", column.name, options.case, options.pattern)
     if message is not None:
         yield Hit(message)

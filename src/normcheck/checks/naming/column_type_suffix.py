@@ -85,6 +85,8 @@ def column_type_suffix(column: Resource, ctx: Context[ColumnTypeSuffixOptions]) 
     ```
     """
     kind = type_class(column.data_type)
+    if kind is None:  # most columns: no known type, or not one with a naming rule
+        return
     name = column.name.lower()
     options = ctx.options
     if kind == "boolean" and not name.startswith(tuple(options.boolean_prefixes)):
