@@ -853,3 +853,94 @@ def test_every_format_renders_generated_findings(fmt, capsys):
             assert_outcome(code, out, err, files, fmt)
 
     inner()
+
+
+# -- the Jinja-free rendering path says what Jinja says ------------------------------
+
+_MACROS = [
+    ("shop", "cents", "{% macro cents(c) %}({{ c }} * 100){% endmacro %}"),
+    ("shop", "pick", "{% macro pick(cols, sep=', ') %}{{ cols | join(sep) }}{% endmacro %}"),
+    ("shop", "ret", "{% macro ret(x) %}{{ return(x ~ '!') }}{% endmacro %}"),
+    ("shop", "boom", "{% macro boom() %}{{ exceptions.raise_compiler_error('no') }}{% endmacro %}"),
+    ("dbt_utils", "star", "{% macro star(rel, except=[]) %}a, b{% endmacro %}"),
+]
+_FRAGMENTS = [
+    "select",
+    " a,",
+    " from ",
+    "\n",
+    "  ",
+    "'text'",
+    "x = 1",
+    "{{ ref('stg_orders') }}",
+    "{{ ref('shop', 'stg_orders') }}",
+    "{{ ref('unknown_model') }}",
+    "{{ source('shop', 'orders') }}",
+    "{{ var('start', '2020-01-01') }}",
+    "{{ var('n') }}",
+    "{{ var('missing') }}",
+    "{{ env_var('HOME', 'h') }}",
+    "{{ this }}",
+    "{{ config(materialized='table', tags=['a', 'b']) }}",
+    "{{ config(\n  meta={'owner': 'growth'}\n) }}",
+    "{{ cents('amount') }}",
+    "{{ cents(cents('a')) }}",
+    "{{ cents(this) }}",
+    "{{ cents(ref('stg_orders')) }}",
+    "{{ pick(['x', 'y'], sep=' | ') }}",
+    "{{ pick(('x',)) }}",
+    "{{ ret('a') }}",
+    "{{ boom() }}",
+    "{{ dbt_utils.star('t', except=['b']) }}",
+    "{{ dbt_utils.nothing_here('t') }}",
+    "{{ cents('split(x, \\'/\\')') }}",
+    "{{ cents('\\d+') }}",
+    "{# a comment {{ ref('x') }} #}",
+    "{% set k = ('a', 'b') %}",
+    "{% set k = {'a': [1, 2.5, none, true]} %}",
+    "{{ k }}",
+    "{{ true }}",
+    "{{ 'lit' }}",
+    "{{ 1.5 }}",
+    "{{ -3 }}",
+    "{% if is_incremental() %} where 1 {% else %} where 2 {% endif %}",
+    "{% if not is_incremental() %}\n limit 1\n{% endif %}",
+    "{% if is_incremental() %} and {{ this }}.x > 0 {% endif %}",
+    "{{ ref('stg_orders') | upper }}",
+    "{{- ref('stg_orders') -}}",
+    "{% for c in ['a'] %}{{ c }}{% endfor %}",
+]
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
+def test_the_jinja_free_path_renders_what_jinja_renders(fragments):
+    from normcheck._jinja import MacroSource, Renderer, RenderError, RenderInput
+
+    shop = Renderer(
+        "shop",
+        "duckdb",
+        [MacroSource(*m) for m in _MACROS],
+        {"n": 5},
+        {
+            (None, "stg_orders", None): '"db"."main"."stg_orders"',
+            ("shop", "stg_orders", None): '"db"."main"."stg_orders"',
+            ("source:shop", "orders", None): '"db"."raw"."orders"',
+        },
+    )
+    model = RenderInput("m", "shop", "".join(fragments), {"materialized": "table"}, '"db"."m"')
+    try:
+        fast: str | RenderError | None = shop._substitute(model)
+    except RenderError as exc:
+        fast = exc
+    event("Jinja-free" if isinstance(fast, str) else "left to Jinja or an error")
+    try:
+        jinja: str | RenderError = shop._render_jinja(model)
+    except RenderError as exc:
+        jinja = exc
+    assert not isinstance(fast, RenderError)  # errors are Jinja's to report
+    if isinstance(fast, str):
+        assert isinstance(jinja, str), jinja
+        # the same text up to whitespace (a tag becomes blank lines, to keep line numbers)
+        assert "".join(fast.split()) == "".join(jinja.split())
+        assert fast.count("\n") == model.raw_code.count("\n")

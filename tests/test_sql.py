@@ -424,7 +424,7 @@ def test_jinja_free_path_covers_macros_sets_and_incremental_blocks_keeping_lines
         "  {{ dbt_utils.star('t') }}, '{{ env_var('HOME', 'h') }}' as e\n"
         "from {{ this }}\n"
         "{% if is_incremental() %}\nwhere kind in {{ kinds }}\n{% else %}\nwhere true\n{% endif %}\n"
-        "{%- if not is_incremental() -%} limit {{ var('n', 10) }} {% endif %}"
+        "{% if not is_incremental() %} limit {{ var('n', 10) }} {% endif %}"
     )
     model = RenderInput("m", "shop", code, {}, '"db"."main"."m"')
     fast = shop._substitute(model)
@@ -450,6 +450,8 @@ def test_jinja_free_path_covers_macros_sets_and_incremental_blocks_keeping_lines
         "{{ target.schema }}",  # an attribute
         "{{ cents('a' ~ 'b') }}",  # an operator
         "{% if is_incremental() %}{% if x %}1{% endif %}{% endif %}",  # nested blocks
+        "select {{- ref('stg_orders') }}",  # whitespace control: Jinja trims
+        "{%- set x = 1 -%} {{ x }}",
     ],
 )
 def test_anything_else_is_left_to_jinja(code):

@@ -344,6 +344,8 @@ class Renderer:
 
     def _substitute(self, model: RenderInput) -> str | None:
         code = _COMMENT.sub(_blank_lines, model.raw_code)
+        if _WHITESPACE_CONTROL.search(code):  # `{{-`, `-%}`: Jinja trims, so Jinja renders
+            return None
         if "{%" in code:
             code = _INCREMENTAL_IF.sub(_not_incremental, code)
             if any(tag != "set" for tag in _TAG.findall(code)):
@@ -360,7 +362,7 @@ class Renderer:
 
         try:
             code = _TOKEN.sub(replace, code)
-        except _NotSimple:
+        except (_NotSimple, RenderError):  # Jinja says what it says (a syntax error first)
             return None
         return None if "{{" in code or "{%" in code else code
 
@@ -484,6 +486,7 @@ _INCREMENTAL_IF = re.compile(
     re.DOTALL,
 )
 _TAG = re.compile(r"\{%-?\s*(\w+)")
+_WHITESPACE_CONTROL = re.compile(r"\{\{-|-\}\}|\{%-|-%\}")
 _TOKEN = re.compile(
     r"""\{\{-?((?:[^{}'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?\}\}"""
     r"""|\{%-?\s*set\s+([A-Za-z_]\w*)\s*=((?:[^{}%'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?%\}""",
@@ -518,15 +521,16 @@ def _not_incremental(match: re.Match[str]) -> str:
 
 def _parse(text: str) -> ast.expr:
     """A Jinja expression's tree as Python reads it; _NotSimple when it is not
-    Python too. String escapes mean the same in both (Jinja decodes them with
-    the unicode-escape codec); Python's warning for an unknown one is muted."""
+    Python too. Known string escapes mean the same in both (Jinja decodes them
+    with the unicode-escape codec); an unknown one (`\\d`), which Jinja refuses
+    and Python only warns of, is left to Jinja."""
     try:
         if "\\" not in text:
             return ast.parse(text.strip(), mode="eval").body
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            warnings.simplefilter("error")
             return ast.parse(text.strip(), mode="eval").body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError, Warning):
         raise _NotSimple from None
 
 
