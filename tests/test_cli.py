@@ -353,3 +353,26 @@ def test_the_console_script_flushes_its_output_and_keeps_the_exit_code(project, 
     rules.stdout.close()
     assert rules.stderr.read() == b""
     assert rules.wait() in (0, 1, 2)
+
+
+def test_the_console_script_runs_exit_handlers_before_it_exits(tmp_path):
+    """The quick exit still does what normal exit does besides freeing objects:
+    exit handlers run (dbt's, a plugin's), and only then does the process end."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "normcheck.yml").write_text("version: 1\nplugins: [farewell.py]\n")
+    (folder / "farewell.py").write_text(
+        "import atexit\nfrom pathlib import Path\n\n"
+        "atexit.register(lambda: Path('said-goodbye').write_text('yes'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "normcheck", "config", "--check"],
+        cwd=folder,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (folder / "said-goodbye").read_text() == "yes"

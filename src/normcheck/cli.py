@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import json
 import os
@@ -657,10 +658,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """The console script: the CLI in a process of its own, which ends without
     freeing the run's objects one by one (on a 20,000-model manifest that took
-    longer than checking it): the output is flushed, then the process exits."""
+    longer than checking it). What normal exit does besides is done first: exit
+    handlers run (dbt's, when it parsed in this process; they flush its log) and
+    the output is flushed."""
     retain_for_exit()
     code = main()
     try:
+        atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):  # a closed pipe: nothing more can be said
