@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlglot
 
 from normcheck import analysis
-from normcheck._jinja import MacroSource, Renderer, RenderError, RenderInput
+from normcheck._jinja import RenderError
 from normcheck.artifacts.manifest import load_manifest
 from normcheck.project import build_project
 from normcheck.sql import dialect_for
@@ -41,27 +41,14 @@ def _parse(index: int) -> int:
 
 def main(path: str) -> None:
     project = build_project(load_manifest(Path(path)), None, Path.cwd())
-    renderer = Renderer(
-        project.name,
-        project.adapter or "",
-        [MacroSource(m.package, m.name, m.sql) for m in project.macros],
-        analysis.project_vars(project.root),
-        analysis._refs(project),
-    )
-    models = [
-        r
-        for r in project.resources.values()
-        if r.type == "model" and project.owned(r) and r.language == "sql"
-    ]
+    renderer = analysis.renderer_for(project)
+    models = analysis.sql_models(project)
     for model in models:
         if model.compiled_code:
             _SQL.append(model.compiled_code)
             continue
-        given = RenderInput(
-            model.name, model.package, model.raw_code, {"materialized": model.materialized}, ""
-        )
         try:
-            _SQL.append(renderer.render(given))
+            _SQL.append(renderer.render(analysis.render_input(model)))
         except RenderError:
             continue
     _DIALECT[0] = dialect_for(project.adapter)

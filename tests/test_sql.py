@@ -464,19 +464,11 @@ def test_jinja_free_path_gives_the_facts_real_jinja_gives_on_the_corpus(tmp_path
         unpack(CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz", tmp_path)
     )
     project = build_project(manifest, None, tmp_path)
-    shop = Renderer(
-        project.name,
-        project.adapter or "",
-        [MacroSource(m.package, m.name, m.sql) for m in project.macros],
-        analysis.project_vars(project.root),
-        analysis._refs(project),
-    )
+    shop = analysis.renderer_for(project)
     dialect = dialect_for(project.adapter)
     compared = 0
-    for model in project.of_type("model"):
-        if not project.owned(model) or model.language != "sql":
-            continue
-        given = RenderInput(model.name, model.package, model.raw_code, {}, model.relation)
+    for model in analysis.sql_models(project):
+        given = analysis.render_input(model)
         fast = shop._substitute(given)
         if fast is None:
             continue

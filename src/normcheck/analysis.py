@@ -186,6 +186,41 @@ def _fingerprint(resource: Resource, dialect: str, context: str) -> str:
 _CACHE_DECODER = msgspec.msgpack.Decoder(dict[str, Facts])
 
 
+def sql_models(project: Project) -> list[Resource]:
+    """The root project's SQL models: what the SQL path parses."""
+    return [
+        r
+        for r in project.resources.values()
+        if r.type == "model" and project.owned(r) and r.language == "sql"
+    ]
+
+
+def renderer_for(
+    project: Project,
+    refs: Mapping[tuple[str | None, str, str | None], str] | None = None,
+    variables: Mapping[str, object] | None = None,
+) -> Renderer:
+    """The project's Jinja renderer (``refs`` and ``variables`` when already known)."""
+    return Renderer(
+        project.name,
+        project.adapter or "",
+        [JinjaMacro(m.package, m.name, m.sql) for m in project.macros],
+        project_vars(project.root) if variables is None else variables,
+        _refs(project) if refs is None else refs,
+    )
+
+
+def render_input(model: Resource) -> RenderInput:
+    """What rendering a model's Jinja needs from it."""
+    return RenderInput(
+        name=model.name,
+        package=model.package,
+        raw_code=model.raw_code,
+        config={"materialized": model.materialized},
+        relation=model.relation,
+    )
+
+
 def analyse_project(
     project: Project,
     dialect_setting: str | None,
@@ -194,11 +229,7 @@ def analyse_project(
 ) -> SqlAnalysis:
     """Parse every SQL model of the root project once."""
     dialect = dialect_for(dialect_setting or project.adapter)
-    models = [
-        r
-        for r in project.resources.values()
-        if r.type == "model" and project.owned(r) and r.language == "sql"
-    ]
+    models = sql_models(project)
     refs = _refs(project)
     variables = project_vars(project.root)
     context = hashlib.sha256(
@@ -226,28 +257,10 @@ def analyse_project(
         elif model.compiled_code:
             jobs.append((model.uid, model.compiled_code, None))
         else:
-            jobs.append(
-                (
-                    model.uid,
-                    "",
-                    RenderInput(
-                        name=model.name,
-                        package=model.package,
-                        raw_code=model.raw_code,
-                        config={"materialized": model.materialized},
-                        relation=model.relation,
-                    ),
-                )
-            )
+            jobs.append((model.uid, "", render_input(model)))
     if jobs:
         _STATE["dialect"] = dialect
-        _STATE["renderer"] = Renderer(
-            project.name,
-            project.adapter or "",
-            [JinjaMacro(m.package, m.name, m.sql) for m in project.macros],
-            variables,
-            refs,
-        )
+        _STATE["renderer"] = renderer_for(project, refs, variables)
         facts.update(_run(jobs, workers))
         _STATE.clear()
         if cache_file is not None:

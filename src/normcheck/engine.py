@@ -163,8 +163,7 @@ class _Job:
     """One rule over the subjects of its target types."""
 
     rule_id: str
-    config: RuleConfig
-    settings: _Settings
+    settings: _Settings  # the rule's configuration is settings.config
     targets: tuple[str, ...]
 
 
@@ -195,7 +194,7 @@ def evaluate(
         if not settings.overrides and isinstance(wanted, list):
             # a rule limited to some types need not be called for the others (columns!)
             targets = tuple(t for t in targets if t in wanted)
-        jobs.append(_Job(rule_id, rule_config, settings, targets))
+        jobs.append(_Job(rule_id, settings, targets))
     findings, crashes = _Runner(project, config, by_type, locator, sql).run(jobs)
     return Evaluation(tuple(sorted(findings)), tuple(crashes), all_settings, locator)
 
@@ -234,7 +233,8 @@ class _Runner:
         findings: list[Finding] = []
         crashes: list[RuleCrash] = []
         for job in jobs:
-            rule_id, rule_config, settings = job.rule_id, job.config, job.settings
+            rule_id, settings = job.rule_id, job.settings
+            rule_config = settings.config
             func = rule_config.rule.func
             # without overrides every subject gets the same severity and options:
             # the loop below runs over 300,000 columns and must do nothing else
