@@ -500,3 +500,28 @@ def test_jinja_free_path_nests_calls_and_keeps_this_per_model():
     assert shop._substitute(second) is not None
     assert '("db"."main"."b" * 100) as t' in shop._substitute(second)
     assert shop._substitute(first).split() == shop._render_jinja(first).split()
+
+
+@pytest.mark.parametrize("name", ["ol-data-platform", "tuva"])
+def test_the_level_walk_finds_what_find_all_finds_in_its_order(name, tmp_path):
+    import sqlglot
+
+    from normcheck.sql import _WALKED, _breadth_first
+
+    project = build_project(
+        load_manifest(unpack(CORPUS / "dbt" / name / "manifest.json.gz", tmp_path)), None, tmp_path
+    )
+    shop = analysis.renderer_for(project)
+    compared = 0
+    for model in analysis.sql_models(project):
+        try:
+            code = model.compiled_code or shop.render(analysis.render_input(model))
+            trees = sqlglot.parse(code, read=dialect_for(project.adapter) or None)
+        except (RenderError, sqlglot.errors.SqlglotError):
+            continue
+        for tree in filter(None, trees):
+            expected = list(tree.find_all(*_WALKED))
+            found = _breadth_first(tree, _WALKED)
+            assert [id(n) for n in found] == [id(n) for n in expected], model.uid
+            compared += 1
+    assert compared >= 15

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import multiprocessing
+import multiprocessing.pool
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -147,12 +148,17 @@ def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
 
 def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
     refs: dict[tuple[str | None, str, str | None], str] = {}
-    for resource in sorted(project.resources.values(), key=lambda r: (r.uid, r.version or "")):
-        if resource.type in ("model", "seed", "snapshot"):
+    named = [
+        r
+        for r in project.resources.values()
+        if r.type in ("model", "seed", "snapshot", "source")  # not the many columns
+    ]
+    for resource in sorted(named, key=lambda r: (r.uid, r.version or "")):
+        if resource.type != "source":
             for package in (resource.package, None):
                 refs[(package, resource.name, resource.version)] = resource.relation
                 refs[(package, resource.name, None)] = resource.relation
-        elif resource.type == "source" and resource.source_name:
+        elif resource.source_name:
             refs[(f"source:{resource.source_name}", resource.name, None)] = resource.relation
     return refs
 
@@ -232,6 +238,58 @@ def analyse_project(
     models = sql_models(project)
     refs = _refs(project)
     variables = project_vars(project.root)
+    cached: dict[str, Facts] = {}
+    if cache_file is not None:
+        try:
+            cached = _CACHE_DECODER.decode(cache_file.read_bytes())
+        except (OSError, ValueError, RecursionError):  # unreadable or corrupt: not used
+            cached = {}
+    keys = _keys(project, models, dialect, refs, variables) if cached else {}
+    facts: dict[str, Facts] = {}
+    jobs: list[tuple[str, str, RenderInput | None]] = []
+    for model in models:
+        hit = cached.get(keys[model.uid]) if cached else None
+        if hit is not None:
+            facts[model.uid] = hit
+        elif model.compiled_code:
+            jobs.append((model.uid, model.compiled_code, None))
+        else:
+            jobs.append((model.uid, "", render_input(model)))
+    _STATE["dialect"] = dialect
+    _STATE["renderer"] = renderer_for(project, refs, variables)
+    _STATE["jobs"] = jobs
+    parsing = _Parsing(jobs, workers)
+    try:
+        # while the workers parse: the rest of what the analysis needs
+        if cache_file is not None and not keys:
+            keys = _keys(project, models, dialect, refs, variables)
+        by_relation: dict[str, str] = {}
+        relations = [
+            r
+            for r in project.resources.values()
+            if r.relation and r.type in ("model", "seed", "snapshot", "source")
+        ]
+        for resource in sorted(relations, key=lambda r: r.uid, reverse=True):
+            key = parse_relation(resource.relation)
+            by_relation[key] = resource.uid
+            by_relation.setdefault(key.rsplit(".", 1)[-1], resource.uid)
+        facts.update(parsing.results())
+    finally:
+        parsing.close()
+        _STATE.clear()
+    if jobs and cache_file is not None:
+        _store(cache_file, {keys[uid]: f for uid, f in facts.items()})
+    return SqlAnalysis(project, dict(sorted(facts.items())), dialect, by_relation)
+
+
+def _keys(
+    project: Project,
+    models: list[Resource],
+    dialect: str,
+    refs: Mapping[tuple[str | None, str, str | None], str],
+    variables: Mapping[str, object],
+) -> dict[str, str]:
+    """Each model's cache key: its SQL and everything its rendering reads."""
     context = hashlib.sha256(
         repr(
             (
@@ -241,52 +299,50 @@ def analyse_project(
             )
         ).encode()
     ).hexdigest()
-    keys = {m.uid: _fingerprint(m, dialect, context) for m in models}
-    cached: dict[str, Facts] = {}
-    if cache_file is not None:
-        try:
-            cached = _CACHE_DECODER.decode(cache_file.read_bytes())
-        except (OSError, ValueError, RecursionError):  # unreadable or corrupt: not used
-            cached = {}
-    facts: dict[str, Facts] = {}
-    jobs: list[tuple[str, str, RenderInput | None]] = []
-    for model in models:
-        hit = cached.get(keys[model.uid])
-        if hit is not None:
-            facts[model.uid] = hit
-        elif model.compiled_code:
-            jobs.append((model.uid, model.compiled_code, None))
-        else:
-            jobs.append((model.uid, "", render_input(model)))
-    if jobs:
-        _STATE["dialect"] = dialect
-        _STATE["renderer"] = renderer_for(project, refs, variables)
-        facts.update(_run(jobs, workers))
-        _STATE.clear()
-        if cache_file is not None:
-            _store(cache_file, {keys[uid]: f for uid, f in facts.items()})
-    by_relation: dict[str, str] = {}
-    for resource in sorted(project.resources.values(), key=lambda r: r.uid, reverse=True):
-        if resource.relation and resource.type in ("model", "seed", "snapshot", "source"):
-            key = parse_relation(resource.relation)
-            by_relation[key] = resource.uid
-            by_relation.setdefault(key.rsplit(".", 1)[-1], resource.uid)
-    return SqlAnalysis(project, dict(sorted(facts.items())), dialect, by_relation)
+    return {m.uid: _fingerprint(m, dialect, context) for m in models}
 
 
-def _run(
-    jobs: list[tuple[str, str, RenderInput | None]], workers: int | None
-) -> list[tuple[str, Facts]]:
-    count = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    if (
-        count > 1
-        and len(jobs) >= PARALLEL_FROM
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
-        context = multiprocessing.get_context("fork")
-        with context.Pool(count) as pool:
-            return pool.map(_work, jobs, chunksize=max(1, len(jobs) // (count * 8)))
-    return [_work(job) for job in jobs]
+_RESULTS = msgspec.msgpack.Decoder(list[tuple[str, Facts]])
+_RESULT_ENCODER = msgspec.msgpack.Encoder()
+
+
+def _chunk(bounds: tuple[int, int]) -> bytes:
+    """A worker's share: jobs[start:end] of the list it inherited when forked
+    (only two integers travel to it), its facts back as one msgpack message."""
+    jobs = cast("list[tuple[str, str, RenderInput | None]]", _STATE["jobs"])
+    return _RESULT_ENCODER.encode([_work(jobs[i]) for i in range(*bounds)])
+
+
+class _Parsing:
+    """The jobs, parsed by forked workers while the caller goes on (or, for a
+    few jobs or one core, in this process when the results are asked for)."""
+
+    def __init__(self, jobs: list[tuple[str, str, RenderInput | None]], workers: int | None):
+        self.jobs = jobs
+        self.pool: multiprocessing.pool.Pool | None = None
+        count = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        if (
+            count > 1
+            and len(jobs) >= PARALLEL_FROM
+            and "fork" in multiprocessing.get_all_start_methods()
+        ):
+            self.pool = multiprocessing.get_context("fork").Pool(count)
+            # small shares: the last one finishing late costs little
+            step = max(1, len(jobs) // (count * 24))
+            shares = [(a, min(a + step, len(jobs))) for a in range(0, len(jobs), step)]
+            self.pending = self.pool.imap_unordered(_chunk, shares)
+
+    def results(self) -> list[tuple[str, Facts]]:
+        if self.pool is None:
+            return [_work(job) for job in self.jobs]
+        out: list[tuple[str, Facts]] = []
+        for message in self.pending:
+            out.extend(_RESULTS.decode(message))
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
 
 
 def _store(path: Path, facts: dict[str, Facts]) -> None:

@@ -189,6 +189,29 @@ def _except(star: exp.Expr) -> list[exp.Expr]:
     return list(found) if isinstance(found, list) else []
 
 
+_WALKED = (exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In)
+
+
+def _breadth_first(tree: exp.Expr, kinds: tuple[type[exp.Expr], ...]) -> list[exp.Expr]:
+    """The nodes of these kinds in ``tree.find_all(*kinds)``'s order (breadth
+    first, arguments in order), a level at a time: a fifth of the parse's cost
+    instead of a third, on the 5,000-model synthetic project."""
+    found: list[exp.Expr] = []
+    level = [tree]
+    while level:
+        below: list[exp.Expr] = []
+        for node in level:
+            if isinstance(node, kinds):
+                found.append(node)
+            for value in node.args.values():
+                if type(value) is list:
+                    below.extend(v for v in value if isinstance(v, exp.Expr))
+                elif isinstance(value, exp.Expr):
+                    below.append(value)
+        level = below
+    return found
+
+
 class _Walk:
     """What one walk over the tree finds: CTEs, tables read, and the string
     values compared with each column (for event names)."""
@@ -206,7 +229,7 @@ class _Walk:
             ):
                 found.setdefault(column.name.lower(), set()).add(value.this)
 
-        for node in tree.find_all(exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In):
+        for node in _breadth_first(tree, _WALKED):
             if isinstance(node, exp.Table):
                 tables.append(node)
             elif isinstance(node, exp.CTE):
