@@ -343,8 +343,10 @@ class Renderer:
         return simple if simple is not None else self._render_jinja(model)
 
     def _substitute(self, model: RenderInput) -> str | None:
-        code = _COMMENT.sub(_blank_lines, model.raw_code)
-        if _WHITESPACE_CONTROL.search(code):  # `{{-`, `-%}`: Jinja trims, so Jinja renders
+        code = model.raw_code
+        if "{#" in code:
+            code = _COMMENT.sub(_blank_lines, code)
+        if any(mark in code for mark in _WHITESPACE_CONTROL):  # Jinja trims: Jinja renders
             return None
         if "{%" in code:
             code = _INCREMENTAL_IF.sub(_not_incremental, code)
@@ -486,7 +488,7 @@ _INCREMENTAL_IF = re.compile(
     re.DOTALL,
 )
 _TAG = re.compile(r"\{%-?\s*(\w+)")
-_WHITESPACE_CONTROL = re.compile(r"\{\{-|-\}\}|\{%-|-%\}")
+_WHITESPACE_CONTROL = ("{{-", "-}}", "{%-", "-%}")
 _TOKEN = re.compile(
     r"""\{\{-?((?:[^{}'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?\}\}"""
     r"""|\{%-?\s*set\s+([A-Za-z_]\w*)\s*=((?:[^{}%'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?%\}""",
