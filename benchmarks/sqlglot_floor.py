@@ -5,10 +5,10 @@
 Renders each SQL model of the root project as normcheck does (untimed), then times
 only ``sqlglot.parse`` of all of them in the manifest's dialect, on two forked
 processes as normcheck uses (the pool is started and warmed before the clock
-starts) and, as in normcheck's workers, with Python's cycle collector off (on,
-it walks the inherited manifest again and again and doubles the time). Prints one JSON line: ``models``, ``seconds``, ``rate`` (models per second).
-No SQL path can beat this rate without parsing less; bench_check.py puts it beside
-normcheck's.
+starts) and, as in normcheck's workers, with Python's cycle collector off (on, it
+walks the inherited manifest again and again and doubles the time). Prints one
+JSON line: ``models``, ``seconds``, ``rate`` (models per second). No SQL path can
+beat this rate without parsing less; bench_check.py puts it beside normcheck's.
 """
 
 from __future__ import annotations
