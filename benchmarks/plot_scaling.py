@@ -25,6 +25,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 STYLES = {
     "floor": ("orjson floor (read the manifest)", "black", "--", "o"),
     "cold": ("normcheck cold (default rules)", "tab:blue", "-", "o"),
+    "reference": ("normcheck cold (the peers' reference rules)", "tab:blue", "--", "x"),
     "warm": ("normcheck warm (nothing changed)", "tab:blue", ":", "s"),
     "pre-commit": ("normcheck pre-commit (3 files, warm)", "tab:cyan", ":", "^"),
     "sql-cold": ("normcheck SQL cold (recommended)", "tab:purple", "-.", "D"),

@@ -154,3 +154,38 @@ def test_test_nodes_are_skipped_and_every_other_node_is_read(name, tmp_path):
             raw[uid]["name"],
             raw[uid].get("raw_code", ""),
         )
+
+
+@pytest.mark.parametrize("escaped", [False, True], ids=["plain", "key written with escapes"])
+def test_without_column_rules_only_columns_with_suppressions_are_built(escaped, tmp_path):
+    from normcheck import suppression
+
+    raw = json.loads(
+        unpack(COMPAT / "dbt-bouncer-fixture-dbt_111.manifest.json.gz", tmp_path).read_text()
+    )
+    own = raw["metadata"]["project_name"]
+    model = next(
+        n
+        for n in raw["nodes"].values()
+        if n["resource_type"] == "model" and n["columns"] and n["package_name"] == own
+    )
+    source = next(s for s in raw["sources"].values() if s["package_name"] == own)
+    ignore = {"ignore": [{"rule": "naming/column-case", "reason": "legacy"}]}
+    first = next(iter(model["columns"].values()))
+    first["meta"] = {"normcheck": ignore}
+    source["columns"] = {"id": {"name": "id", "config": {"meta": {"normcheck": ignore}}}}
+    text = json.dumps(raw)
+    if escaped:
+        text = text.replace('"normcheck"', '"\\u006eormcheck"')
+        assert '"normcheck"' not in text
+    manifest = decode_manifest(text.encode(), "manifest.json")
+    full = build_project(manifest, None, tmp_path)
+    lean = build_project(manifest, None, tmp_path, columns=False)
+    columns = sorted(r.uid for r in lean.resources.values() if r.type == "column")
+    assert columns == sorted([f"{model['unique_id']}.{first['name']}", f"{source['unique_id']}.id"])
+    assert sum(1 for r in full.resources.values() if r.type == "column") > len(columns)
+    assert [(s.rule, s.resource.uid) for s in suppression.collect(lean)] == [
+        (s.rule, s.resource.uid) for s in suppression.collect(full)
+    ]
+    non_columns = {uid for uid, r in full.resources.items() if r.type != "column"}
+    assert non_columns == {uid for uid, r in lean.resources.items() if r.type != "column"}

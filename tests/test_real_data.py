@@ -118,3 +118,45 @@ def test_real_manifest_no_crash_no_package_findings_stable(source, tmp_path, cap
     assert findings == sorted(
         findings, key=lambda f: (f["file"], f["line"], f["rule"], f["resource"], f["message"])
     )
+
+
+@pytest.mark.parametrize("source", [OL, TUVA], ids=["ol-data-platform", "tuva"])
+def test_rules_that_judge_no_columns_find_the_same_without_building_them(
+    source, tmp_path, monkeypatch, capsys
+):
+    from normcheck import project as project_module
+    from normcheck import run as run_module
+
+    manifest = unpack(source, tmp_path / "manifest.json")
+    built: list[tuple[bool, int]] = []
+    real_build = project_module.build_project
+
+    def spy(*args, **kwargs):
+        project = real_build(*args, **kwargs)
+        columns = sum(1 for r in project.resources.values() if r.type == "column")
+        built.append((kwargs.get("columns", True), columns))
+        return project
+
+    monkeypatch.setattr(project_module, "build_project", spy)
+    args = ["check", "--no-cache", "--project-dir", str(tmp_path), "--manifest", str(manifest)]
+    select = "naming/name-case,naming/model-prefix,naming/model-directory,"
+    select += "ownership/missing-owner,ownership/unknown-owner,docs/missing-description"
+    args += ["--format", "json", "--select", select]
+    outputs = []
+    for forced in (False, True):
+        if forced:
+            monkeypatch.setattr(run_module, "needs_columns", lambda config, rule_ids: True)
+        code = main(args)
+        captured = capsys.readouterr()
+        assert code in (0, 1), captured.err
+        outputs.append(captured.out)
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["findings"]
+    (skipped, fewer), (full, columns) = built
+    assert (skipped, full) == (False, True)
+    assert fewer == 0  # no suppressions in these projects' columns
+    assert columns > (1_000 if source == OL else -1)
+    # the default set judges columns: they are built
+    main(args[:-2])
+    capsys.readouterr()
+    assert built[-1][0] is True

@@ -91,3 +91,51 @@ def test_rule_decorator_refuses_bad_declarations():
 
 def test_builtin_rules_are_sorted_by_id():
     assert list(builtin_rules()) == sorted(builtin_rules())
+
+
+class _Forbidden:
+    """A project or SQL analysis a subject-only rule must never read."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"a subject-only rule read `{name}` of the project")
+
+
+def test_subject_only_rules_read_nothing_but_their_subject(tmp_path):
+    import gzip
+    import inspect
+
+    from conftest import CORPUS
+    from normcheck.artifacts.manifest import load_manifest
+    from normcheck.checks._api import Context
+    from normcheck.config.loader import load_config
+    from normcheck.project import build_project
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(
+        gzip.decompress((CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz").read_bytes())
+    )
+    project = build_project(load_manifest(manifest), None, tmp_path)
+    config = load_config(tmp_path)
+    promised = [r for r in BUILTIN_RULES if r.subject_only]
+    assert len(promised) >= 10
+    called = 0
+    for declared in promised:
+        source = inspect.getsource(inspect.getmodule(declared.func))
+        assert "ctx.project" not in source and "ctx.sql" not in source, declared.id
+        rule_config = config.rules[declared.id]
+        ctx = Context(
+            _Forbidden(),  # type: ignore[arg-type]
+            rule_config.options,
+            config.vocabulary,
+            config.owners,
+            config.layers,
+            _Forbidden(),  # type: ignore[arg-type]
+        )
+        for resource in project.resources.values():
+            if resource.type in declared.targets:
+                list(declared.func(resource, ctx))
+                called += 1
+    assert called > 10_000
+    # and the rules that do read the project do not claim otherwise
+    for reader in ("governance/layer-dependency", "tracking/pii-undeclared", "sql/select-star"):
+        assert not next(r for r in BUILTIN_RULES if r.id == reader).subject_only

@@ -280,6 +280,32 @@ def test_suppressions_hide_findings_and_stay_honest(tmp_path, monkeypatch, capsy
     assert code == 1
 
 
+def test_column_suppressions_stay_honest_when_no_selected_rule_judges_columns(
+    tmp_path, monkeypatch, capsys
+):
+    root = build_dbt_project(
+        tmp_path,
+        {
+            **SUPPRESSED,
+            "normcheck.yml": SUPPRESS_CONFIG,
+            "central.yml": "extends: [normcheck:default]\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    reports = []
+    for forced in (False, True):
+        if forced:  # build every column, as a run with a column rule does
+            monkeypatch.setattr(run_module, "needs_columns", lambda config, rule_ids: True)
+        code, report, _ = check(capsys, "--no-cache", "--select", "naming/model-prefix")
+        reports.append(report)
+    assert reports[0] == reports[1]
+    column_findings = {
+        f["rule"] for f in reports[0]["findings"] if f["resource"] == "model.shop.fct_a.a"
+    }
+    # the column's suppression gives no reason; column-case did not run, so it is not unused
+    assert column_findings == {"normcheck/suppression-without-reason"}
+
+
 def test_baseline_hides_known_debt_and_shows_it_shrinking(project, capsys):
     code, before, _ = check(capsys)
     assert code == 1

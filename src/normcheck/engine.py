@@ -189,14 +189,36 @@ def evaluate(
         all_settings[rule_id] = settings
         if not settings.may_fire:
             continue
-        targets = rule_config.rule.targets
-        wanted = getattr(rule_config.options, "resource_types", None)
-        if not settings.overrides and isinstance(wanted, list):
-            # a rule limited to some types need not be called for the others (columns!)
-            targets = tuple(t for t in targets if t in wanted)
-        jobs.append(_Job(rule_id, settings, targets))
+        jobs.append(_Job(rule_id, settings, _targets(settings)))
     findings, crashes = _Runner(project, config, by_type, locator, sql).run(jobs)
     return Evaluation(tuple(sorted(findings)), tuple(crashes), all_settings, locator)
+
+
+def _targets(settings: _Settings) -> tuple[str, ...]:
+    """The resource types a rule is called for."""
+    rule_config = settings.config
+    targets = rule_config.rule.targets
+    wanted = getattr(rule_config.options, "resource_types", None)
+    if not settings.overrides and isinstance(wanted, list):
+        # a rule limited to some types need not be called for the others (columns!)
+        targets = tuple(t for t in targets if t in wanted)
+    return targets
+
+
+def needs_columns(config: Config, rule_ids: Iterable[str]) -> bool:
+    """Whether a selected rule that may fire judges columns, or may read more
+    of the project than its subject (a rule not declared ``subject_only``)."""
+    selected = set(rule_ids)
+    for rule_id, rule_config in config.rules.items():
+        if rule_id not in selected or rule_id == LOCKED_RULE:
+            continue
+        settings = _Settings(rule_config, config.overrides)
+        if not settings.may_fire:
+            continue
+        targets = _targets(settings)
+        if not rule_config.rule.subject_only or "column" in targets or PROJECT in targets:
+            return True
+    return False
 
 
 @dataclass

@@ -19,7 +19,7 @@ from normcheck.checks.registry import LOCKED_RULE
 from normcheck.config.loader import display_path, extends_root, find_config, load_config
 from normcheck.config.model import Config
 from normcheck.dbt_parse import needs_parse, run_dbt_parse
-from normcheck.engine import RuleCrash, count, evaluate
+from normcheck.engine import RuleCrash, count, evaluate, needs_columns
 from normcheck.errors import UsageError
 from normcheck.finding import Finding, fingerprint
 from normcheck.project import Resource
@@ -170,8 +170,13 @@ def _evaluate_project_now(
     manifest = load_manifest(manifest_path, display_path(manifest_path.resolve()))
     catalog_path = manifest_path.parent / "catalog.json"
     catalog = load_catalog(catalog_path, display_path(catalog_path.resolve()))
+    needs_sql = sql_needed(config, rule_ids)
     project = build_project(
-        manifest, catalog, project_dir.resolve(), display_path(manifest_path.resolve())
+        manifest,
+        catalog,
+        project_dir.resolve(),
+        display_path(manifest_path.resolve()),
+        columns=needs_sql or needs_columns(config, rule_ids),
     )
     if config.tracking_plans:
         from normcheck.tracking.load import load_plans
@@ -181,7 +186,7 @@ def _evaluate_project_now(
     prefix = display_prefix(project_dir)
     sql = None
     stats: dict[str, int] = {}
-    if sql_needed(config, rule_ids):
+    if needs_sql:
         from normcheck.analysis import analyse_project, with_sql_columns
 
         cache_file = cache.sql_cache_file(project.root) if use_cache else None

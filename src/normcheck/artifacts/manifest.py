@@ -418,10 +418,13 @@ def _utf8_error_line(data: bytes) -> int | None:
     return None
 
 
-def node_parts(node: Node, shown: str) -> tuple[NodeConfig, Meta, dict[str, Column]]:
-    """Decode a node's config, meta and columns (kept raw until a rule needs them)."""
+def node_parts(
+    node: Node, shown: str, columns: bool = True
+) -> tuple[NodeConfig, Meta, dict[str, Column]]:
+    """Decode a node's config, meta and columns (kept raw until a rule needs
+    them; ``columns=False``: not decoded, none returned)."""
     try:
-        return node.config, node.meta, node.columns
+        return node.config, node.meta, node.columns if columns else {}
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ArtifactError(f"unexpected content in `{node.unique_id}`: {exc}", shown) from None
     except UnicodeDecodeError:  # the raw parts were skipped, not checked, by the first pass

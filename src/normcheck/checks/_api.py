@@ -100,6 +100,7 @@ class Rule:
     func: RuleFunc
     doc: str
     fixable: bool = False
+    subject_only: bool = False
 
     @property
     def family(self) -> str:
@@ -119,10 +120,17 @@ def rule(
     severity: str,
     targets: Iterable[str],
     options: type[Options] = NoOptions,
+    subject_only: bool = False,
 ) -> Callable[[RuleFunc], Rule]:
     """Declare a rule. The function's docstring is its user documentation
     (first line: the summary; then ``## What it finds``, ``## Why it matters``,
-    ``## Example``, ``## Use instead``)."""
+    ``## Example``, ``## Use instead``).
+
+    ``subject_only=True`` promises that the rule reads nothing but the resource
+    it is given, its options and the shared norms (``ctx.vocabulary``,
+    ``ctx.owners``, ``ctx.layers``): never ``ctx.project`` nor ``ctx.sql``. When
+    every rule that runs keeps that promise and none judges columns, normcheck
+    does not build the project's column resources (most of a big project)."""
     if severity not in SEVERITIES[1:]:
         raise ValueError(f"rule {id}: severity must be info, warning or error")
     family, _, name = id.partition("/")
@@ -141,6 +149,7 @@ def rule(
             options=options,
             func=func,
             doc=inspect.cleandoc(func.__doc__ or ""),
+            subject_only=subject_only,
         )
 
     return wrap

@@ -58,6 +58,7 @@ def is_missing(description: str | None, options: MissingDescriptionOptions) -> b
     severity="warning",
     targets=DESCRIBED_TYPES,
     options=MissingDescriptionOptions,
+    subject_only=True,
 )
 def missing_description(
     resource: Resource, ctx: Context[MissingDescriptionOptions]

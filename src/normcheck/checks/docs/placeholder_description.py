@@ -58,6 +58,7 @@ def placeholder_reason(name: str, text: str, options: PlaceholderOptions) -> str
     severity="warning",
     targets=DESCRIBED_TYPES,
     options=PlaceholderOptions,
+    subject_only=True,
 )
 def placeholder_description(resource: Resource, ctx: Context[PlaceholderOptions]) -> Iterator[Hit]:
     """A description that is a placeholder: "TODO", "TBD", the name repeated, or too short.

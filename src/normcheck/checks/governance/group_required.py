@@ -21,6 +21,7 @@ class GroupRequiredOptions(Options, frozen=True, kw_only=True, forbid_unknown_fi
     severity="warning",
     targets=["model"],
     options=GroupRequiredOptions,
+    subject_only=True,
 )
 def group_required(model: Resource, ctx: Context[GroupRequiredOptions]) -> Iterator[Hit]:
     """A model under the configured paths that belongs to no group.

@@ -94,6 +94,7 @@ def _problem(value: object, spec: KeySpec) -> str | None:
         "event",
     ],
     options=RequiredMetaOptions,
+    subject_only=True,
 )
 def required_meta(resource: Resource, ctx: Context[RequiredMetaOptions]) -> Iterator[Hit]:
     """A resource lacking a required `meta` key, or with a value outside its enum, regex or type.

@@ -17,7 +17,13 @@ class ColumnCaseOptions(Options, frozen=True, kw_only=True, forbid_unknown_field
     ] = None
 
 
-@rule("naming/column-case", severity="warning", targets=["column"], options=ColumnCaseOptions)
+@rule(
+    "naming/column-case",
+    severity="warning",
+    targets=["column"],
+    options=ColumnCaseOptions,
+    subject_only=True,
+)
 def column_case(column: Resource, ctx: Context[ColumnCaseOptions]) -> Iterator[Hit]:
     """A column name off the configured case (default snake_case).
 

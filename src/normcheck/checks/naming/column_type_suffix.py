@@ -45,6 +45,7 @@ def type_class(data_type: str | None) -> str | None:
     severity="warning",
     targets=["column"],
     options=ColumnTypeSuffixOptions,
+    subject_only=True,
 )
 def column_type_suffix(column: Resource, ctx: Context[ColumnTypeSuffixOptions]) -> Iterator[Hit]:
     """A column whose name hides its type: booleans `is_`…, timestamps `_at`, dates `_date`.

@@ -55,7 +55,13 @@ def problem(name: str, options: EventNameOptions) -> str | None:
     return None
 
 
-@rule("naming/event-name", severity="error", targets=["event"], options=EventNameOptions)
+@rule(
+    "naming/event-name",
+    severity="error",
+    targets=["event"],
+    options=EventNameOptions,
+    subject_only=True,
+)
 def event_name(event: Resource, ctx: Context[EventNameOptions]) -> Iterator[Hit]:
     """A tracking event whose name is off the convention (default Title Case "Object Action").
 

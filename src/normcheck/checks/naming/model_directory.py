@@ -7,7 +7,7 @@ from normcheck.checks._common import layer_by_prefix, layer_of
 from normcheck.project import Resource
 
 
-@rule("naming/model-directory", severity="warning", targets=["model"])
+@rule("naming/model-directory", severity="warning", targets=["model"], subject_only=True)
 def model_directory(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     """A model whose prefix names a layer other than the folder it sits in.
 

@@ -33,7 +33,13 @@ class ModelPrefixOptions(Options, frozen=True, kw_only=True, forbid_unknown_fiel
     ] = msgspec.field(default_factory=lambda: dict(DEFAULT_LAYERS))
 
 
-@rule("naming/model-prefix", severity="error", targets=["model"], options=ModelPrefixOptions)
+@rule(
+    "naming/model-prefix",
+    severity="error",
+    targets=["model"],
+    options=ModelPrefixOptions,
+    subject_only=True,
+)
 def model_prefix(model: Resource, ctx: Context[ModelPrefixOptions]) -> Iterator[Hit]:
     """A model whose name lacks the prefix of the layer its folder puts it in.
 

@@ -32,7 +32,13 @@ class NameCaseOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=
     ] = msgspec.field(default_factory=lambda: list(NAMED_TYPES))
 
 
-@rule("naming/name-case", severity="error", targets=NAMED_TYPES, options=NameCaseOptions)
+@rule(
+    "naming/name-case",
+    severity="error",
+    targets=NAMED_TYPES,
+    options=NameCaseOptions,
+    subject_only=True,
+)
 def name_case(resource: Resource, ctx: Context[NameCaseOptions]) -> Iterator[Hit]:
     """A resource name off the configured case (default snake_case).
 

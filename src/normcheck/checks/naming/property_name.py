@@ -17,7 +17,13 @@ class PropertyNameOptions(Options, frozen=True, kw_only=True, forbid_unknown_fie
     ] = None
 
 
-@rule("naming/property-name", severity="warning", targets=["property"], options=PropertyNameOptions)
+@rule(
+    "naming/property-name",
+    severity="warning",
+    targets=["property"],
+    options=PropertyNameOptions,
+    subject_only=True,
+)
 def property_name(prop: Resource, ctx: Context[PropertyNameOptions]) -> Iterator[Hit]:
     """An event property whose name is off the convention (default snake_case).
 

@@ -29,7 +29,13 @@ class VocabularyOptions(Options, frozen=True, kw_only=True, forbid_unknown_field
     ] = msgspec.field(default_factory=lambda: list(VOCABULARY_TYPES))
 
 
-@rule("naming/vocabulary", severity="warning", targets=VOCABULARY_TYPES, options=VocabularyOptions)
+@rule(
+    "naming/vocabulary",
+    severity="warning",
+    targets=VOCABULARY_TYPES,
+    options=VocabularyOptions,
+    subject_only=True,
+)
 def vocabulary(resource: Resource, ctx: Context[VocabularyOptions]) -> Iterator[Hit]:
     """A name with a banned word or a non-preferred synonym from the controlled vocabulary.
 

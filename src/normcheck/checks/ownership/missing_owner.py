@@ -33,6 +33,7 @@ class MissingOwnerOptions(Options, frozen=True, kw_only=True, forbid_unknown_fie
     severity="error",
     targets=OWNED_TYPES,
     options=MissingOwnerOptions,
+    subject_only=True,
 )
 def missing_owner(resource: Resource, ctx: Context[MissingOwnerOptions]) -> Iterator[Hit]:
     """A resource nobody owns.

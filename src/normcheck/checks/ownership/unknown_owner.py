@@ -13,7 +13,7 @@ def known(owner: str, registry: Mapping[str, Mapping[str, object]]) -> bool:
     return owner in registry or any(team.get("email") == owner for team in registry.values())
 
 
-@rule("ownership/unknown-owner", severity="error", targets=OWNED_TYPES)
+@rule("ownership/unknown-owner", severity="error", targets=OWNED_TYPES, subject_only=True)
 def unknown_owner(resource: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     """An owner that is not in the `owners:` registry.
 
