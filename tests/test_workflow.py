@@ -297,6 +297,7 @@ def test_column_suppressions_stay_honest_when_no_selected_rule_judges_columns(
         if forced:  # build every column, as a run with a column rule does
             monkeypatch.setattr(run_module, "needs_columns", lambda config, rule_ids: True)
         code, report, _ = check(capsys, "--no-cache", "--select", "naming/model-prefix")
+        assert code == 1  # fct_a and orders have no layer prefix
         reports.append(report)
     assert reports[0] == reports[1]
     column_findings = {
