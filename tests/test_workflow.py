@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,7 +15,9 @@ import pytest
 
 from conftest import build_dbt_project, write_files
 from normcheck import run as run_module
+from normcheck.artifacts.manifest import load_manifest
 from normcheck.cli import main
+from normcheck.project import build_project
 
 FILES = {
     "seeds/raw_orders.csv": "id,amount\n1,10\n",
@@ -292,6 +295,7 @@ def test_column_suppressions_stay_honest_when_no_selected_rule_judges_columns(
         },
     )
     monkeypatch.chdir(root)
+    real_needs_columns = run_module.needs_columns
     reports = []
     for forced in (False, True):
         if forced:  # build every column, as a run with a column rule does
@@ -305,6 +309,16 @@ def test_column_suppressions_stay_honest_when_no_selected_rule_judges_columns(
     }
     # the column's suppression gives no reason; column-case did not run, so it is not unused
     assert column_findings == {"normcheck/suppression-without-reason"}
+    # the summary counts columns only when a rule that ran judged them
+    monkeypatch.setattr(run_module, "needs_columns", real_needs_columns)
+    counts = []
+    for select in ("naming/model-prefix", "naming/model-prefix,naming/column-case"):
+        main(["check", "--parse", "never", "--no-cache", "--select", select])
+        out, _ = capsys.readouterr()
+        counts.append(int(re.search(r"Checked (\d+) resources", out).group(1)))
+    full = build_project(load_manifest(root / "target" / "manifest.json"), None, root)
+    columns = sum(1 for r in full.resources.values() if r.type == "column" and full.owned(r))
+    assert counts[1] - counts[0] == columns > 0
 
 
 def test_baseline_hides_known_debt_and_shows_it_shrinking(project, capsys):

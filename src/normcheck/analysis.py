@@ -255,11 +255,13 @@ def analyse_project(
             jobs.append((model.uid, model.compiled_code, None))
         else:
             jobs.append((model.uid, "", render_input(model)))
-    _STATE["dialect"] = dialect
-    _STATE["renderer"] = renderer_for(project, refs, variables)
-    _STATE["jobs"] = jobs
-    parsing = _Parsing(jobs, workers)
+    parsing: _Parsing | None = None
     try:
+        if jobs:
+            _STATE["dialect"] = dialect
+            _STATE["renderer"] = renderer_for(project, refs, variables)
+            _STATE["jobs"] = jobs
+            parsing = _Parsing(jobs, workers)
         # while the workers parse: the rest of what the analysis needs
         if cache_file is not None and not keys:
             keys = _keys(project, models, dialect, refs, variables)
@@ -273,9 +275,11 @@ def analyse_project(
             key = parse_relation(resource.relation)
             by_relation[key] = resource.uid
             by_relation.setdefault(key.rsplit(".", 1)[-1], resource.uid)
-        facts.update(parsing.results())
+        if parsing is not None:
+            facts.update(parsing.results())
     finally:
-        parsing.close()
+        if parsing is not None:
+            parsing.close()
         _STATE.clear()
     if jobs and cache_file is not None:
         _store(cache_file, {keys[uid]: f for uid, f in facts.items()})

@@ -171,12 +171,13 @@ def _evaluate_project_now(
     catalog_path = manifest_path.parent / "catalog.json"
     catalog = load_catalog(catalog_path, display_path(catalog_path.resolve()))
     needs_sql = sql_needed(config, rule_ids)
+    columns = needs_sql or needs_columns(config, rule_ids)
     project = build_project(
         manifest,
         catalog,
         project_dir.resolve(),
         display_path(manifest_path.resolve()),
-        columns=needs_sql or needs_columns(config, rule_ids),
+        columns=columns,
     )
     if config.tracking_plans:
         from normcheck.tracking.load import load_plans
@@ -222,9 +223,11 @@ def _evaluate_project_now(
     team = config.team or ""
     for resource in project.resources.values():
         if project.owned(resource):
-            checked += 1
             if resource.type != "column":
                 resources[resource.uid] = resource.owner or team
+            elif not columns:  # no rule that ran judges columns: none was checked
+                continue
+            checked += 1
     return _Evaluated(
         findings,
         defined_in,
