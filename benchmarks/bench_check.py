@@ -470,6 +470,17 @@ def _development_package() -> Path | None:
     return package if package == (REPO_DIR / "src" / "normcheck").resolve() else None
 
 
+def _byte_compile(snapshot_root: Path) -> None:
+    """Bytecode for the copy, as ``pip install`` writes for an installed package (and
+    for the peers): with PYTHONDONTWRITEBYTECODE set, every run would otherwise compile
+    normcheck's modules again."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(snapshot_root / "src")],
+        check=True,
+        capture_output=True,
+    )
+
+
 def _snapshot_env(snapshot_root: Path) -> dict[str, str]:
     path = os.pathsep.join(
         p for p in (str(snapshot_root / "src"), os.environ.get("PYTHONPATH", "")) if p
@@ -501,11 +512,13 @@ def choose_normcheck(
     module = (sys.executable, "-m", "normcheck")
     if rev is not None:
         _export_revision(rev, snapshot_root)
+        _byte_compile(snapshot_root)
         digest = _tree_digest(snapshot_root, CODE_PARTS)
         commit = _git_revision(rev, note_dirty=False)
         note = (
             f"`src/normcheck` and `rules/` as committed at `{rev}` ({commit}; content "
-            f"{digest}), run as `python -m normcheck` with PYTHONPATH set to the copy"
+            f"{digest}), run as `python -m normcheck` with PYTHONPATH set to the copy "
+            "(byte-compiled first, as an install is)"
         )
         return Normcheck(module, _snapshot_env(snapshot_root), note, revision, None, digest)
     script = Path(sys.executable).parent / "normcheck"
@@ -519,11 +532,12 @@ def choose_normcheck(
             shutil.copytree(
                 source, snapshot_root / part, ignore=shutil.ignore_patterns("__pycache__")
             )
+    _byte_compile(snapshot_root)
     digest = _tree_digest(snapshot_root, CODE_PARTS)
     note = (
         f"a copy of the working tree's `src/normcheck` and `rules/` taken at the start "
         f"(content {digest}, {_compare_with_head(digest)}), run as `python -m normcheck` "
-        "with PYTHONPATH set to the copy"
+        "with PYTHONPATH set to the copy (byte-compiled first, as an install is)"
     )
     return Normcheck(module, _snapshot_env(snapshot_root), note, revision, snapshot_root, digest)
 
