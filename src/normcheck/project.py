@@ -395,8 +395,8 @@ class _Builder:
         )
 
 
-# searched in the bytes in place (no copy); two searches are ten times faster than one
-# for either
+# searched in the bytes in place (no copy); two plain searches are several times
+# faster than one alternation (`normcheck|\\u`) over 64 MB of columns at 20k models
 _NAMED = re.compile(rb"normcheck")
 _ESCAPED = re.compile(rb"\\u")
 

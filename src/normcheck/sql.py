@@ -194,8 +194,9 @@ _WALKED = (exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In)
 
 def _breadth_first(tree: exp.Expr, kinds: tuple[type[exp.Expr], ...]) -> list[exp.Expr]:
     """The nodes of these kinds in ``tree.find_all(*kinds)``'s order (breadth
-    first, arguments in order), a level at a time: a fifth of the parse's cost
-    instead of a third, on the 5,000-model synthetic project."""
+    first, arguments in order), a level at a time with plain loops instead of
+    sqlglot's generator (measured a quarter faster; the walk is still about a
+    fifth of a model's parse time)."""
     found: list[exp.Expr] = []
     level = [tree]
     while level:
