@@ -506,7 +506,9 @@ def test_jinja_free_path_nests_calls_and_keeps_this_per_model():
 def test_the_level_walk_finds_what_find_all_finds_in_its_order(name, tmp_path):
     import sqlglot
 
-    from normcheck.sql import _WALKED, _breadth_first
+    from normcheck.sql import _BARREN, _WALKED, _breadth_first
+
+    assert not _BARREN & set(_WALKED)  # the walk does not go into nodes it must find
 
     project = build_project(
         load_manifest(unpack(CORPUS / "dbt" / name / "manifest.json.gz", tmp_path)), None, tmp_path

@@ -378,6 +378,14 @@ class Renderer:
         done = None if local else self._done.get(text)
         if done is not None:
             return done
+        plain = _PLAIN_CALL.fullmatch(text)
+        if plain is not None and plain.group(1) not in local and plain.group(1) != "config":
+            target = self._callables.get(plain.group(1))
+            if target is not None:  # `ref('orders')`: no need to parse it as Python
+                strings = _STRING.findall(plain.group(2) or "")
+                value = str(_call(target, [a or b for a, b in strings], {}))
+                self._done[text] = value
+                return value
         tree = _parse(text)
         if (
             isinstance(tree, ast.Call)
@@ -428,14 +436,7 @@ class Renderer:
             if keyword.arg is None:
                 raise _NotSimple
             kwargs[keyword.arg] = self._value(keyword.value, model, local, uses_model)
-        if not callable(target):
-            raise _NotSimple
-        try:
-            return target(*args, **kwargs)
-        except RenderError:
-            raise
-        except Exception:  # Jinja reports it the way it always does
-            raise _NotSimple from None
+        return _call(target, args, kwargs)
 
     def _context(self, model: RenderInput) -> dict[str, object]:
         def ref(*args: str, **kwargs: object) -> Relation:
@@ -479,6 +480,26 @@ class Renderer:
 
 class _NotSimple(Exception):
     pass
+
+
+def _call(target: object, args: list[object], kwargs: dict[str, object]) -> object:
+    if not callable(target):
+        raise _NotSimple
+    try:
+        return target(*args, **kwargs)
+    except RenderError:
+        raise
+    except Exception:  # Jinja reports it the way it always does
+        raise _NotSimple from None
+
+
+# `name('text', "text")`: a call with string arguments that hold no escapes, the
+# same in Jinja and Python (most `{{ }}` of a dbt project: ref, source, macros)
+_STRING_ARG = r"'[^'\\\n]*'|" + r'"[^"\\\n]*"'
+_PLAIN_CALL = re.compile(
+    rf"([A-Za-z_]\w*)\(\s*((?:{_STRING_ARG})(?:\s*,\s*(?:{_STRING_ARG}))*)?\s*\)"
+)
+_STRING = re.compile(r"'([^'\\\n]*)'|" + r'"([^"\\\n]*)"')
 
 
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)

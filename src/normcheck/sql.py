@@ -190,15 +190,20 @@ def _except(star: exp.Expr) -> list[exp.Expr]:
 
 
 _WALKED = (exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In)
+# Nodes that hold none of the walked kinds: the walk does not go into them. Column
+# references and identifiers are most of a tree (a 200-token model has about 60
+# identifiers and 25 columns of its 160 nodes); skipping them halves the walk.
+_BARREN = frozenset({exp.Column, exp.Identifier, exp.Literal, exp.DataType, exp.Var, exp.Null})
 
 
 def _breadth_first(tree: exp.Expr, kinds: tuple[type[exp.Expr], ...]) -> list[exp.Expr]:
     """The nodes of these kinds in ``tree.find_all(*kinds)``'s order (breadth
     first, arguments in order), a level at a time with plain loops instead of
-    sqlglot's generator (measured a quarter faster; the walk is still about a
-    fifth of a model's parse time)."""
+    sqlglot's generator, and without going into nodes that cannot hold them
+    (``_BARREN``; ``kinds`` must be none of those)."""
     found: list[exp.Expr] = []
     level = [tree]
+    expr = exp.Expr
     while level:
         below: list[exp.Expr] = []
         for node in level:
@@ -206,8 +211,8 @@ def _breadth_first(tree: exp.Expr, kinds: tuple[type[exp.Expr], ...]) -> list[ex
                 found.append(node)
             for value in node.args.values():
                 if type(value) is list:
-                    below.extend(v for v in value if isinstance(v, exp.Expr))
-                elif isinstance(value, exp.Expr):
+                    below.extend(v for v in value if isinstance(v, expr) and type(v) not in _BARREN)
+                elif isinstance(value, expr) and type(value) not in _BARREN:
                     below.append(value)
         level = below
     return found
