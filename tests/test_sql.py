@@ -527,3 +527,58 @@ def test_the_level_walk_finds_what_find_all_finds_in_its_order(name, tmp_path):
             assert [id(n) for n in found] == [id(n) for n in expected], model.uid
             compared += 1
     assert compared >= 15
+
+
+SUBJECT_ONLY_PLUGIN = '''
+from normcheck.checks._api import NoOptions, rule
+
+
+@rule("acme/explodes-on-models", severity="error", targets=["model"], subject_only=True)
+def explodes(model, ctx):
+    """A rule that raises on every model."""
+    raise ValueError(model.name)
+    yield
+'''
+
+
+def test_subject_only_rules_run_during_the_parse_and_find_what_they_find_after_it(
+    tmp_path, monkeypatch, capsys
+):
+    from normcheck import run as run_module
+
+    root = build_dbt_project(tmp_path, SQL_PROJECT)
+    (root / "rules.py").write_text(SUBJECT_ONLY_PLUGIN)
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nplugins: [rules.py]\n"
+        "vocabulary: {preferred: {amt: amount}}\nrules:\n  acme/explodes-on-models: error\n"
+    )
+    monkeypatch.chdir(root)
+    args = ["check", "--format", "json", "--parse", "never", "--no-cache"]
+    early_calls: list[int] = []
+    real_early = run_module.evaluate_early
+
+    def counted(*args, **kwargs):
+        early_calls.append(1)
+        return real_early(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "evaluate_early", counted)
+    outputs = []
+    for early in (True, False):
+        if not early:  # everything after the parse, in one pass
+            monkeypatch.setattr(run_module, "evaluate_early", lambda *a, **k: None)
+        code = main(args)
+        out, err = capsys.readouterr()
+        assert code == 3  # the plugin's crashes
+        outputs.append((out, err.split("Traceback written to")[0]))  # not the log's name
+    assert early_calls == [1]
+    assert outputs[0] == outputs[1]
+    findings = json.loads(outputs[0][0])["findings"]
+    # a model the analysis changes (its SQL columns added) is judged once, early or not...
+    described = [f["resource"] for f in findings if f["rule"] == "docs/missing-description"]
+    assert described.count("model.shop.fct_orders") == 1
+    # ...and the columns only the SQL shows are judged by the subject-only column rules
+    assert ("naming/column-case", "model.shop.fct_orders.lineCount") in {
+        (f["rule"], f["resource"]) for f in findings
+    }
+    # one crash per model, whether its first judgement stood or was made again
+    assert "5 crash(es)" in outputs[0][1]

@@ -234,37 +234,85 @@ def analyse_project(
     workers: int | None = None,
 ) -> SqlAnalysis:
     """Parse every SQL model of the root project once."""
-    dialect = dialect_for(dialect_setting or project.adapter)
-    models = sql_models(project)
-    refs = _refs(project)
-    variables = project_vars(project.root)
-    cached: dict[str, Facts] = {}
-    if cache_file is not None:
-        try:
-            cached = _CACHE_DECODER.decode(cache_file.read_bytes())
-        except (OSError, ValueError, RecursionError):  # unreadable or corrupt: not used
-            cached = {}
-    keys = _keys(project, models, dialect, refs, variables) if cached else {}
-    facts: dict[str, Facts] = {}
-    jobs: list[tuple[str, str, RenderInput | None]] = []
-    for model in models:
-        hit = cached.get(keys[model.uid]) if cached else None
-        if hit is not None:
-            facts[model.uid] = hit
-        elif model.compiled_code:
-            jobs.append((model.uid, model.compiled_code, None))
-        else:
-            jobs.append((model.uid, "", render_input(model)))
-    parsing: _Parsing | None = None
-    try:
-        if jobs:
-            _STATE["dialect"] = dialect
-            _STATE["renderer"] = renderer_for(project, refs, variables)
-            _STATE["jobs"] = jobs
-            parsing = _Parsing(jobs, workers)
+    with start_analysis(project, dialect_setting, cache_file, workers) as pending:
+        return pending.finish()
+
+
+def start_analysis(
+    project: Project,
+    dialect_setting: str | None,
+    cache_file: Path | None,
+    workers: int | None = None,
+) -> PendingAnalysis:
+    """Start parsing the project's SQL models (cached ones are not parsed
+    again); ``finish()`` of what it returns waits for the facts, so the caller
+    can do other work while the workers parse. Use it as a context manager: the
+    workers stop when the block ends."""
+    return PendingAnalysis(project, dialect_setting, cache_file, workers)
+
+
+class PendingAnalysis:
+    def __init__(
+        self,
+        project: Project,
+        dialect_setting: str | None,
+        cache_file: Path | None,
+        workers: int | None,
+    ) -> None:
+        self.project = project
+        self.cache_file = cache_file
+        self.dialect = dialect = dialect_for(dialect_setting or project.adapter)
+        self.models = models = sql_models(project)
+        self.refs = refs = _refs(project)
+        self.variables = variables = project_vars(project.root)
+        cached: dict[str, Facts] = {}
+        if cache_file is not None:
+            try:
+                cached = _CACHE_DECODER.decode(cache_file.read_bytes())
+            except (OSError, ValueError, RecursionError):  # unreadable or corrupt: not used
+                cached = {}
+        self.keys = _keys(project, models, dialect, refs, variables) if cached else {}
+        self.facts: dict[str, Facts] = {}
+        self.jobs: list[tuple[str, str, RenderInput | None]] = []
+        for model in models:
+            hit = cached.get(self.keys[model.uid]) if cached else None
+            if hit is not None:
+                self.facts[model.uid] = hit
+            elif model.compiled_code:
+                self.jobs.append((model.uid, model.compiled_code, None))
+            else:
+                self.jobs.append((model.uid, "", render_input(model)))
+        self.parsing: _Parsing | None = None
+        if self.jobs:
+            try:
+                _STATE["dialect"] = dialect
+                _STATE["renderer"] = renderer_for(project, refs, variables)
+                _STATE["jobs"] = self.jobs
+                self.parsing = _Parsing(self.jobs, workers)
+            except BaseException:
+                self.close()
+                raise
+
+    def __enter__(self) -> PendingAnalysis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers (at once if their facts were not asked for)."""
+        if self.parsing is not None:
+            self.parsing.close()
+            self.parsing = None
+        _STATE.clear()
+
+    def finish(self) -> SqlAnalysis:
+        """Wait for the facts of every model, store them in the cache."""
+        project, cache_file, models = self.project, self.cache_file, self.models
+        keys = self.keys
         # while the workers parse: the rest of what the analysis needs
         if cache_file is not None and not keys:
-            keys = _keys(project, models, dialect, refs, variables)
+            keys = _keys(project, models, self.dialect, self.refs, self.variables)
         by_relation: dict[str, str] = {}
         relations = [
             r
@@ -275,15 +323,13 @@ def analyse_project(
             key = parse_relation(resource.relation)
             by_relation[key] = resource.uid
             by_relation.setdefault(key.rsplit(".", 1)[-1], resource.uid)
-        if parsing is not None:
-            facts.update(parsing.results())
-    finally:
-        if parsing is not None:
-            parsing.close()
-        _STATE.clear()
-    if jobs and cache_file is not None:
-        _store(cache_file, {keys[uid]: f for uid, f in facts.items()})
-    return SqlAnalysis(project, dict(sorted(facts.items())), dialect, by_relation)
+        facts = self.facts
+        if self.parsing is not None:
+            facts.update(self.parsing.results())
+        self.close()
+        if self.jobs and cache_file is not None:
+            _store(cache_file, {keys[uid]: f for uid, f in facts.items()})
+        return SqlAnalysis(project, dict(sorted(facts.items())), self.dialect, by_relation)
 
 
 def _keys(

@@ -167,18 +167,18 @@ class _Job:
     targets: tuple[str, ...]
 
 
-def evaluate(
-    project: Project,
-    config: Config,
-    rule_ids: Iterable[str],
-    display_prefix: str = "",
-    sql: SqlAnalysis | None = None,
-) -> Evaluation:
-    """Run the selected rules over the root project's resources. (One process:
-    a forked second one halving the rules was slower on 300,000 columns, its
-    copy-on-write page copies costing more than the rules it ran.)"""
-    locator = _Locator(project.root, display_prefix)
-    by_type = _by_type(project)
+@dataclass(frozen=True)
+class Early:
+    """What the subject-only rules found before the SQL facts were in: still
+    true of every resource the SQL analysis leaves as it was."""
+
+    project: Project
+    findings: tuple[tuple[str, Finding], ...]  # (subject uid, finding)
+    crashes: tuple[RuleCrash, ...]
+    locator: _Locator
+
+
+def _jobs(config: Config, rule_ids: Iterable[str]) -> tuple[dict[str, _Settings], list[_Job]]:
     selected = set(rule_ids)
     all_settings: dict[str, _Settings] = {}
     jobs: list[_Job] = []
@@ -190,8 +190,72 @@ def evaluate(
         if not settings.may_fire:
             continue
         jobs.append(_Job(rule_id, settings, _targets(settings)))
-    findings, crashes = _Runner(project, config, by_type, locator, sql).run(jobs)
-    return Evaluation(tuple(sorted(findings)), tuple(crashes), all_settings, locator)
+    return all_settings, jobs
+
+
+def evaluate_early(
+    project: Project, config: Config, rule_ids: Iterable[str], display_prefix: str = ""
+) -> Early:
+    """Run the rules declared ``subject_only`` now, while SQL is being parsed:
+    what they find depends on nothing the analysis adds. ``evaluate(...,
+    early=)`` runs them again only on the resources it added or changed."""
+    locator = _Locator(project.root, display_prefix)
+    _, jobs = _jobs(config, rule_ids)
+    early = [job for job in jobs if _early(job)]
+    findings, crashes = _Runner(project, config, _by_type(project), locator, None).run(early)
+    return Early(project, tuple(findings), tuple(crashes), locator)
+
+
+def evaluate(
+    project: Project,
+    config: Config,
+    rule_ids: Iterable[str],
+    display_prefix: str = "",
+    sql: SqlAnalysis | None = None,
+    early: Early | None = None,
+) -> Evaluation:
+    """Run the selected rules over the root project's resources (with ``early``:
+    the subject-only rules only over resources that are not the very objects
+    they judged then). One process: a forked second one halving the rules was
+    slower on 300,000 columns, its copy-on-write page copies costing more than
+    the rules it ran."""
+    by_type = _by_type(project)
+    all_settings, jobs = _jobs(config, rule_ids)
+    if early is None:
+        locator = _Locator(project.root, display_prefix)
+        found, crashes = _Runner(project, config, by_type, locator, sql).run(jobs)
+        findings = [finding for _, finding in found]
+    else:
+        locator = early.locator
+        before = early.project.resources
+        changed = {
+            kind: [r for r in resources if before.get(r.uid) is not r]
+            for kind, resources in by_type.items()
+        }
+        late = [job for job in jobs if not _early(job)]
+        found, crashes = _Runner(project, config, by_type, locator, sql).run(late)
+        again = [job for job in jobs if _early(job)]
+        found_again, crashed_again = _Runner(project, config, changed, locator, sql).run(again)
+        resources = project.resources
+
+        def unchanged(uid: str) -> bool:  # the very object the early rules judged
+            return resources.get(uid) is before.get(uid)
+
+        findings = [f for uid, f in early.findings if unchanged(uid)]
+        findings += [f for _, f in (*found, *found_again)]
+        crashes += [c for c in early.crashes if unchanged(c.resource)]
+        crashes += crashed_again
+    return Evaluation(
+        tuple(sorted(findings)), tuple(sorted(crashes, key=_crash_key)), all_settings, locator
+    )
+
+
+def _early(job: _Job) -> bool:
+    return job.settings.config.rule.subject_only and PROJECT not in job.targets
+
+
+def _crash_key(crash: RuleCrash) -> tuple[str, str]:
+    return crash.rule, crash.resource
 
 
 def _targets(settings: _Settings) -> tuple[str, ...]:
@@ -250,9 +314,10 @@ class _Runner:
             severity, options = settings.config.severity, settings.config.options
         return None if severity == "off" else (severity, self.context_for(options))
 
-    def run(self, jobs: Sequence[_Job]) -> tuple[list[Finding], list[RuleCrash]]:
+    def run(self, jobs: Sequence[_Job]) -> tuple[list[tuple[str, Finding]], list[RuleCrash]]:
+        """The findings, each with the uid of the subject it was found on."""
         project, config, locator = self.project, self.config, self.locator
-        findings: list[Finding] = []
+        findings: list[tuple[str, Finding]] = []
         crashes: list[RuleCrash] = []
         for job in jobs:
             rule_id, settings = job.rule_id, job.settings
@@ -279,15 +344,17 @@ class _Runner:
                                 subject if isinstance(subject, Resource) else None
                             )
                             if about is not None:
-                                findings.append(
-                                    _finding(rule_id, severity, about, hit, locator, config)
-                                )
+                                finding = _finding(rule_id, severity, about, hit, locator, config)
+                                findings.append((_uid(subject), finding))
                     except NormcheckError:
                         raise  # the user's input is broken (a property file, say): exit 2
                     except Exception:
-                        uid = subject.uid if isinstance(subject, Resource) else project.name
-                        crashes.append(RuleCrash(rule_id, uid, traceback.format_exc()))
+                        crashes.append(RuleCrash(rule_id, _uid(subject), traceback.format_exc()))
         return findings, crashes
+
+
+def _uid(subject: Resource | Project) -> str:
+    return subject.uid if isinstance(subject, Resource) else subject.name
 
 
 def _finding(

@@ -19,7 +19,7 @@ from normcheck.checks.registry import LOCKED_RULE
 from normcheck.config.loader import display_path, extends_root, find_config, load_config
 from normcheck.config.model import Config
 from normcheck.dbt_parse import needs_parse, run_dbt_parse
-from normcheck.engine import RuleCrash, count, evaluate, needs_columns
+from normcheck.engine import RuleCrash, count, evaluate, evaluate_early, needs_columns
 from normcheck.errors import UsageError
 from normcheck.finding import Finding, fingerprint
 from normcheck.project import Resource
@@ -187,16 +187,20 @@ def _evaluate_project_now(
     prefix = display_prefix(project_dir)
     sql = None
     stats: dict[str, int] = {}
+    early = None
     if needs_sql:
-        from normcheck.analysis import analyse_project, with_sql_columns
+        from normcheck.analysis import start_analysis, with_sql_columns
 
         cache_file = cache.sql_cache_file(project.root) if use_cache else None
-        sql = analyse_project(project, config.dialect, cache_file)
+        with start_analysis(project, config.dialect, cache_file) as parsing:
+            # while the workers parse: the rules whose findings the SQL cannot change
+            early = evaluate_early(project, config, rule_ids, prefix)
+            sql = parsing.finish()
         project = with_sql_columns(project, sql)
         sql.project = project
         coverage = sql.coverage()
         stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
-    evaluation = evaluate(project, config, rule_ids, prefix, sql)
+    evaluation = evaluate(project, config, rule_ids, prefix, sql, early)
     _retain(manifest, project, evaluation, sql)
     selected = set(rule_ids)
 

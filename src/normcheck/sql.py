@@ -10,6 +10,7 @@ too, never exceptions."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 
@@ -79,6 +80,7 @@ def relation_key(parts: list[str]) -> str:
     return ".".join(p.strip('"`[]').lower() for p in parts if p)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # each model's parents' names, again for every model
 def parse_relation(text: str) -> str:
     """Normalise a manifest `relation_name` such as ``"db"."schema"."table"``."""
     parts = re.findall(r'"([^"]*)"|`([^`]*)`|\[([^\]]*)\]|([^.]+)', text)
