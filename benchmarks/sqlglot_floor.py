@@ -24,9 +24,10 @@ import sqlglot
 
 from normcheck import analysis
 from normcheck._jinja import RenderError
+from normcheck._parse_worker import renderer_for
 from normcheck.artifacts.manifest import load_manifest
 from normcheck.project import build_project
-from normcheck.sql import dialect_for
+from normcheck.sqlfacts import dialect_for
 
 WORKERS = 2
 _SQL: list[str] = []
@@ -43,7 +44,7 @@ def _parse(index: int) -> int:
 
 def main(path: str) -> None:
     project = build_project(load_manifest(Path(path)), None, Path.cwd())
-    renderer = analysis.renderer_for(project)
+    renderer = renderer_for(analysis.context_for(project, ""))
     models = analysis.sql_models(project)
     for model in models:
         if model.compiled_code:

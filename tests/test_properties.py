@@ -918,7 +918,8 @@ _FRAGMENTS = [
 @FUZZ
 @given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
 def test_the_jinja_free_path_renders_what_jinja_renders(fragments):
-    from normcheck._jinja import MacroSource, Renderer, RenderError, RenderInput
+    from normcheck._jinja import Renderer, RenderError
+    from normcheck.sqlfacts import MacroSource, RenderInput
 
     shop = Renderer(
         "shop",

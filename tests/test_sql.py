@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, build_dbt_project
-from normcheck import analysis
-from normcheck._jinja import MacroSource, Renderer, RenderError, RenderInput
+from normcheck import _parse_worker, analysis
+from normcheck._jinja import Renderer, RenderError
+from normcheck._parse_worker import renderer_for
 from normcheck.artifacts.manifest import load_manifest
 from normcheck.cli import main
 from normcheck.project import build_project
-from normcheck.sql import Item, analyse, dialect_for, parse_relation
+from normcheck.sql import analyse
+from normcheck.sqlfacts import Item, MacroSource, RenderInput, dialect_for, parse_relation
 
 
 def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | None:
@@ -259,13 +261,13 @@ def test_sql_facts_are_cached_per_model(tmp_path, monkeypatch):
     cache_file = tmp_path / "sql.msgpack"
     first = analysis.analyse_project(project, None, cache_file, workers=1)
     calls: list[str] = []
-    real = analysis._work
+    real = _parse_worker.work
 
-    def counted(job):
+    def counted(job, dialect, renderer):
         calls.append(job[0])
-        return real(job)
+        return real(job, dialect, renderer)
 
-    monkeypatch.setattr(analysis, "_work", counted)
+    monkeypatch.setattr(_parse_worker, "work", counted)
     second = analysis.analyse_project(project, None, cache_file, workers=1)
     assert calls == []
     assert second.facts == first.facts
@@ -464,7 +466,7 @@ def test_jinja_free_path_gives_the_facts_real_jinja_gives_on_the_corpus(tmp_path
         unpack(CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz", tmp_path)
     )
     project = build_project(manifest, None, tmp_path)
-    shop = analysis.renderer_for(project)
+    shop = renderer_for(analysis.context_for(project, ""))
     dialect = dialect_for(project.adapter)
     compared = 0
     for model in analysis.sql_models(project):
@@ -513,7 +515,7 @@ def test_the_level_walk_finds_what_find_all_finds_in_its_order(name, tmp_path):
     project = build_project(
         load_manifest(unpack(CORPUS / "dbt" / name / "manifest.json.gz", tmp_path)), None, tmp_path
     )
-    shop = analysis.renderer_for(project)
+    shop = renderer_for(analysis.context_for(project, ""))
     compared = 0
     for model in analysis.sql_models(project):
         try:
@@ -582,3 +584,55 @@ def test_subject_only_rules_run_during_the_parse_and_find_what_they_find_after_i
     }
     # one crash per model, whether its first judgement stood or was made again
     assert "5 crash(es)" in outputs[0][1]
+
+
+@pytest.fixture(scope="module")
+def ol_project(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ol")
+    manifest = load_manifest(unpack(CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz", out))
+    return build_project(manifest, None, out)
+
+
+def test_workers_started_early_parse_what_one_process_parses(ol_project):
+    pool = analysis.start_workers(2)
+    assert pool is not None
+    parallel = analysis.start_analysis(ol_project, None, None, pool=pool)
+    with parallel:
+        assert parallel.pool is pool  # 658 models: parsed by the workers
+        shared = parallel.finish()
+    assert not pool.process.is_alive() or pool.readers == []
+    alone = analysis.analyse_project(ol_project, None, None, workers=1)
+    assert shared.facts == alone.facts
+    assert shared.coverage() == alone.coverage()
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [("raises", "a SQL parse worker failed"), ("dies", "a SQL parse worker stopped")],
+)
+def test_a_worker_that_fails_is_an_internal_error_not_a_hang(ol_project, monkeypatch, how, message):
+    import os
+
+    real = _parse_worker.work
+    victim = analysis.sql_models(ol_project)[300].uid
+
+    def failing(job, dialect, renderer):
+        if job[0] == victim:
+            if how == "dies":
+                os._exit(1)
+            raise ValueError(f"cannot parse {victim}")
+        return real(job, dialect, renderer)
+
+    monkeypatch.setattr(_parse_worker, "work", failing)  # the workers fork with it
+    with pytest.raises(RuntimeError, match=message) as caught:
+        analysis.analyse_project(ol_project, None, None, workers=2)
+    if how == "raises":
+        assert f"ValueError: cannot parse {victim}" in str(caught.value)
+
+
+def test_workers_not_needed_stop_without_being_sent_anything(tmp_path):
+    pool = analysis.start_workers(2)
+    assert pool is not None
+    pool.close()
+    pool.process.join(timeout=10)
+    assert pool.process.exitcode is not None  # ended, not left waiting

@@ -17,13 +17,14 @@ import json
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 import jinja2.ext
 import jinja2.sandbox
 import yaml
+
+from normcheck.sqlfacts import MacroSource, RenderInput
 
 PLACEHOLDER = "NULL"
 
@@ -86,24 +87,6 @@ class Relation(str):
 
     def render(self) -> str:
         return str(self)
-
-
-@dataclass(frozen=True)
-class MacroSource:
-    package: str
-    name: str
-    sql: str
-
-
-@dataclass(frozen=True)
-class RenderInput:
-    """What rendering one model needs from the manifest."""
-
-    name: str
-    package: str
-    raw_code: str
-    config: Mapping[str, object]
-    relation: str
 
 
 class _Namespace:

@@ -8,23 +8,29 @@ from __future__ import annotations
 import bisect
 import hashlib
 import multiprocessing
-import multiprocessing.pool
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import cast
 
 import msgspec
 
 from normcheck import __version__
-from normcheck._jinja import MacroSource as JinjaMacro
-from normcheck._jinja import Renderer, RenderError, RenderInput
 from normcheck._yaml import load_yaml
 from normcheck.errors import UserError
 from normcheck.project import Project, Resource
-from normcheck.sql import Facts, Item, analyse, dialect_for, parse_relation, too_big
+from normcheck.sqlfacts import (
+    Facts,
+    Item,
+    Job,
+    MacroSource,
+    ParseContext,
+    RenderInput,
+    dialect_for,
+    parse_relation,
+)
 
 PARALLEL_FROM = 200  # models; below this, forking costs more than it saves
 
@@ -105,45 +111,7 @@ class SqlAnalysis:
         return Coverage(len(self.facts), sum(1 for f in self.facts.values() if f.error is None))
 
 
-# -- rendering and parsing, possibly in worker processes ----------------------
-
-_STATE: dict[str, object] = {}
-
-
-def _work(job: tuple[str, str, RenderInput | None]) -> tuple[str, Facts]:
-    uid, sql, model = job
-    dialect = str(_STATE["dialect"])
-    if model is not None:
-        big = too_big(model.raw_code)
-        if big is not None:  # not even rendered
-            return uid, big
-        renderer = cast(Renderer, _STATE["renderer"])
-        try:
-            sql = renderer.render(model)
-        except RenderError as exc:
-            return uid, Facts(error=f"could not render the model's Jinja: {exc}")
-    facts = analyse(sql, dialect)
-    if facts.error is not None and model is not None:
-        facts = msgspec.structs.replace(
-            facts, error_line=_raw_line(sql, facts.error_line, model.raw_code)
-        )
-    return uid, facts
-
-
-def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
-    """Map a line of the rendered SQL back to the model file, where the text matches."""
-    if line is None:
-        return None
-    lines = rendered.splitlines()
-    if not 0 < line <= len(lines):
-        return None
-    text = lines[line - 1].strip()
-    if not text:
-        return None
-    for number, raw_line in enumerate(raw.splitlines(), 1):
-        if text in raw_line:
-            return number
-    return None
+# -- rendering and parsing, in worker processes ------------------------------
 
 
 def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
@@ -201,16 +169,19 @@ def sql_models(project: Project) -> list[Resource]:
     ]
 
 
-def renderer_for(
+def context_for(
     project: Project,
+    dialect: str,
     refs: Mapping[tuple[str | None, str, str | None], str] | None = None,
     variables: Mapping[str, object] | None = None,
-) -> Renderer:
-    """The project's Jinja renderer (``refs`` and ``variables`` when already known)."""
-    return Renderer(
+) -> ParseContext:
+    """What rendering and parsing the project's models takes (``refs`` and
+    ``variables`` when already known)."""
+    return ParseContext(
+        dialect,
         project.name,
         project.adapter or "",
-        [JinjaMacro(m.package, m.name, m.sql) for m in project.macros],
+        tuple(MacroSource(m.package, m.name, m.sql) for m in project.macros),
         project_vars(project.root) if variables is None else variables,
         _refs(project) if refs is None else refs,
     )
@@ -243,12 +214,13 @@ def start_analysis(
     dialect_setting: str | None,
     cache_file: Path | None,
     workers: int | None = None,
+    pool: Workers | None = None,
 ) -> PendingAnalysis:
     """Start parsing the project's SQL models (cached ones are not parsed
-    again); ``finish()`` of what it returns waits for the facts, so the caller
-    can do other work while the workers parse. Use it as a context manager: the
-    workers stop when the block ends."""
-    return PendingAnalysis(project, dialect_setting, cache_file, workers)
+    again) on ``pool`` (started early) or on workers started now; ``finish()``
+    of what it returns waits for the facts, so the caller can do other work
+    meanwhile. Use it as a context manager: the workers stop when it ends."""
+    return PendingAnalysis(project, dialect_setting, cache_file, workers, pool)
 
 
 class PendingAnalysis:
@@ -258,9 +230,11 @@ class PendingAnalysis:
         dialect_setting: str | None,
         cache_file: Path | None,
         workers: int | None,
+        pool: Workers | None,
     ) -> None:
         self.project = project
         self.cache_file = cache_file
+        self.pool = pool
         self.dialect = dialect = dialect_for(dialect_setting or project.adapter)
         self.models = models = sql_models(project)
         self.refs = refs = _refs(project)
@@ -273,7 +247,7 @@ class PendingAnalysis:
                 cached = {}
         self.keys = _keys(project, models, dialect, refs, variables) if cached else {}
         self.facts: dict[str, Facts] = {}
-        self.jobs: list[tuple[str, str, RenderInput | None]] = []
+        self.jobs: list[Job] = []
         for model in models:
             hit = cached.get(self.keys[model.uid]) if cached else None
             if hit is not None:
@@ -282,16 +256,18 @@ class PendingAnalysis:
                 self.jobs.append((model.uid, model.compiled_code, None))
             else:
                 self.jobs.append((model.uid, "", render_input(model)))
-        self.parsing: _Parsing | None = None
-        if self.jobs:
-            try:
-                _STATE["dialect"] = dialect
-                _STATE["renderer"] = renderer_for(project, refs, variables)
-                _STATE["jobs"] = self.jobs
-                self.parsing = _Parsing(self.jobs, workers)
-            except BaseException:
-                self.close()
-                raise
+        self.context = context_for(project, dialect, refs, variables)
+        count = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        if len(self.jobs) < PARALLEL_FROM or not Workers.available(count):
+            self.close()  # parsed here, when the facts are asked for
+            return
+        try:
+            if self.pool is None:
+                self.pool = Workers(count)
+            self.pool.parse(self.context, self.jobs)
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> PendingAnalysis:
         return self
@@ -301,10 +277,9 @@ class PendingAnalysis:
 
     def close(self) -> None:
         """Stop the workers (at once if their facts were not asked for)."""
-        if self.parsing is not None:
-            self.parsing.close()
-            self.parsing = None
-        _STATE.clear()
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
     def finish(self) -> SqlAnalysis:
         """Wait for the facts of every model, store them in the cache."""
@@ -324,9 +299,14 @@ class PendingAnalysis:
             by_relation[key] = resource.uid
             by_relation.setdefault(key.rsplit(".", 1)[-1], resource.uid)
         facts = self.facts
-        if self.parsing is not None:
-            facts.update(self.parsing.results())
-        self.close()
+        if self.pool is not None:
+            facts.update(self.pool.results())
+            self.close()
+        elif self.jobs:  # a few: here
+            from normcheck._parse_worker import renderer_for, work
+
+            renderer = renderer_for(self.context)
+            facts.update(work(job, self.dialect, renderer) for job in self.jobs)
         if self.jobs and cache_file is not None:
             _store(cache_file, {keys[uid]: f for uid, f in facts.items()})
         return SqlAnalysis(project, dict(sorted(facts.items())), self.dialect, by_relation)
@@ -353,46 +333,87 @@ def _keys(
 
 
 _RESULTS = msgspec.msgpack.Decoder(list[tuple[str, Facts]])
-_RESULT_ENCODER = msgspec.msgpack.Encoder()
 
 
-def _chunk(bounds: tuple[int, int]) -> bytes:
-    """A worker's share: jobs[start:end] of the list it inherited when forked
-    (only two integers travel to it), its facts back as one msgpack message."""
-    jobs = cast("list[tuple[str, str, RenderInput | None]]", _STATE["jobs"])
-    return _RESULT_ENCODER.encode([_work(jobs[i]) for i in range(*bounds)])
+def _serve(*args: object) -> None:
+    """The first worker's life (:func:`normcheck._parse_worker.serve`); imported
+    there, in the worker, so this process never imports sqlglot for it."""
+    from normcheck import _parse_worker
+
+    _parse_worker.serve(*args)  # type: ignore[arg-type]
 
 
-class _Parsing:
-    """The jobs, parsed by forked workers while the caller goes on (or, for a
-    few jobs or one core, in this process when the results are asked for)."""
+class Workers:
+    """Forked parse workers. The first is started before the manifest is read
+    and warms up sqlglot and Jinja meanwhile; once the jobs are known it forks
+    the others from itself, so they start warm too and share the jobs it was
+    sent once. While they parse the caller goes on; ``results()`` waits."""
 
-    def __init__(self, jobs: list[tuple[str, str, RenderInput | None]], workers: int | None):
-        self.jobs = jobs
-        self.pool: multiprocessing.pool.Pool | None = None
-        count = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        if (
-            count > 1
-            and len(jobs) >= PARALLEL_FROM
-            and "fork" in multiprocessing.get_all_start_methods()
-        ):
-            self.pool = multiprocessing.get_context("fork").Pool(count)
-            # small shares: the last one finishing late costs little
-            step = max(1, len(jobs) // (count * 24))
-            shares = [(a, min(a + step, len(jobs))) for a in range(0, len(jobs), step)]
-            self.pending = self.pool.imap_unordered(_chunk, shares)
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self.count = count
+        self.taken = context.Value("q", 0)
+        self.jobs_out: Connection | None = None
+        pipes = [context.Pipe(duplex=False) for _ in range(count)]
+        jobs_in, jobs_out = context.Pipe(duplex=False)
+        ours = [jobs_out, *(r for r, _ in pipes)]  # the worker closes its copies of these
+        self.process = context.Process(
+            target=_serve, args=(ours, jobs_in, [w for _, w in pipes], self.taken), daemon=True
+        )
+        self.process.start()
+        jobs_in.close()
+        for _, writer in pipes:
+            writer.close()
+        self.jobs_out = jobs_out
+        self.readers = [r for r, _ in pipes]
+
+    @staticmethod
+    def available(count: int) -> bool:
+        return count > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+    def parse(self, context: ParseContext, jobs: list[Job]) -> None:
+        """Send the jobs; small shares, so the last one finishing late costs little."""
+        assert self.jobs_out is not None
+        step = max(1, len(jobs) // (self.count * 24))
+        self.jobs_out.send((context, jobs, step))
+        self.jobs_out.close()
+        self.jobs_out = None
 
     def results(self) -> list[tuple[str, Facts]]:
-        if self.pool is None:
-            return [_work(job) for job in self.jobs]
         out: list[tuple[str, Facts]] = []
-        for message in self.pending:
-            out.extend(_RESULTS.decode(message))
+        waiting = list(self.readers)
+        while waiting:
+            for reader in wait(waiting):
+                assert isinstance(reader, Connection)
+                try:
+                    message = reader.recv_bytes()
+                except EOFError:
+                    raise RuntimeError("a SQL parse worker stopped unexpectedly") from None
+                if not message:
+                    waiting.remove(reader)
+                elif message[:1] == b"E":
+                    raise RuntimeError(f"a SQL parse worker failed:\n{message[1:].decode()}")
+                else:
+                    out.extend(_RESULTS.decode(message[1:]))
         return out
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
+        """Stop the workers (those still parsing stop at their next message)."""
+        if self.jobs_out is not None:
+            self.jobs_out.close()  # never sent: the first worker ends
+            self.jobs_out = None
+        for reader in self.readers:
+            reader.close()
+        self.readers = []
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=0)
+
+
+def start_workers(count: int | None = None) -> Workers | None:
+    """Parse workers for a cold run, started now (None: one core, or no fork)."""
+    count = count if count is not None else min(os.cpu_count() or 1, 4)
+    return Workers(count) if Workers.available(count) else None
 
 
 def _store(path: Path, facts: dict[str, Facts]) -> None:

@@ -10,6 +10,7 @@ import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from normcheck import baseline as baseline_mod
 from normcheck import cache, suppression
@@ -24,6 +25,9 @@ from normcheck.errors import UsageError
 from normcheck.finding import Finding, fingerprint
 from normcheck.project import Resource
 from normcheck.scope import EVERYTHING, changed_since, defining_files, limit, scope_for
+
+if TYPE_CHECKING:
+    from normcheck.analysis import Workers
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,26 @@ def _evaluate_project(
 def _evaluate_project_now(
     project_dir: Path, config: Config, manifest_path: Path, rule_ids: list[str], use_cache: bool
 ) -> _Evaluated:
+    pool = None
+    if sql_needed(config, rule_ids):
+        from normcheck.analysis import start_workers
+
+        pool = start_workers()  # they get ready to parse while the manifest is read
+    try:
+        return _evaluate_with(project_dir, config, manifest_path, rule_ids, use_cache, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _evaluate_with(
+    project_dir: Path,
+    config: Config,
+    manifest_path: Path,
+    rule_ids: list[str],
+    use_cache: bool,
+    pool: Workers | None,
+) -> _Evaluated:
     from normcheck.project import build_project  # keeps the warm path's imports small
 
     manifest = load_manifest(manifest_path, display_path(manifest_path.resolve()))
@@ -192,7 +216,7 @@ def _evaluate_project_now(
         from normcheck.analysis import start_analysis, with_sql_columns
 
         cache_file = cache.sql_cache_file(project.root) if use_cache else None
-        with start_analysis(project, config.dialect, cache_file) as parsing:
+        with start_analysis(project, config.dialect, cache_file, pool=pool) as parsing:
             # while the workers parse: the rules whose findings the SQL cannot change
             early = evaluate_early(project, config, rule_ids, prefix)
             sql = parsing.finish()

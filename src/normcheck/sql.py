@@ -10,81 +10,13 @@ too, never exceptions."""
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
-import msgspec
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
-DIALECTS = {
-    "athena": "athena",
-    "bigquery": "bigquery",
-    "clickhouse": "clickhouse",
-    "databricks": "databricks",
-    "doris": "doris",
-    "dremio": "dremio",
-    "duckdb": "duckdb",
-    "fabric": "fabric",
-    "glue": "spark",
-    "hive": "hive",
-    "materialize": "materialize",
-    "mysql": "mysql",
-    "oracle": "oracle",
-    "postgres": "postgres",
-    "redshift": "redshift",
-    "risingwave": "risingwave",
-    "snowflake": "snowflake",
-    "spark": "spark",
-    "sqlite": "sqlite",
-    "sqlserver": "tsql",
-    "starburst": "trino",
-    "starrocks": "starrocks",
-    "synapse": "tsql",
-    "teradata": "teradata",
-    "trino": "trino",
-    "tsql": "tsql",
-    "presto": "presto",
-}
-
-
-def dialect_for(name: str | None) -> str:
-    """sqlglot's dialect for a dbt adapter type or a configured dialect ("" = generic)."""
-    if not name:
-        return ""
-    return DIALECTS.get(name.lower(), name.lower() if name.lower() in DIALECTS.values() else "")
-
-
-class Item(msgspec.Struct, frozen=True, array_like=True):
-    """One output column, or a star over a relation (``star``: its normalised name)."""
-
-    name: str
-    type: str | None = None
-    star: str | None = None
-    excluded: list[str] = []
-
-
-class Facts(msgspec.Struct, frozen=True):
-    error: str | None = None
-    error_line: int | None = None
-    items: list[Item] | None = None  # None: the output cannot be known
-    tables: list[str] = []
-    star: bool = False
-    comparisons: dict[str, list[str]] = {}  # column name -> string literals compared with it
-
-
-def relation_key(parts: list[str]) -> str:
-    """Normalised dotted name: unquoted, lower case, empty parts dropped."""
-    return ".".join(p.strip('"`[]').lower() for p in parts if p)
-
-
-@functools.lru_cache(maxsize=1 << 16)  # each model's parents' names, again for every model
-def parse_relation(text: str) -> str:
-    """Normalise a manifest `relation_name` such as ``"db"."schema"."table"``."""
-    parts = re.findall(r'"([^"]*)"|`([^`]*)`|\[([^\]]*)\]|([^.]+)', text)
-    return relation_key(["".join(p) for p in parts])
+from normcheck.sqlfacts import Facts, Item, relation_key, too_big
 
 
 def _type_of(node: exp.Expr, dialect: str) -> str | None:
@@ -271,20 +203,6 @@ def _final_has_star(tree: exp.Expr) -> bool:
     )
 
 
-# sqlglot parses about half a megabyte a second: a bigger model is reported, not parsed.
-MAX_SQL_CHARS = 2_000_000
-
-
-def too_big(sql: str) -> Facts | None:
-    """The parse-error fact of SQL longer than MAX_SQL_CHARS, else None."""
-    if len(sql) <= MAX_SQL_CHARS:
-        return None
-    return Facts(
-        error=f"the SQL has {len(sql):,} characters, more than the {MAX_SQL_CHARS:,} "
-        "normcheck parses"
-    )
-
-
 def analyse(sql: str, dialect: str) -> Facts:
     """Parse one model's SQL and extract its facts; a parse error is a fact."""
     big = too_big(sql)
@@ -316,12 +234,6 @@ def analyse(sql: str, dialect: str) -> Facts:
         star=star,
         comparisons=walk.comparisons,
     )
-
-
-def column_names(items: list[Item]) -> Iterator[str]:
-    for item in items:
-        if item.star is None:
-            yield item.name
 
 
 def _expression(expr: str, dialect: str) -> exp.Expr | None:

@@ -39,7 +39,7 @@ def dialect_of(ctx: Context[Any]) -> str:
     """The SQL dialect: the one the SQL rules use, else the manifest's adapter's."""
     if ctx.sql is not None:
         return ctx.sql.dialect
-    from normcheck.sql import dialect_for
+    from normcheck.sqlfacts import dialect_for
 
     return dialect_for(ctx.project.adapter)
 

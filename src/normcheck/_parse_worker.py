@@ -1,0 +1,147 @@
+"""The parse workers' side of the SQL analysis: render a model's Jinja, parse
+its SQL with sqlglot, keep the facts. Imported by the workers when they start
+(and by the checking process only when it parses a few models itself), so the
+checking process never waits for sqlglot or jinja2 to import."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
+
+import msgspec
+import sqlglot
+
+from normcheck._jinja import Renderer, RenderError
+from normcheck.sql import analyse
+from normcheck.sqlfacts import Facts, Job, ParseContext, too_big
+
+
+def renderer_for(context: ParseContext) -> Renderer:
+    return Renderer(
+        context.root, context.adapter, list(context.macros), context.variables, context.refs
+    )
+
+
+def work(job: Job, dialect: str, renderer: Renderer) -> tuple[str, Facts]:
+    uid, sql, model = job
+    if model is not None:
+        big = too_big(model.raw_code)
+        if big is not None:  # not even rendered
+            return uid, big
+        try:
+            sql = renderer.render(model)
+        except RenderError as exc:
+            return uid, Facts(error=f"could not render the model's Jinja: {exc}")
+    facts = analyse(sql, dialect)
+    if facts.error is not None and model is not None:
+        facts = msgspec.structs.replace(
+            facts, error_line=_raw_line(sql, facts.error_line, model.raw_code)
+        )
+    return uid, facts
+
+
+def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
+    """Map a line of the rendered SQL back to the model file, where the text matches."""
+    if line is None:
+        return None
+    lines = rendered.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    text = lines[line - 1].strip()
+    if not text:
+        return None
+    for number, raw_line in enumerate(raw.splitlines(), 1):
+        if text in raw_line:
+            return number
+    return None
+
+
+# -- in the worker processes ----------------------------------------------------
+
+
+def serve(
+    theirs: list[Connection],
+    jobs_in: Connection,
+    results_out: list[Connection],
+    taken: Synchronized[int],
+) -> None:
+    """The first worker, started before the manifest is read: import and warm
+    up sqlglot and Jinja while the checking process reads it, receive the
+    project's context and every job, then fork the other workers (which inherit
+    all of that) and parse with them. Each worker takes the next share of the
+    jobs from the shared counter ``taken``, so a slower core takes fewer, and
+    sends its facts back on its own connection: ``R`` + msgpack per share,
+    ``E`` + a traceback if it failed, an empty message when it is done.
+    ``theirs``: the checking process's ends of the pipes, closed here so that
+    a worker writing to a checking process that is gone gets an error."""
+    for connection in theirs:
+        connection.close()
+    warm()
+    try:
+        received = jobs_in.recv()
+    except EOFError:  # the check ended before it needed us
+        return
+    if received is None:
+        return
+    context, jobs, step = received
+    dialect = context.dialect
+    renderer = renderer_for(context)
+    sqlglot.parse("select 1", read=dialect or None)  # the dialect's classes built
+    children = []
+    for index in range(1, len(results_out)):
+        pid = os.fork()
+        if pid == 0:  # another worker, with everything this one has
+            try:
+                _only(results_out, index)
+                _parse_shares(results_out[index], jobs, step, taken, dialect, renderer)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    _only(results_out, 0)
+    _parse_shares(results_out[0], jobs, step, taken, dialect, renderer)
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
+def _only(connections: list[Connection], keep: int) -> None:
+    for index, connection in enumerate(connections):
+        if index != keep:
+            connection.close()
+
+
+def _parse_shares(
+    out: Connection,
+    jobs: list[Job],
+    step: int,
+    taken: Synchronized[int],
+    dialect: str,
+    renderer: Renderer,
+) -> None:
+    try:
+        while True:
+            with taken.get_lock():
+                share = taken.value
+                taken.value = share + 1
+            start = share * step
+            if start >= len(jobs):
+                break
+            facts = [work(job, dialect, renderer) for job in jobs[start : start + step]]
+            out.send_bytes(b"R" + _ENCODER.encode(facts))
+        out.send_bytes(b"")
+    except BrokenPipeError:  # the check ended without waiting for us
+        return
+    except BaseException:
+        try:
+            out.send_bytes(b"E" + traceback.format_exc().encode())
+        except OSError:  # nobody to tell
+            return
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+def warm() -> None:
+    """sqlglot's tokenizer and parser ready before any model comes."""
+    sqlglot.parse("select a from b where c = 'd'")

@@ -1,0 +1,127 @@
+"""The SQL analysis' plain parts, which need neither sqlglot nor Jinja: the
+facts a parse yields, what rendering a model takes, dialect names, relation
+names. They cross between the checking process and its parse workers; the
+checking process itself imports neither sqlglot nor jinja2 for them."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import msgspec
+
+DIALECTS = {
+    "athena": "athena",
+    "bigquery": "bigquery",
+    "clickhouse": "clickhouse",
+    "databricks": "databricks",
+    "doris": "doris",
+    "dremio": "dremio",
+    "duckdb": "duckdb",
+    "fabric": "fabric",
+    "glue": "spark",
+    "hive": "hive",
+    "materialize": "materialize",
+    "mysql": "mysql",
+    "oracle": "oracle",
+    "postgres": "postgres",
+    "redshift": "redshift",
+    "risingwave": "risingwave",
+    "snowflake": "snowflake",
+    "spark": "spark",
+    "sqlite": "sqlite",
+    "sqlserver": "tsql",
+    "starburst": "trino",
+    "starrocks": "starrocks",
+    "synapse": "tsql",
+    "teradata": "teradata",
+    "trino": "trino",
+    "tsql": "tsql",
+    "presto": "presto",
+}
+
+
+def dialect_for(name: str | None) -> str:
+    """sqlglot's dialect for a dbt adapter type or a configured dialect ("" = generic)."""
+    if not name:
+        return ""
+    return DIALECTS.get(name.lower(), name.lower() if name.lower() in DIALECTS.values() else "")
+
+
+class Item(msgspec.Struct, frozen=True, array_like=True):
+    """One output column, or a star over a relation (``star``: its normalised name)."""
+
+    name: str
+    type: str | None = None
+    star: str | None = None
+    excluded: list[str] = []
+
+
+class Facts(msgspec.Struct, frozen=True):
+    error: str | None = None
+    error_line: int | None = None
+    items: list[Item] | None = None  # None: the output cannot be known
+    tables: list[str] = []
+    star: bool = False
+    comparisons: dict[str, list[str]] = {}  # column name -> string literals compared with it
+
+
+def relation_key(parts: list[str]) -> str:
+    """Normalised dotted name: unquoted, lower case, empty parts dropped."""
+    return ".".join(p.strip('"`[]').lower() for p in parts if p)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # each model's parents' names, again for every model
+def parse_relation(text: str) -> str:
+    """Normalise a manifest `relation_name` such as ``"db"."schema"."table"``."""
+    parts = re.findall(r'"([^"]*)"|`([^`]*)`|\[([^\]]*)\]|([^.]+)', text)
+    return relation_key(["".join(p) for p in parts])
+
+
+# sqlglot parses about half a megabyte a second: a bigger model is reported, not parsed.
+MAX_SQL_CHARS = 2_000_000
+
+
+def too_big(sql: str) -> Facts | None:
+    """The parse-error fact of SQL longer than MAX_SQL_CHARS, else None."""
+    if len(sql) <= MAX_SQL_CHARS:
+        return None
+    return Facts(
+        error=f"the SQL has {len(sql):,} characters, more than the {MAX_SQL_CHARS:,} "
+        "normcheck parses"
+    )
+
+
+@dataclass(frozen=True)
+class MacroSource:
+    package: str
+    name: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """What rendering one model needs from the manifest."""
+
+    name: str
+    package: str
+    raw_code: str
+    config: Mapping[str, object]
+    relation: str
+
+
+Job = tuple[str, str, RenderInput | None]  # uid, compiled SQL (or ""), what to render
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What every model of one project is rendered and parsed with."""
+
+    dialect: str
+    root: str
+    adapter: str
+    macros: tuple[MacroSource, ...]
+    variables: Mapping[str, object]
+    refs: Mapping[tuple[str | None, str, str | None], str]
