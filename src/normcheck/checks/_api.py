@@ -130,7 +130,9 @@ def rule(
     it is given, its options and the shared norms (``ctx.vocabulary``,
     ``ctx.owners``, ``ctx.layers``): never ``ctx.project`` nor ``ctx.sql``. When
     every rule that runs keeps that promise and none judges columns, normcheck
-    does not build the project's column resources (most of a big project)."""
+    does not build the project's column resources (most of a big project). With
+    the SQL rules on, such rules run while the SQL is being parsed, and again
+    afterwards only on the resources the analysis added or changed."""
     if severity not in SEVERITIES[1:]:
         raise ValueError(f"rule {id}: severity must be info, warning or error")
     family, _, name = id.partition("/")
