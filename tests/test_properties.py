@@ -878,6 +878,7 @@ _FRAGMENTS = [
     "{{ source('shop', 'orders') }}",
     '{{ source( "shop" ,"orders" ) }}',
     '{{ cents("") }}',
+    "{{ cents('a\rb') }}",
     "{% set cents = 'shadowed' %}",
     "{{ var('start', '2020-01-01') }}",
     "{{ var('n') }}",

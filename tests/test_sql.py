@@ -504,6 +504,36 @@ def test_jinja_free_path_nests_calls_and_keeps_this_per_model():
     assert shop._substitute(first).split() == shop._render_jinja(first).split()
 
 
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        (
+            "bigquery",
+            "select o.* replace ((select max(x) from raw.other where status = 'paid') as c) "
+            "from analytics.orders o",
+        ),
+        (
+            "duckdb",
+            "select o.* replace ((select max(x) from raw.other where status = 'paid') as c) "
+            "from analytics.orders o",
+        ),
+        ("duckdb", "select cast(x as struct(a int)) as s from raw.other where status = 'paid'"),
+    ],
+)
+def test_the_walk_goes_into_what_may_hold_a_query(dialect, sql):
+    import sqlglot
+
+    from normcheck.sql import _WALKED, _breadth_first
+
+    tree = sqlglot.parse_one(sql, read=dialect)
+    assert [id(n) for n in _breadth_first(tree, _WALKED)] == [
+        id(n) for n in tree.find_all(*_WALKED)
+    ]
+    facts = analyse(sql, dialect)
+    assert "raw.other" in facts.tables
+    assert facts.comparisons == {"status": ["paid"]}
+
+
 @pytest.mark.parametrize("name", ["ol-data-platform", "tuva"])
 def test_the_level_walk_finds_what_find_all_finds_in_its_order(name, tmp_path):
     import sqlglot

@@ -476,13 +476,14 @@ def _call(target: object, args: list[object], kwargs: dict[str, object]) -> obje
         raise _NotSimple from None
 
 
-# `name('text', "text")`: a call with string arguments that hold no escapes, the
-# same in Jinja and Python (most `{{ }}` of a dbt project: ref, source, macros)
-_STRING_ARG = r"'[^'\\\n]*'|" + r'"[^"\\\n]*"'
+# `name('text', "text")`: a call with string arguments that hold no escapes and no
+# line breaks (Jinja reads a lone carriage return as a newline), the same in Jinja and
+# Python: most `{{ }}` of a dbt project (ref, source, macros)
+_STRING_ARG = r"'[^'\\\r\n]*'|" + r'"[^"\\\r\n]*"'
 _PLAIN_CALL = re.compile(
     rf"([A-Za-z_]\w*)\(\s*((?:{_STRING_ARG})(?:\s*,\s*(?:{_STRING_ARG}))*)?\s*\)"
 )
-_STRING = re.compile(r"'([^'\\\n]*)'|" + r'"([^"\\\n]*)"')
+_STRING = re.compile(r"'([^'\\\r\n]*)'|" + r'"([^"\\\r\n]*)"')
 
 
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)

@@ -5,7 +5,9 @@ checking process never waits for sqlglot or jinja2 to import."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import traceback
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
@@ -72,10 +74,14 @@ def serve(
     project's context and every job, then fork the other workers (which inherit
     all of that) and parse with them. Each worker takes the next share of the
     jobs from the shared counter ``taken``, so a slower core takes fewer, and
-    sends its facts back on its own connection: ``R`` + msgpack per share,
-    ``E`` + a traceback if it failed, an empty message when it is done.
+    sends its facts back on its own connection when there are no more shares:
+    ``R`` + msgpack, then an empty message (or ``E`` + a traceback if it failed).
     ``theirs``: the checking process's ends of the pipes, closed here so that
     a worker writing to a checking process that is gone gets an error."""
+    with contextlib.suppress(OSError):  # the checking process may have done it first
+        os.setpgid(0, 0)  # a group of its own, with the workers it forks: stopped at once
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not a handler inherited from a caller
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the checking process's to handle
     for connection in theirs:
         connection.close()
     warm()
@@ -119,6 +125,7 @@ def _parse_shares(
     dialect: str,
     renderer: Renderer,
 ) -> None:
+    facts: list[tuple[str, Facts]] = []
     try:
         while True:
             with taken.get_lock():
@@ -127,8 +134,10 @@ def _parse_shares(
             start = share * step
             if start >= len(jobs):
                 break
-            facts = [work(job, dialect, renderer) for job in jobs[start : start + step]]
-            out.send_bytes(b"R" + _ENCODER.encode(facts))
+            facts.extend(work(job, dialect, renderer) for job in jobs[start : start + step])
+        # all at the end: the checking process reads none before it has run the early
+        # rules, and a worker blocked on a full pipe (64 KiB) meanwhile would parse nothing
+        out.send_bytes(b"R" + _ENCODER.encode(facts))
         out.send_bytes(b"")
     except BrokenPipeError:  # the check ended without waiting for us
         return

@@ -6,10 +6,12 @@ the column rules judge them too."""
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import multiprocessing
 import os
 import re
+import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
@@ -361,6 +363,12 @@ class Workers:
             target=_serve, args=(ours, jobs_in, [w for _, w in pipes], self.taken), daemon=True
         )
         self.process.start()
+        pid = self.process.pid
+        assert pid is not None  # started
+        self.pid = pid
+        with contextlib.suppress(OSError):  # the worker does it too: whoever comes first
+            os.setpgid(pid, pid)
+        self.finished = False
         jobs_in.close()
         for _, writer in pipes:
             writer.close()
@@ -395,18 +403,24 @@ class Workers:
                     raise RuntimeError(f"a SQL parse worker failed:\n{message[1:].decode()}")
                 else:
                     out.extend(_RESULTS.decode(message[1:]))
+        self.finished = True
         return out
 
     def close(self) -> None:
-        """Stop the workers (those still parsing stop at their next message)."""
+        """Stop the workers: when they have not finished, all of them at once (one
+        killed alone could hold the lock of the share counter the others wait on)."""
         if self.jobs_out is not None:
-            self.jobs_out.close()  # never sent: the first worker ends
+            self.jobs_out.close()
             self.jobs_out = None
         for reader in self.readers:
             reader.close()
         self.readers = []
-        if self.process.is_alive():
-            self.process.terminate()
+        if not self.finished:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:  # not yet a group of its own, so no workers of its own either
+                self.process.kill()
+            self.finished = True
         self.process.join(timeout=0)
 
 
