@@ -362,13 +362,13 @@ class Renderer:
         if done is not None:
             return done
         plain = _PLAIN_CALL.fullmatch(text)
-        if plain is not None and plain.group(1) not in local and plain.group(1) != "config":
-            target = self._callables.get(plain.group(1))
-            if target is not None:  # `ref('orders')`: no need to parse it as Python
-                strings = _STRING.findall(plain.group(2) or "")
-                value = str(_call(target, [a or b for a, b in strings], {}))
-                self._done[text] = value
-                return value
+        name = plain.group("name") if plain is not None else ""
+        target = None if name in local or name == "config" else self._callables.get(name)
+        if plain is not None and target is not None:  # `ref('orders')`: not parsed as Python
+            strings = _STRING.findall(plain.group("args") or "")
+            value = str(_call(target, [a or b for a, b in strings], {}))
+            self._done[text] = value
+            return value
         tree = _parse(text)
         if (
             isinstance(tree, ast.Call)
@@ -479,11 +479,11 @@ def _call(target: object, args: list[object], kwargs: dict[str, object]) -> obje
 # `name('text', "text")`: a call with string arguments that hold no escapes and no
 # line breaks (Jinja reads a lone carriage return as a newline), the same in Jinja and
 # Python: most `{{ }}` of a dbt project (ref, source, macros)
-_STRING_ARG = r"'[^'\\\r\n]*'|" + r'"[^"\\\r\n]*"'
-_PLAIN_CALL = re.compile(
-    rf"([A-Za-z_]\w*)\(\s*((?:{_STRING_ARG})(?:\s*,\s*(?:{_STRING_ARG}))*)?\s*\)"
-)
 _STRING = re.compile(r"'([^'\\\r\n]*)'|" + r'"([^"\\\r\n]*)"')
+_PLAIN_CALL = re.compile(
+    rf"(?P<name>[A-Za-z_]\w*)\(\s*"
+    rf"(?P<args>(?:{_STRING.pattern})(?:\s*,\s*(?:{_STRING.pattern}))*)?\s*\)"
+)
 
 
 _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)

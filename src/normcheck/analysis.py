@@ -259,7 +259,7 @@ class PendingAnalysis:
             else:
                 self.jobs.append((model.uid, "", render_input(model)))
         self.context = context_for(project, dialect, refs, variables)
-        count = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        count = _worker_count(workers)
         if len(self.jobs) < PARALLEL_FROM or not Workers.available(count):
             self.close()  # parsed here, when the facts are asked for
             return
@@ -426,8 +426,12 @@ class Workers:
 
 def start_workers(count: int | None = None) -> Workers | None:
     """Parse workers for a cold run, started now (None: one core, or no fork)."""
-    count = count if count is not None else min(os.cpu_count() or 1, 4)
+    count = _worker_count(count)
     return Workers(count) if Workers.available(count) else None
+
+
+def _worker_count(asked: int | None) -> int:
+    return asked if asked is not None else min(os.cpu_count() or 1, 4)
 
 
 def _store(path: Path, facts: dict[str, Facts]) -> None:

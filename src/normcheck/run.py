@@ -170,12 +170,15 @@ def _evaluate_project_now(
     project_dir: Path, config: Config, manifest_path: Path, rule_ids: list[str], use_cache: bool
 ) -> _Evaluated:
     pool = None
-    if sql_needed(config, rule_ids):
+    needs_sql = sql_needed(config, rule_ids)
+    if needs_sql:
         from normcheck.analysis import start_workers
 
         pool = start_workers()  # they get ready to parse while the manifest is read
     try:
-        return _evaluate_with(project_dir, config, manifest_path, rule_ids, use_cache, pool)
+        return _evaluate_with(
+            project_dir, config, manifest_path, rule_ids, use_cache, needs_sql, pool
+        )
     finally:
         if pool is not None:
             pool.close()
@@ -187,6 +190,7 @@ def _evaluate_with(
     manifest_path: Path,
     rule_ids: list[str],
     use_cache: bool,
+    needs_sql: bool,
     pool: Workers | None,
 ) -> _Evaluated:
     from normcheck.project import build_project  # keeps the warm path's imports small
@@ -194,7 +198,6 @@ def _evaluate_with(
     manifest = load_manifest(manifest_path, display_path(manifest_path.resolve()))
     catalog_path = manifest_path.parent / "catalog.json"
     catalog = load_catalog(catalog_path, display_path(catalog_path.resolve()))
-    needs_sql = sql_needed(config, rule_ids)
     columns = needs_sql or needs_columns(config, rule_ids)
     project = build_project(
         manifest,
