@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,38 @@ def test_unparsable_sql_is_a_fact_not_a_crash(sql, line, needle):
 def test_deep_nesting_is_a_fact():
     facts = analyse("select " + "(" * 3000 + "1" + ")" * 3000, "duckdb")
     assert facts.error is not None or facts.items is not None
+
+
+_GOOD = (
+    "with a as (select 1 as x) select x, 'y' as z from a join raw.b on a.x = b.x where b.k = 'v'"
+)
+
+
+def test_a_reused_parser_forgets_the_statement_before(tmp_path):
+    """One tokenizer and parser per dialect serve every model: what a failed
+    or nested statement left in them never reaches the next model's facts."""
+    first = analyse(_GOOD, "duckdb")
+    assert first.error is None
+    assert [i.name for i in first.items or ()] == ["x", "z"]
+    assert first.tables == ["raw.b"]
+    for bad in ("select a\nfrom t\nwhere (", "select 'unterminated", "select (" * 3000):
+        assert analyse(bad, "duckdb").error is not None
+        assert analyse(_GOOD, "duckdb") == first
+    # each dialect its own: BigQuery's backquoted names are not DuckDB's
+    backquoted = "select `x` from `p.d.t`"
+    assert analyse(backquoted, "bigquery").tables == ["p.d.t"]
+    assert analyse(backquoted, "duckdb").tables != ["p.d.t"]
+    assert analyse(_GOOD, "duckdb") == first
+
+
+def test_threads_parse_with_parsers_of_their_own():
+    statements = [
+        f"select c{i}, cast(d as int) as e{i} from s{i}.t{i} where k = 'v{i}'" for i in range(300)
+    ]
+    expected = [analyse(sql, "duckdb") for sql in statements]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(analyse, statements, ["duckdb"] * len(statements))) == expected
 
 
 @pytest.mark.parametrize(

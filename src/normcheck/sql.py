@@ -10,11 +10,15 @@ too, never exceptions."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError, TokenError
+from sqlglot.parser import Parser
+from sqlglot.tokens import Tokenizer
 
 from normcheck.sqlfacts import Facts, Item, relation_key, too_big
 
@@ -209,7 +213,7 @@ def analyse(sql: str, dialect: str) -> Facts:
     if big is not None:
         return big
     try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect or None) if s is not None]
+        statements = [s for s in _parse(sql, dialect) if s is not None]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line = first.get("line")
@@ -234,6 +238,27 @@ def analyse(sql: str, dialect: str) -> Facts:
         star=star,
         comparisons=walk.comparisons,
     )
+
+
+class _Parsers(threading.local):
+    """A tokenizer and a parser per dialect, made once per thread: each resets
+    itself for the next statement, and ``sqlglot.parse`` would make both (and
+    look the dialect up) again for each model, a sixth of the parse."""
+
+    def __init__(self) -> None:
+        self.by_dialect: dict[str, tuple[Tokenizer, Parser]] = {}
+
+
+_PARSERS = _Parsers()
+
+
+def _parse(sql: str, dialect: str) -> list[exp.Expr | None]:
+    pair = _PARSERS.by_dialect.get(dialect)
+    if pair is None:
+        read = Dialect.get_or_raise(dialect or None)
+        pair = _PARSERS.by_dialect[dialect] = (read.tokenizer(), read.parser())
+    tokenizer, parser = pair
+    return parser.parse(tokenizer.tokenize(sql), sql)
 
 
 def _expression(expr: str, dialect: str) -> exp.Expr | None:
