@@ -360,3 +360,35 @@ def test_cross_check_with_models_and_the_taxonomy_rules(tmp_path, monkeypatch, c
     code = main(["check", "--format", "json", "--parse", "never", "tracking/app.yml"])
     only = json.loads(capsys.readouterr().out)["findings"]
     assert {f["resource"] for f in only} == {"event.app.Order Completed"}
+
+
+def test_events_that_share_a_slug_are_read_together_whatever_the_plan_order(tmp_path):
+    """`Order Completed` and `order completed` have one slug: a model reading it
+    reads both (found by the input-order property test: it had marked only the
+    one the plan listed first as read, the other `tracking/unused-event`)."""
+    from normcheck.analysis import SqlAnalysis
+    from normcheck.project import Project, Resource
+    from normcheck.sqlfacts import Facts
+    from normcheck.tracking.load import load_plans
+    from normcheck.tracking.resources import with_plans
+    from normcheck.tracking.usage import event_usage
+
+    model = Resource(uid="model.shop.m", type="model", name="m", package="shop", file="m.sql")
+    outcomes = []
+    for names in (["Order Completed", "order completed"], ["order completed", "Order Completed"]):
+        plan = tmp_path / "tracking" / "web.yml"
+        plan.parent.mkdir(exist_ok=True)
+        plan.write_text(
+            "normcheck: plan/v1\nplan:\n  id: web\n  warehouse:\n    profile: segment\nevents:\n"
+            + "".join(f"- name: {name}\n" for name in names)
+        )
+        bare = Project("shop", "duckdb", tmp_path, {model.uid: model}, {})
+        project = with_plans(bare, load_plans(tmp_path, ["tracking/*.yml"]))
+        facts = {model.uid: Facts(comparisons={"event": ["order_completed"]})}
+        usage = event_usage(project, SqlAnalysis(project, facts, "duckdb", {}))
+        uses = [(u.value, u.column, u.event and u.event[1].name) for u in usage.uses]
+        outcomes.append((usage.read, uses))
+    assert outcomes[0] == outcomes[1]
+    read, uses = outcomes[0]
+    assert read == {"event.web.Order Completed", "event.web.order completed"}
+    assert uses == [("order_completed", "event", "Order Completed")]

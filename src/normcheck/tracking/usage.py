@@ -31,27 +31,40 @@ class Usage:
     read: set[str] = field(default_factory=set)  # event uids some model reads
 
 
+Planned = tuple[Plan, PlanEvent]
+
+
 def _index(
     plans: tuple[Plan, ...],
-) -> tuple[
-    dict[str, dict[str, tuple[Plan, PlanEvent]]], dict[str, dict[str, tuple[Plan, PlanEvent]]]
-]:
-    """column -> spelling -> event, for name columns and slug columns."""
-    by_name: dict[str, dict[str, tuple[Plan, PlanEvent]]] = {}
-    by_slug: dict[str, dict[str, tuple[Plan, PlanEvent]]] = {}
+) -> tuple[dict[str, dict[str, list[Planned]]], dict[str, dict[str, list[Planned]]]]:
+    """column -> spelling -> events, for name columns and slug columns. Events
+    that share a spelling (``Order Completed`` and ``order completed`` share a
+    slug) are all read where it is: which one the plan lists first does not
+    decide what is reported."""
+    by_name: dict[str, dict[str, list[Planned]]] = {}
+    by_slug: dict[str, dict[str, list[Planned]]] = {}
     for plan in plans:
         w = plan.warehouse
         for event in plan.events:
             for spelling in (event.name, *event.aliases):
                 if w.name_column:
-                    by_name.setdefault(w.name_column.lower(), {}).setdefault(
-                        spelling, (plan, event)
-                    )
+                    _add(by_name.setdefault(w.name_column.lower(), {}), spelling, (plan, event))
                 if w.slug_column:
-                    by_slug.setdefault(w.slug_column.lower(), {}).setdefault(
-                        slug(spelling), (plan, event)
+                    _add(
+                        by_slug.setdefault(w.slug_column.lower(), {}), slug(spelling), (plan, event)
                     )
     return by_name, by_slug
+
+
+def _add(index: dict[str, list[Planned]], key: str, planned: Planned) -> None:
+    found = index.setdefault(key, [])
+    if planned not in found:
+        found.append(planned)
+        found.sort(key=lambda p: (p[0].id, p[1].name))
+
+
+def _uid(planned: Planned) -> str:
+    return f"event.{planned[0].id}.{planned[1].name}"
 
 
 def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
@@ -60,10 +73,12 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
         return cached
     usage = Usage()
     by_name, by_slug = _index(project.plans)
-    columns: Mapping[str, dict[str, tuple[Plan, PlanEvent]]] = {**by_slug, **by_name}
-    tables = {
-        slug(e.name): (p, e) for p in project.plans if p.warehouse.event_tables for e in p.events
-    }
+    columns: Mapping[str, dict[str, list[Planned]]] = {**by_slug, **by_name}
+    tables: dict[str, list[Planned]] = {}
+    for plan in project.plans:
+        if plan.warehouse.event_tables:
+            for event in plan.events:
+                _add(tables, slug(event.name), (plan, event))
     sources = {p.warehouse.source for p in project.plans if p.warehouse.source}
     for uid, facts in sorted(sql.facts.items()):
         for column, values in facts.comparisons.items():
@@ -74,20 +89,19 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
             for value in values:
                 found = known.get(value)
                 hint = None if found else lower.get(value.lower())
-                usage.uses.append(Use(uid, value, column, found, hint))
+                usage.uses.append(Use(uid, value, column, found[0] if found else None, hint))
+                usage.read.update(_uid(p) for p in found or ())
         model = project.resources[uid]
         for parent_uid in model.depends_on:
             parent = project.resources.get(parent_uid)
             if parent is None or parent.type != "source":
                 continue
-            event = tables.get(parent.name.lower())
-            if event is not None:
-                usage.uses.append(Use(uid, parent.name, None, event))
+            events = tables.get(parent.name.lower())
+            if events is not None:
+                usage.uses.append(Use(uid, parent.name, None, events[0]))
+                usage.read.update(_uid(p) for p in events)
             elif parent.source_name in sources and parent.name not in _STANDARD_TABLES:
                 usage.uses.append(Use(uid, parent.name, None, None))
-    usage.read = {
-        f"event.{u.event[0].id}.{u.event[1].name}" for u in usage.uses if u.event is not None
-    }
     sql.memo["event_usage"] = usage
     return usage
 
