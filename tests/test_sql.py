@@ -8,6 +8,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from conftest import CORPUS, build_dbt_project
@@ -667,6 +668,35 @@ def test_workers_started_early_parse_what_one_process_parses(ol_project):
     alone = analysis.analyse_project(ol_project, None, None, workers=1)
     assert shared.facts == alone.facts
     assert shared.coverage() == alone.coverage()
+
+
+def test_the_parse_starts_on_the_half_built_project_and_finds_what_the_whole_gives(tmp_path):
+    """The SQL is sent to the workers once models, seeds, snapshots and sources
+    are built, before their columns and the rest: the jobs, the context and
+    the facts are those of the whole project, and so is the project."""
+    manifest = load_manifest(
+        unpack(CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz", tmp_path)
+    )
+    halves = []
+    whole = build_project(manifest, None, tmp_path, relations_ready=halves.append)
+    assert len(halves) == 1
+    half = halves[0]
+    assert build_project(manifest, None, tmp_path).resources == whole.resources
+    relations = {
+        u for u, r in whole.resources.items() if r.type in ("model", "seed", "snapshot", "source")
+    }
+    assert set(half.resources) == relations
+    assert any(whole.resources[u].columns for u in relations)
+    for uid, resource in half.resources.items():
+        assert resource == msgspec.structs.replace(whole.resources[uid], columns=())
+    assert half.macros == whole.macros
+    with analysis.start_analysis(half, None, None, workers=1) as early:
+        facts = early.finish(whole)
+    with analysis.start_analysis(whole, None, None, workers=1) as late:
+        assert (early.jobs, early.context) == (late.jobs, late.context)
+        assert facts.facts == late.finish().facts
+    assert facts.project is whole
+    assert any(facts.output(m.uid) for m in analysis.sql_models(whole))
 
 
 @pytest.mark.parametrize(

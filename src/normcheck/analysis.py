@@ -283,9 +283,12 @@ class PendingAnalysis:
             self.pool.close()
             self.pool = None
 
-    def finish(self) -> SqlAnalysis:
-        """Wait for the facts of every model, store them in the cache."""
-        project, cache_file, models = self.project, self.cache_file, self.models
+    def finish(self, project: Project | None = None) -> SqlAnalysis:
+        """Wait for the facts of every model, store them in the cache. ``project``:
+        the whole project, when the analysis started on it half built (its models
+        and sources without their columns, see ``build_project``)."""
+        project = project or self.project
+        cache_file, models = self.cache_file, self.models
         keys = self.keys
         # while the workers parse: the rest of what the analysis needs
         if cache_file is not None and not keys:

@@ -7,8 +7,8 @@ metrics, semantic models, macros, groups and their columns) becomes a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import msgspec
@@ -22,6 +22,7 @@ from normcheck.artifacts.manifest import (
     Manifest,
     Meta,
     Node,
+    node_columns,
     node_parts,
 )
 from normcheck.semantic import EMPTY_LAYER, SemanticLayer, build_semantic_layer
@@ -168,6 +169,9 @@ class _Builder:
         self.group_owners = {g.name: _group_owner(g.owner) for g in manifest.groups.values()}
         self.resources: dict[str, Resource] = {}
         self.semantic = EMPTY_LAYER
+        # the resources whose columns are built in the second pass, with their
+        # node (None for a source) and their steps in the YAML
+        self.later: list[tuple[Resource, Node | None, Mapping[str, Column], tuple[Step, ...]]] = []
 
     def owner(self, meta: Mapping[str, object], group: str | None) -> str | None:
         return _text(meta.get("owner")) or (self.group_owners.get(group) if group else None)
@@ -227,10 +231,7 @@ class _Builder:
         return tuple(uids)
 
     def node(self, node: Node) -> None:
-        wanted = self.all_columns or _may_suppress(node.raw_columns)
-        config, node_meta, node_columns = node_parts(node, self.shown, columns=wanted)
-        if not self.all_columns:
-            node_columns = _suppressing(node_columns)
+        config, node_meta = node_parts(node, self.shown)
         if not config.enabled:
             return
         meta = _merged_meta(config.meta, node_meta)
@@ -265,9 +266,42 @@ class _Builder:
             checksum=node.checksum.checksum,
             language=node.language or "sql",
         )
-        self.add(_replace_columns(resource, self.columns(resource, node_columns, steps)))
+        self.add(resource)
+        self.later.append((resource, node, {}, steps))
 
-    def build(self, root: Path) -> Project:
+    def node_columns(self, node: Node) -> Mapping[str, Column]:
+        if self.all_columns:
+            return node_columns(node, self.shown)
+        if not _may_suppress(node.raw_columns):
+            return {}
+        return _suppressing(node_columns(node, self.shown))
+
+    def add_columns(self) -> None:
+        """The second pass: the columns of the nodes and sources of the first."""
+        for resource, node, columns, steps in self.later:
+            if node is not None:
+                columns = self.node_columns(node)
+            self.add(_replace_columns(resource, self.columns(resource, columns, steps)))
+        self.later = []
+
+    def as_project(self, root: Path) -> Project:
+        m = self.manifest
+        return Project(
+            name=self.project,
+            adapter=m.metadata.adapter_type,
+            root=root,
+            resources=self.resources,
+            groups={g.name: g for g in m.groups.values()},
+            dbt_version=m.metadata.dbt_version,
+            macros=tuple(
+                MacroSource(macro.package_name, macro.name, macro.macro_sql)
+                for macro in m.macros.values()
+                if macro.macro_sql
+            ),
+            semantic=self.semantic,
+        )
+
+    def build(self, root: Path, relations_ready: Callable[[Project], None] | None) -> Project:
         m = self.manifest
         for node in m.nodes.values():
             if node.resource_type in NODE_TYPES:
@@ -298,7 +332,12 @@ class _Builder:
                 source_name=source.source_name,
             )
             columns = source.columns if self.all_columns else _suppressing(source.columns)
-            self.add(_replace_columns(resource, self.columns(resource, columns, steps)))
+            self.add(resource)
+            self.later.append((resource, None, columns, steps))
+        if relations_ready is not None:
+            ready = self.as_project(root)
+            relations_ready(replace(ready, resources=dict(ready.resources)))
+        self.add_columns()
         for exposure in m.exposures.values():
             if not exposure.config.enabled:
                 continue
@@ -379,20 +418,7 @@ class _Builder:
                     owner=_text(macro.meta.get("owner")),
                 )
             )
-        return Project(
-            name=self.project,
-            adapter=m.metadata.adapter_type,
-            root=root,
-            resources=self.resources,
-            groups={g.name: g for g in m.groups.values()},
-            dbt_version=m.metadata.dbt_version,
-            macros=tuple(
-                MacroSource(macro.package_name, macro.name, macro.macro_sql)
-                for macro in m.macros.values()
-                if macro.macro_sql
-            ),
-            semantic=self.semantic,
-        )
+        return self.as_project(root)
 
 
 # searched in the bytes in place (no copy); two plain searches are several times
@@ -436,8 +462,12 @@ def build_project(
     root: Path,
     shown: str = "manifest.json",
     columns: bool = True,
+    relations_ready: Callable[[Project], None] | None = None,
 ) -> Project:
     """The project of a manifest. ``columns=False``: no rule that runs judges
     columns, so column resources are built only where a suppression may hide in
-    their meta (the project is then smaller, its findings the same)."""
-    return _Builder(manifest, catalog, shown, columns).build(root)
+    their meta (the project is then smaller, its findings the same).
+    ``relations_ready`` is called with the project as far as it is built once
+    its models, seeds, snapshots and sources are (without their columns and the
+    rest): all that rendering and parsing their SQL needs, which can start then."""
+    return _Builder(manifest, catalog, shown, columns).build(root, relations_ready)

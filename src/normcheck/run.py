@@ -5,6 +5,7 @@ Each stage is importable and testable alone; this module only wires them."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 from collections.abc import Mapping, Sequence
@@ -23,11 +24,11 @@ from normcheck.dbt_parse import needs_parse, run_dbt_parse
 from normcheck.engine import RuleCrash, count, evaluate, evaluate_early, needs_columns
 from normcheck.errors import UsageError
 from normcheck.finding import Finding, fingerprint
-from normcheck.project import Resource
+from normcheck.project import Project, Resource
 from normcheck.scope import EVERYTHING, changed_since, defining_files, limit, scope_for
 
 if TYPE_CHECKING:
-    from normcheck.analysis import Workers
+    from normcheck.analysis import PendingAnalysis, Workers
 
 
 @dataclass(frozen=True)
@@ -199,34 +200,44 @@ def _evaluate_with(
     catalog_path = manifest_path.parent / "catalog.json"
     catalog = load_catalog(catalog_path, display_path(catalog_path.resolve()))
     columns = needs_sql or needs_columns(config, rule_ids)
-    project = build_project(
-        manifest,
-        catalog,
-        project_dir.resolve(),
-        display_path(manifest_path.resolve()),
-        columns=columns,
-    )
-    if config.tracking_plans:
-        from normcheck.tracking.load import load_plans
-        from normcheck.tracking.resources import with_plans
+    parsing: PendingAnalysis | None = None
+    with contextlib.ExitStack() as stack:
 
-        project = with_plans(project, load_plans(project_dir, config.tracking_plans))
-    prefix = display_prefix(project_dir)
-    sql = None
-    stats: dict[str, int] = {}
-    early = None
-    if needs_sql:
-        from normcheck.analysis import start_analysis, with_sql_columns
+        def start_parsing(relations: Project) -> None:  # models built, not yet columns
+            nonlocal parsing
+            from normcheck.analysis import start_analysis
 
-        cache_file = cache.sql_cache_file(project.root) if use_cache else None
-        with start_analysis(project, config.dialect, cache_file, pool=pool) as parsing:
+            cache_file = cache.sql_cache_file(relations.root) if use_cache else None
+            started = start_analysis(relations, config.dialect, cache_file, pool=pool)
+            parsing = stack.enter_context(started)
+
+        project = build_project(
+            manifest,
+            catalog,
+            project_dir.resolve(),
+            display_path(manifest_path.resolve()),
+            columns=columns,
+            relations_ready=start_parsing if needs_sql else None,
+        )
+        if config.tracking_plans:
+            from normcheck.tracking.load import load_plans
+            from normcheck.tracking.resources import with_plans
+
+            project = with_plans(project, load_plans(project_dir, config.tracking_plans))
+        prefix = display_prefix(project_dir)
+        sql = None
+        stats: dict[str, int] = {}
+        early = None
+        if parsing is not None:
+            from normcheck.analysis import with_sql_columns
+
             # while the workers parse: the rules whose findings the SQL cannot change
             early = evaluate_early(project, config, rule_ids, prefix)
-            sql = parsing.finish()
-        project = with_sql_columns(project, sql)
-        sql.project = project
-        coverage = sql.coverage()
-        stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
+            sql = parsing.finish(project)
+            project = with_sql_columns(project, sql)
+            sql.project = project
+            coverage = sql.coverage()
+            stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
     evaluation = evaluate(project, config, rule_ids, prefix, sql, early)
     _retain(manifest, project, evaluation, sql)
     selected = set(rule_ids)

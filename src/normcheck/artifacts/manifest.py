@@ -7,7 +7,9 @@ than ``json.loads`` of it.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -418,13 +420,22 @@ def _utf8_error_line(data: bytes) -> int | None:
     return None
 
 
-def node_parts(
-    node: Node, shown: str, columns: bool = True
-) -> tuple[NodeConfig, Meta, dict[str, Column]]:
-    """Decode a node's config, meta and columns (kept raw until a rule needs
-    them; ``columns=False``: not decoded, none returned)."""
+def node_parts(node: Node, shown: str) -> tuple[NodeConfig, Meta]:
+    """Decode a node's config and meta (kept raw until a rule needs them)."""
+    with _decoding(node, shown):
+        return node.config, node.meta
+
+
+def node_columns(node: Node, shown: str) -> dict[str, Column]:
+    """Decode a node's columns (kept raw until a rule needs them)."""
+    with _decoding(node, shown):
+        return node.columns
+
+
+@contextlib.contextmanager
+def _decoding(node: Node, shown: str) -> Iterator[None]:
     try:
-        return node.config, node.meta, node.columns if columns else {}
+        yield
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise ArtifactError(f"unexpected content in `{node.unique_id}`: {exc}", shown) from None
     except UnicodeDecodeError:  # the raw parts were skipped, not checked, by the first pass
