@@ -166,6 +166,29 @@ def test_a_reused_parser_forgets_the_statement_before(tmp_path):
     assert analyse(_GOOD, "duckdb") == first
 
 
+def test_a_parsed_tree_is_freed_without_the_cycle_collector():
+    """The parse workers keep the collector off: each tree is taken apart once
+    its facts are out, so reference counting frees it and its memory is reused
+    by the next model instead of growing by 77 KB a model."""
+    import gc
+
+    analyse("select 1", "duckdb")  # sqlglot's own first-use caches built
+    sql = (
+        "with a as (select 1 as x, cast(y as varchar) as z from raw.t where k in ('a', 'b'))\n"
+        "select x, z, t.* replace ((select 1) as q), sum(x) over (partition by z) as w\n"
+        "from a join s.t t on a.x = t.x where t.e = 'v' union all select 1, 2, 3, 4, 5"
+    )
+    gc.collect()
+    gc.disable()
+    try:
+        facts = analyse(sql, "duckdb")
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert facts.error is None and facts.tables == ["raw.t", "s.t"]
+    assert left == 0
+
+
 def test_threads_parse_with_parsers_of_their_own():
     statements = [
         f"select c{i}, cast(d as int) as e{i} from s{i}.t{i} where k = 'v{i}'" for i in range(300)

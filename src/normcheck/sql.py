@@ -134,15 +134,20 @@ _WALKED = (exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In)
 _BARREN = frozenset({exp.Identifier, exp.Literal, exp.DataType, exp.Var, exp.Null})
 
 
-def _breadth_first(tree: exp.Expr, kinds: tuple[type[exp.Expr], ...]) -> list[exp.Expr]:
+def _breadth_first(
+    tree: exp.Expr, kinds: tuple[type[exp.Expr], ...], visited: list[exp.Expr] | None = None
+) -> list[exp.Expr]:
     """The nodes of these kinds in ``tree.find_all(*kinds)``'s order (breadth
     first, arguments in order), a level at a time with plain loops instead of
     sqlglot's generator, and without going into nodes that cannot hold them
-    (``_BARREN``; ``kinds`` must be none of those)."""
+    (``_BARREN``; ``kinds`` must be none of those). ``visited`` gets every node
+    the walk went into."""
     found: list[exp.Expr] = []
     level = [tree]
     expr = exp.Expr
     while level:
+        if visited is not None:
+            visited.extend(level)
         below: list[exp.Expr] = []
         for node in level:
             if isinstance(node, kinds):
@@ -162,6 +167,7 @@ class _Walk:
 
     def __init__(self, tree: exp.Expr) -> None:
         self.ctes: dict[str, exp.Expr] = {}
+        self.nodes: list[exp.Expr] = []  # every node walked into
         tables: list[exp.Table] = []
         found: dict[str, set[str]] = {}
 
@@ -173,7 +179,7 @@ class _Walk:
             ):
                 found.setdefault(column.name.lower(), set()).add(value.this)
 
-        for node in _breadth_first(tree, _WALKED):
+        for node in _breadth_first(tree, _WALKED, self.nodes):
             if isinstance(node, exp.Table):
                 tables.append(node)
             elif isinstance(node, exp.CTE):
@@ -232,12 +238,20 @@ def analyse(sql: str, dialect: str) -> Facts:
     # `select * from final` over a CTE that names its columns is dbt style, not a star
     # interface: only a star that reaches an upstream relation (or cannot be resolved) counts
     star = _final_has_star(tree) and (items is None or any(i.star for i in items))
-    return Facts(
-        items=items,
-        tables=walk.tables,
-        star=star,
-        comparisons=walk.comparisons,
-    )
+    facts = Facts(items=items, tables=walk.tables, star=star, comparisons=walk.comparisons)
+    _tear_down(walk.nodes)
+    return facts
+
+
+def _tear_down(nodes: list[exp.Expr]) -> None:
+    """Free a tree now, by reference counting: each node knows its parent, and
+    the parse workers keep the cycle collector off (it would walk every tree
+    again), so a tree left whole stays in memory, 77 KB a model. Emptying the
+    arguments of the nodes walked into (identifiers, literals and the like
+    hold no nodes but nested types) breaks the cycles; the next model reuses
+    the memory instead of new pages. Facts hold only text."""
+    for node in nodes:
+        node.args.clear()
 
 
 class _Parsers(threading.local):
