@@ -71,7 +71,7 @@ def serve(
 ) -> None:
     """The first worker, started before the manifest is read: import and warm
     up sqlglot and Jinja while the checking process reads it, receive the
-    project's context and every job, then fork the other workers (which inherit
+    project's context and every job (msgpack), then fork the other workers (which inherit
     all of that) and parse with them. Each worker takes the next share of the
     jobs from the shared counter ``taken``, so a slower core takes fewer, and
     sends its facts back on its own connection when there are no more shares:
@@ -87,11 +87,12 @@ def serve(
     warm()
     try:
         received = jobs_in.recv()
+        if received is None:
+            return
+        jobs = _JOBS.decode(jobs_in.recv_bytes())
     except EOFError:  # the check ended before it needed us
         return
-    if received is None:
-        return
-    context, jobs, step = received
+    context, step = received
     dialect = context.dialect
     renderer = renderer_for(context)
     sqlglot.parse("select 1", read=dialect or None)  # the dialect's classes built
@@ -149,6 +150,7 @@ def _parse_shares(
 
 
 _ENCODER = msgspec.msgpack.Encoder()
+_JOBS = msgspec.msgpack.Decoder(list[Job])
 
 
 def warm() -> None:
