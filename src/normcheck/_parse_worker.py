@@ -95,7 +95,7 @@ def serve(
     context, step = received
     dialect = context.dialect
     renderer = renderer_for(context)
-    sqlglot.parse("select 1", read=dialect or None)  # the dialect's classes built
+    analyse("select 1", dialect)  # its classes, tokenizer and parser built once, for all
     children = []
     for index in range(1, len(results_out)):
         pid = os.fork()
