@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import atexit
-import difflib
 import json
 import os
 import re
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -63,6 +61,8 @@ def _outputs(
 
 
 def _write_crash(text: str) -> Path:
+    import tempfile  # only when crashing
+
     fd, name = tempfile.mkstemp(prefix="normcheck-crash-", suffix=".log")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(f"normcheck {__version__} at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{text}")
@@ -350,6 +350,8 @@ def explain(rule_id: str, project_dir: Path, config: Path | None) -> int:
     rules = _catalogue(project_dir, config)
     rule = rules.get(rule_id)
     if rule is None:
+        import difflib  # only for a mistyped rule id
+
         close = difflib.get_close_matches(rule_id, list(rules), n=1)
         hint = f"; did you mean `{close[0]}`?" if close else "; see `normcheck rules`"
         raise UsageError(f"unknown rule `{rule_id}`{hint}")

@@ -4,7 +4,6 @@ pre-commit passes, or what git says changed since a ref."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +71,8 @@ def limit(
 
 def _git(args: Sequence[str], cwd: Path) -> str:
     try:
+        import subprocess  # only with --since
+
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise UsageError("--since needs git, which is not installed") from None

@@ -3,9 +3,8 @@ the JSON Schema, and merge them in order with provenance and locks."""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -41,6 +40,13 @@ PACKAGED_PREFIX = "normcheck:"
 DEFAULT_EXTENDS = ("normcheck:default",)
 LAYER_RULE = "naming/model-prefix"
 
+
+
+def _close_matches(word: str, choices: Sequence[str]) -> list[str]:
+    """The closest of ``choices`` to a mistyped ``word`` (difflib only then)."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=1)
 
 def rulesets_dir() -> Path:
     """Where the packaged rule sets live: inside the wheel, or the source tree's
@@ -94,7 +100,7 @@ def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> Config
         extra = sorted(k for k in error.instance if k not in allowed)
         key = extra[0] if extra else "?"
         line = file.doc.line((*path, key)) or line
-        close = difflib.get_close_matches(key, allowed, n=1)
+        close = _close_matches(key, allowed)
         hint = f"; did you mean `{close[0]}`?" if close else f"; allowed: {', '.join(allowed)}"
         inside = f" in `{where}`" if path else ""
         return ConfigError(f"unknown key `{key}`{inside}{hint}", file.shown, line)
@@ -296,7 +302,7 @@ class _Merger:
         if rule is None and self.lenient:
             return None  # a plugin failed to import: its rules are reported, not their ids
         if rule is None:
-            close = difflib.get_close_matches(rule_id, list(self.rules), n=1)
+            close = _close_matches(rule_id, list(self.rules))
             hint = f"; did you mean `{close[0]}`?" if close else "; see `normcheck rules`"
             raise ConfigError(f"unknown rule `{rule_id}`{hint}", origin.file, origin.line)
         return rule
@@ -340,7 +346,7 @@ class _Merger:
         where = file.origin("rules", rule_id, "uses")
         base = self.rules.get(str(setting["uses"]))
         if base is None:
-            close = difflib.get_close_matches(str(setting["uses"]), list(self.rules), n=1)
+            close = _close_matches(str(setting["uses"]), list(self.rules))
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise ConfigError(
                 f"`uses: {setting['uses']}` names no rule{hint}", where.file, where.line
