@@ -342,6 +342,29 @@ def test_sql_facts_are_cached_per_model(tmp_path, monkeypatch):
 
     analysis.analyse_project(replace(project, resources=changed), None, cache_file, workers=1)
     assert calls == ["model.shop.fct_b"]
+    # what every model's rendering reads: a macro, a relation ref() renders to, a var
+    both = ["model.shop.fct_a", "model.shop.fct_b"]
+    macro = type(project.macros[0])("shop", "cents", "{% macro cents(c) %}{{ c }}{% endmacro %}")
+    moved = {
+        uid: msgspec.structs.replace(r, relation=f'"elsewhere"."{r.name}"')
+        if r.name == "fct_a"
+        else r
+        for uid, r in project.resources.items()
+    }
+    for variant in (
+        replace(project, macros=(*project.macros, macro)),
+        replace(project, resources=moved),
+    ):
+        analysis.analyse_project(project, None, cache_file, workers=1)  # the cache primed
+        calls.clear()
+        analysis.analyse_project(variant, None, cache_file, workers=1)
+        assert sorted(calls) == both
+    analysis.analyse_project(project, None, cache_file, workers=1)
+    calls.clear()
+    with (project_dir / "dbt_project.yml").open("a") as f:
+        f.write("vars:\n  start: '2024-01-01'\n")
+    analysis.analyse_project(project, None, cache_file, workers=1)
+    assert sorted(calls) == both
 
 
 SQL_PROJECT = {
