@@ -41,12 +41,12 @@ DEFAULT_EXTENDS = ("normcheck:default",)
 LAYER_RULE = "naming/model-prefix"
 
 
-
 def _close_matches(word: str, choices: Sequence[str]) -> list[str]:
     """The closest of ``choices`` to a mistyped ``word`` (difflib only then)."""
     import difflib
 
     return difflib.get_close_matches(word, choices, n=1)
+
 
 def rulesets_dir() -> Path:
     """Where the packaged rule sets live: inside the wheel, or the source tree's
