@@ -149,7 +149,7 @@ _GOOD = (
 )
 
 
-def test_a_reused_parser_forgets_the_statement_before(tmp_path):
+def test_a_reused_parser_forgets_the_statement_before():
     """One tokenizer and parser per dialect serve every model: what a failed
     or nested statement left in them never reaches the next model's facts."""
     first = analyse(_GOOD, "duckdb")

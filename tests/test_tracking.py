@@ -392,3 +392,52 @@ def test_events_that_share_a_slug_are_read_together_whatever_the_plan_order(tmp_
     read, uses = outcomes[0]
     assert read == {"event.web.Order Completed", "event.web.order completed"}
     assert uses == [("order_completed", "event", "Order Completed")]
+
+
+def test_a_deprecated_event_read_through_a_shared_slug_is_reported(tmp_path):
+    """Reading a slug reads every event that has it: a deprecated one among them
+    is reported, whichever the plan lists first."""
+    from normcheck.analysis import SqlAnalysis
+    from normcheck.engine import evaluate
+    from normcheck.project import Project, Resource
+    from normcheck.sqlfacts import Facts
+    from normcheck.tracking.resources import with_plans
+
+    model = Resource(
+        uid="model.shop.m",
+        type="model",
+        name="m",
+        package="shop",
+        file="models/m.sql",
+        raw_code="select 1 as n from t\nwhere event = 'order_completed'\n",
+    )
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: normcheck:recommended\n")
+    rules = ["tracking/deprecated-event-used", "tracking/unused-event"]
+    events = [
+        "- name: order completed\n  status: deprecated\n  replaced_by: Order Completed\n",
+        "- name: Order Completed\n",
+    ]
+    outcomes = []
+    for listed in (events, events[::-1]):
+        plan = tmp_path / "tracking" / "web.yml"
+        plan.parent.mkdir(exist_ok=True)
+        plan.write_text(
+            "normcheck: plan/v1\nplan:\n  id: web\n  warehouse:\n    profile: segment\nevents:\n"
+            + "".join(listed)
+        )
+        bare = Project("shop", "duckdb", tmp_path, {model.uid: model}, {})
+        project = with_plans(bare, load_plans(tmp_path, ["tracking/*.yml"]))
+        facts = {model.uid: Facts(comparisons={"event": ["order_completed"]})}
+        sql = SqlAnalysis(project, facts, "duckdb", {})
+        found = evaluate(project, load_config(tmp_path), rules, "", sql).findings
+        outcomes.append([(f.rule, f.resource, f.line, f.message) for f in found])
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == [
+        (
+            "tracking/deprecated-event-used",
+            "model.shop.m",
+            2,
+            "model `m` reads event `order completed`, deprecated in plan `web`: "
+            "use `Order Completed`",
+        )
+    ]

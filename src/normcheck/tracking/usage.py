@@ -21,8 +21,12 @@ class Use:
     model: str  # uid
     value: str  # as written in the SQL
     column: str | None  # None: through a per-event table
-    event: tuple[Plan, PlanEvent] | None  # None: no plan defines it
+    events: tuple[tuple[Plan, PlanEvent], ...]  # () : no plan defines it; several share a slug
     hint: str | None = None  # the planned spelling when only the case differs
+
+    @property
+    def event(self) -> tuple[Plan, PlanEvent] | None:
+        return self.events[0] if self.events else None
 
 
 @dataclass
@@ -89,7 +93,7 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
             for value in values:
                 found = known.get(value)
                 hint = None if found else lower.get(value.lower())
-                usage.uses.append(Use(uid, value, column, found[0] if found else None, hint))
+                usage.uses.append(Use(uid, value, column, tuple(found or ()), hint))
                 usage.read.update(_uid(p) for p in found or ())
         model = project.resources[uid]
         for parent_uid in model.depends_on:
@@ -98,10 +102,10 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
                 continue
             events = tables.get(parent.name.lower())
             if events is not None:
-                usage.uses.append(Use(uid, parent.name, None, events[0]))
+                usage.uses.append(Use(uid, parent.name, None, tuple(events)))
                 usage.read.update(_uid(p) for p in events)
             elif parent.source_name in sources and parent.name not in _STANDARD_TABLES:
-                usage.uses.append(Use(uid, parent.name, None, None))
+                usage.uses.append(Use(uid, parent.name, None, ()))
     sql.memo["event_usage"] = usage
     return usage
 

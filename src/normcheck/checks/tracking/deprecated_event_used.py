@@ -64,16 +64,16 @@ def deprecated_event_used(model: Resource, ctx: Context[NoOptions]) -> Iterator[
     from normcheck.tracking.usage import event_usage
 
     for use in event_usage(ctx.project, ctx.sql).uses:
-        if use.model != model.uid or use.event is None:
+        if use.model != model.uid:
             continue
-        plan, event = use.event
-        if event.status != "deprecated":
-            continue
-        instead = f": use `{event.replaced_by}`" if event.replaced_by else ""
-        yield Hit(
-            f"model `{model.name}` reads event `{event.name}`, deprecated in plan "
-            f"`{plan.id}`{instead}",
-            key=f"{plan.id}:{event.name}",
-            where="file",
-            line=code_line(model.raw_code, use.value) or 1,
-        )
+        for plan, event in use.events:  # all the events the value reads
+            if event.status != "deprecated":
+                continue
+            instead = f": use `{event.replaced_by}`" if event.replaced_by else ""
+            yield Hit(
+                f"model `{model.name}` reads event `{event.name}`, deprecated in plan "
+                f"`{plan.id}`{instead}",
+                key=f"{plan.id}:{event.name}",
+                where="file",
+                line=code_line(model.raw_code, use.value) or 1,
+            )
