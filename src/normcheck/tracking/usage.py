@@ -94,7 +94,6 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
                 found = known.get(value)
                 hint = None if found else lower.get(value.lower())
                 usage.uses.append(Use(uid, value, column, tuple(found or ()), hint))
-                usage.read.update(_uid(p) for p in found or ())
         model = project.resources[uid]
         for parent_uid in model.depends_on:
             parent = project.resources.get(parent_uid)
@@ -103,9 +102,9 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
             events = tables.get(parent.name.lower())
             if events is not None:
                 usage.uses.append(Use(uid, parent.name, None, tuple(events)))
-                usage.read.update(_uid(p) for p in events)
             elif parent.source_name in sources and parent.name not in _STANDARD_TABLES:
                 usage.uses.append(Use(uid, parent.name, None, ()))
+    usage.read = {_uid(p) for use in usage.uses for p in use.events}
     sql.memo["event_usage"] = usage
     return usage
 
