@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from conftest import CORPUS
+from normcheck.analysis import start_workers
 from normcheck.artifacts.catalog import load_catalog
-from normcheck.artifacts.manifest import decode_manifest, load_manifest
+from normcheck.artifacts.manifest import (
+    decode_manifest,
+    load_manifest,
+    prefetching,
+    settle_reads,
+)
 from normcheck.errors import ArtifactError
 from normcheck.project import build_project
 
@@ -109,6 +117,52 @@ def test_truncated_manifest_error_names_the_line():
 def test_missing_manifest_says_how_to_make_one(tmp_path):
     with pytest.raises(ArtifactError, match="run `dbt parse`"):
         load_manifest(tmp_path / "nope.json")
+
+
+def _reads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "normcheck-manifest-read"]
+
+
+def test_a_manifest_read_ahead_is_used_only_while_the_file_is_unchanged(tmp_path):
+    path = unpack(COMPAT / "jaffle_shop_duckdb-dbt_1_7.manifest.json.gz", tmp_path)
+    data = path.read_bytes()
+    expected = decode_manifest(data, "m")
+    with prefetching(path):
+        settle_reads()
+        # the same bytes read again: whatever load_manifest returns came from the thread
+        stamp = path.stat()
+        with path.open("r+b") as handle:
+            handle.write(b"X")  # not JSON any more
+        os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+        assert load_manifest(path) == expected
+    path.write_bytes(data)
+    with prefetching(path):
+        settle_reads()  # read whole and unchanged: changed after
+        path.write_bytes(data.replace(b'"jaffle_shop"', b'"jaffle_shoq"', 1) + b" ")
+        changed = load_manifest(path)
+    assert changed.metadata.project_name == "jaffle_shoq", "a changed file is read again"
+    with prefetching(path):
+        path.unlink()
+        with pytest.raises(ArtifactError, match="manifest not found"):
+            load_manifest(path)
+    with (
+        prefetching(tmp_path / "never.json"),
+        pytest.raises(ArtifactError, match="manifest not found"),
+    ):
+        load_manifest(tmp_path / "never.json")
+    assert _reads() == []
+
+
+def test_no_read_runs_when_the_parse_workers_fork(tmp_path):
+    path = unpack(CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz", tmp_path)
+    with prefetching(path):
+        pool = start_workers(2)
+        assert pool is not None
+        try:
+            assert _reads() == [], "forking while a thread runs may deadlock the child"
+        finally:
+            pool.close()
+        assert load_manifest(path).metadata.project_name == "open_learning"
 
 
 def test_catalog_is_optional_and_typed(tmp_path):

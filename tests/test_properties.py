@@ -18,6 +18,7 @@ import os
 import random
 import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 
 from normcheck.checks.registry import builtin_rules
 from normcheck.cli import main
+from normcheck.finding import Finding, sort_findings
 
 EXAMPLES = int(os.environ.get("NORMCHECK_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
@@ -949,3 +951,31 @@ def test_the_jinja_free_path_renders_what_jinja_renders(fragments):
         # the same text up to whitespace (a tag becomes blank lines, to keep line numbers)
         assert "".join(fast.split()) == "".join(jinja.split())
         assert fast.count("\n") == model.raw_code.count("\n")
+
+
+_FINDINGS = st.lists(
+    st.builds(
+        Finding,
+        file=st.sampled_from(["a.sql", "b.yml", "models/c.sql"]),
+        line=st.integers(1, 3),
+        rule=st.sampled_from(["naming/name-case", "docs/missing-description"]),
+        resource=st.sampled_from(["model.p.a", "model.p.b"]),
+        message=st.sampled_from(["x", "y"]),
+        severity=st.sampled_from(["error", "warning", "info"]),
+        resource_type=st.just("model"),
+        owner=st.sampled_from(["data", "growth"]),
+        fingerprint=st.text("0123456789abcdef", min_size=1, max_size=3),
+    ),
+    max_size=30,
+    unique_by=lambda f: f.fingerprint,
+)
+
+
+@given(_FINDINGS)
+def test_sort_findings_is_the_order_of_findings(findings):
+    assert sort_findings(findings) == tuple(sorted(findings))
+    unowned = [replace(f, owner=None) if f.owner == "data" else f for f in findings]
+    # no owner sorts as an empty one (sorted() fails comparing None with a name)
+    assert sort_findings(unowned) == tuple(
+        sorted(unowned, key=lambda f: replace(f, owner=f.owner or ""))
+    )

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -429,6 +430,26 @@ def test_warm_run_reuses_the_cache(project, capsys, monkeypatch):
     _, changed, _ = check(capsys)
     assert len(calls) == 2, "a configuration change invalidates the cache"
     assert changed != first[1]
+
+
+def test_the_manifest_is_read_ahead_only_when_no_stored_run_can_be_used(project, capsys):
+    """While the configuration loads, the manifest is read on a thread: on a
+    cold run only. Once a run is stored for the manifest as it is, a warm run
+    may not need it at all, and it is not read ahead."""
+    manifest = project / "target" / "manifest.json"
+    options = run_module.RunOptions(project_dir=project, parse="never")
+    assert run_module._read_ahead(options) == manifest  # nothing stored yet
+    first = check(capsys)
+    assert run_module._read_ahead(options) is None
+    assert run_module._read_ahead(run_module.RunOptions(project, use_cache=False)) == manifest
+    always = run_module.RunOptions(project_dir=project, parse="always")
+    assert run_module._read_ahead(always) is None, "dbt parse writes it anew"
+    explicit = run_module.RunOptions(project, manifest=manifest, parse="always", use_cache=False)
+    assert run_module._read_ahead(explicit) == manifest, "--manifest is never re-parsed"
+    os.utime(manifest, ns=(manifest.stat().st_atime_ns, manifest.stat().st_mtime_ns + 10**9))
+    assert run_module._read_ahead(options) == manifest, "a stored run is of the old manifest"
+    assert check(capsys) == first
+    assert not [t for t in threading.enumerate() if t.name == "normcheck-manifest-read"]
 
 
 MESH_A = {

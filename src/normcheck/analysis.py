@@ -21,6 +21,7 @@ import msgspec
 
 from normcheck import __version__
 from normcheck._yaml import load_yaml
+from normcheck.artifacts.manifest import settle_reads
 from normcheck.errors import UserError
 from normcheck.project import Project, Resource
 from normcheck.sqlfacts import (
@@ -356,6 +357,7 @@ class Workers:
     sent once. While they parse the caller goes on; ``results()`` waits."""
 
     def __init__(self, count: int) -> None:
+        settle_reads()  # no thread may run when forking
         context = multiprocessing.get_context("fork")
         self.count = count
         self.taken = context.Value("q", 0)

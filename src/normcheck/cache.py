@@ -120,6 +120,28 @@ def code_identity() -> str:
     return digest.hexdigest()
 
 
+def _stored_marker(manifest: Path) -> Path | None:
+    try:
+        stat = manifest.stat()
+        identity = f"{manifest.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+    except OSError:
+        return None
+    return cache_dir() / "stored" / hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def stored_for(manifest: Path) -> bool:
+    """Whether a run was stored for this manifest as it is now: only then can a
+    run find its findings here without reading the manifest."""
+    marker = _stored_marker(manifest)
+    return marker is not None and marker.is_file()
+
+
+def note_stored(manifest: Path) -> None:
+    marker = _stored_marker(manifest)
+    if marker is not None:
+        mark(marker)
+
+
 def known_valid(content: bytes) -> Path:
     """The marker that a configuration file with this content passed schema
     validation with this code (validating needs jsonschema: ~0.1 s a run)."""

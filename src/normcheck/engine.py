@@ -18,7 +18,7 @@ from normcheck.checks.registry import LOCKED_RULE
 from normcheck.config.loader import convert_options
 from normcheck.config.model import Config, Override, RuleConfig
 from normcheck.errors import NormcheckError
-from normcheck.finding import Finding, fingerprint
+from normcheck.finding import Finding, fingerprint, sort_findings
 from normcheck.project import Project, Resource
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ def evaluate(
         crashes += [c for c in early.crashes if unchanged(c.resource)]
         crashes += crashed_again
     return Evaluation(
-        tuple(sorted(findings)), tuple(sorted(crashes, key=_crash_key)), all_settings, locator
+        sort_findings(findings), tuple(sorted(crashes, key=_crash_key)), all_settings, locator
     )
 
 

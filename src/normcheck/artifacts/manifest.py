@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -444,10 +445,77 @@ def _decoding(node: Node, shown: str) -> Iterator[None]:
         ) from None
 
 
+def _identity(path: str) -> tuple[int, int, int, int]:
+    found = Path(path).stat()
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
+class _Read(threading.Thread):
+    """A file's bytes, read on a thread: reading releases the GIL, so the
+    checking process loads its configuration meanwhile. ``data`` is None when
+    the file could not be read; ``identity`` is the file's before the read
+    (the bytes are used only while it is the file's still)."""
+
+    def __init__(self, path: str, identity: tuple[int, int, int, int]) -> None:
+        super().__init__(name="normcheck-manifest-read", daemon=True)
+        self.path = path
+        self.identity = identity
+        self.data: bytes | None = None
+
+    def run(self) -> None:
+        with contextlib.suppress(OSError):  # read again, and reported, by load_manifest
+            self.data = Path(self.path).read_bytes()
+
+
+_READS: dict[str, _Read] = {}
+
+
+@contextlib.contextmanager
+def prefetching(path: Path | None) -> Iterator[None]:
+    """Read ``path`` on a thread while the block runs; :func:`load_manifest`
+    of the same file, unchanged since, takes those bytes instead of reading it.
+    The thread is waited for when the block ends. None: nothing read."""
+    if path is not None:
+        with contextlib.suppress(OSError):  # missing: load_manifest reports it, if asked
+            key = str(path.resolve())
+            reader = _Read(key, _identity(key))
+            _READS[key] = reader
+            reader.start()
+    try:
+        yield
+    finally:
+        drop_reads()
+
+
+def settle_reads() -> None:
+    """Wait for the reads under way (before forking: no thread may be running)."""
+    for reader in list(_READS.values()):
+        reader.join()
+
+
+def drop_reads() -> None:
+    """Wait for the reads under way and forget what they read."""
+    settle_reads()
+    _READS.clear()
+
+
+def _prefetched(path: Path) -> bytes | None:
+    key = str(path.resolve())
+    reader = _READS.pop(key, None)
+    if reader is None:
+        return None
+    reader.join()
+    try:
+        unchanged = _identity(key) == reader.identity
+    except OSError:
+        return None
+    return reader.data if unchanged else None
+
+
 def load_manifest(path: Path, shown: str | None = None) -> Manifest:
     shown = shown or str(path)
     try:
-        data = path.read_bytes()
+        data = _prefetched(path) or path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(
             "manifest not found: run `dbt parse` in the project first, or pass --manifest",
