@@ -444,8 +444,9 @@ def test_corrupt_cache_files_are_ignored(tmp_path, capsys, monkeypatch):
     assert main(["check", "--parse", "never", "--format", "json"]) == 0
     first = capsys.readouterr().out
     files = [p for p in cache.rglob("*") if p.is_file()]
-    # findings, SQL facts, and the mark that normcheck.yml passed validation
-    assert sorted(p.suffix for p in files) == ["", ".json", ".msgpack"]
+    # findings, SQL facts, the marks that normcheck.yml passed validation and that a
+    # run was stored for this manifest
+    assert sorted(p.suffix for p in files) == ["", "", ".json", ".msgpack"]
     for path in files:
         path.write_bytes(b'{"findings": ["\xff\xfe' + b"[" * 5000)
     assert main(["check", "--parse", "never", "--format", "json"]) == 0

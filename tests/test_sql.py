@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import msgspec
@@ -15,7 +17,7 @@ from conftest import CORPUS, build_dbt_project
 from normcheck import _parse_worker, analysis
 from normcheck._jinja import Renderer, RenderError
 from normcheck._parse_worker import renderer_for
-from normcheck.artifacts.manifest import load_manifest
+from normcheck.artifacts.manifest import decode_manifest, load_manifest
 from normcheck.cli import main
 from normcheck.project import build_project
 from normcheck.sql import analyse
@@ -775,3 +777,51 @@ def test_workers_not_needed_stop_without_being_sent_anything(tmp_path):
     pool.close()
     pool.process.join(timeout=10)
     assert pool.process.exitcode is not None  # ended, not left waiting
+
+
+def _ol_bytes() -> bytes:
+    return gzip.decompress((CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz").read_bytes())
+
+
+def test_the_first_worker_compiles_the_root_macros_while_the_manifest_is_decoded(tmp_path):
+    """Given the manifest's bytes, the first worker compiles the root project's
+    macros until the jobs come; its renderer then renders every model as one
+    made for the context does. A context of other macros gets a new renderer."""
+    data = _ol_bytes()
+    project = build_project(decode_manifest(data, "m"), None, tmp_path)
+    context = analysis.context_for(project, "duckdb")
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    ahead = _parse_worker._Ahead(data, reader)
+    root = {m.name for m in project.macros if m.package == project.name}
+    assert len(root) > 100
+    assert {name for package, name in ahead.renderer.compiled if package == project.name} == root
+    renderer = ahead.renderer_for(context)
+    assert renderer is ahead.renderer
+    fresh = renderer_for(context)
+    for model in analysis.sql_models(project):
+        given = analysis.render_input(model)
+        try:
+            expected: object = fresh.render(given)
+        except RenderError as exc:
+            expected = str(exc)
+        try:
+            got: object = renderer.render(given)
+        except RenderError as exc:
+            got = str(exc)
+        assert got == expected, model.uid
+    other = replace(context, macros=context.macros[1:])
+    assert ahead.renderer_for(other) is not ahead.renderer
+    writer.send("the jobs")
+    assert _parse_worker._Ahead(data, reader).renderer.compiled == {}, "jobs first"
+    assert _parse_worker._ahead(b'{"nodes": ', reader) is None
+
+
+def test_workers_given_the_manifest_bytes_parse_what_one_process_parses(tmp_path):
+    data = _ol_bytes()
+    project = build_project(decode_manifest(data, "m"), None, tmp_path)
+    pool = analysis.start_workers(2, manifest=data)
+    assert pool is not None
+    with analysis.start_analysis(project, None, None, pool=pool) as parallel:
+        assert parallel.pool is pool
+        shared = parallel.finish()
+    assert shared.facts == analysis.analyse_project(project, None, None, workers=1).facts

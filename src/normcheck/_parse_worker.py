@@ -16,6 +16,8 @@ import msgspec
 import sqlglot
 
 from normcheck._jinja import Renderer, RenderError
+from normcheck.artifacts.manifest import decode_macros
+from normcheck.project import macro_sources
 from normcheck.sql import analyse
 from normcheck.sqlfacts import Facts, Job, ParseContext, too_big
 
@@ -63,14 +65,58 @@ def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
 # -- in the worker processes ----------------------------------------------------
 
 
+class _Ahead:
+    """What the first worker prepares from the manifest's bytes (read before it
+    was forked) while the checking process decodes them too: a renderer of the
+    project's macros, with the root project's compiled one by one until the jobs
+    come. The workers it forks inherit them, so each macro a model calls is
+    compiled once, not once a worker (0.1 s of each worker's 1.5 s on 5k models)."""
+
+    def __init__(self, manifest: bytes, jobs_in: Connection) -> None:
+        found = decode_macros(manifest)
+        self.root = found.metadata.project_name or ""
+        self.adapter = found.metadata.adapter_type or ""
+        self.macros = macro_sources(found.macros)
+        self.renderer = Renderer(self.root, self.adapter, list(self.macros), {}, {})
+        for source in self.macros:
+            if source.package != self.root:
+                continue
+            if jobs_in.poll():  # the jobs are here: the rest when a model calls them
+                break
+            self.renderer.macro(self.root, source.name)
+
+    def renderer_for(self, context: ParseContext) -> Renderer:
+        """This renderer when the context is of the same macros, else a new one."""
+        if (context.root, context.adapter, context.macros) != (
+            self.root,
+            self.adapter,
+            self.macros,
+        ):
+            return renderer_for(context)
+        self.renderer.refs = context.refs
+        self.renderer.variables = context.variables
+        return self.renderer
+
+
+def _ahead(manifest: bytes | None, jobs_in: Connection) -> _Ahead | None:
+    if manifest is None:
+        return None
+    try:
+        return _Ahead(manifest, jobs_in)
+    except Exception:  # the checking process decodes the manifest and reports its errors
+        return None
+
+
 def serve(
     theirs: list[Connection],
     jobs_in: Connection,
     results_out: list[Connection],
     taken: Synchronized[int],
+    manifest: bytes | None = None,
 ) -> None:
-    """The first worker, started before the manifest is read: import and warm
-    up sqlglot and Jinja while the checking process reads it, receive the
+    """The first worker, started before the manifest is decoded: import and warm
+    up sqlglot and Jinja while the checking process decodes it (with its bytes,
+    when they were read ahead: compile the root project's macros), receive the
     project's context and every job (msgpack), then fork the other workers (which inherit
     all of that) and parse with them. Each worker takes the next share of the
     jobs from the shared counter ``taken``, so a slower core takes fewer, and
@@ -85,6 +131,7 @@ def serve(
     for connection in theirs:
         connection.close()
     warm()
+    ahead = _ahead(manifest, jobs_in)
     try:
         received = jobs_in.recv()
         if received is None:
@@ -94,7 +141,7 @@ def serve(
         return
     context, step = received
     dialect = context.dialect
-    renderer = renderer_for(context)
+    renderer = renderer_for(context) if ahead is None else ahead.renderer_for(context)
     analyse("select 1", dialect)  # its classes, tokenizer and parser built once, for all
     children = []
     for index in range(1, len(results_out)):

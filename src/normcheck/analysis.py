@@ -28,7 +28,6 @@ from normcheck.sqlfacts import (
     Facts,
     Item,
     Job,
-    MacroSource,
     ParseContext,
     RenderInput,
     dialect_for,
@@ -184,7 +183,7 @@ def context_for(
         dialect,
         project.name,
         project.adapter or "",
-        tuple(MacroSource(m.package, m.name, m.sql) for m in project.macros),
+        project.macros,
         project_vars(project.root) if variables is None else variables,
         _refs(project) if refs is None else refs,
     )
@@ -356,7 +355,7 @@ class Workers:
     the others from itself, so they start warm too and share the jobs it was
     sent once. While they parse the caller goes on; ``results()`` waits."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, manifest: bytes | None = None) -> None:
         settle_reads()  # no thread may run when forking
         context = multiprocessing.get_context("fork")
         self.count = count
@@ -366,7 +365,9 @@ class Workers:
         jobs_in, jobs_out = context.Pipe(duplex=False)
         ours = [jobs_out, *(r for r, _ in pipes)]  # the worker closes its copies of these
         self.process = context.Process(
-            target=_serve, args=(ours, jobs_in, [w for _, w in pipes], self.taken), daemon=True
+            target=_serve,
+            args=(ours, jobs_in, [w for _, w in pipes], self.taken, manifest),
+            daemon=True,
         )
         self.process.start()
         pid = self.process.pid
@@ -431,10 +432,11 @@ class Workers:
         self.process.join(timeout=0)
 
 
-def start_workers(count: int | None = None) -> Workers | None:
-    """Parse workers for a cold run, started now (None: one core, or no fork)."""
+def start_workers(count: int | None = None, manifest: bytes | None = None) -> Workers | None:
+    """Parse workers for a cold run, started now (None: one core, or no fork);
+    ``manifest``: its bytes, when already read (the first worker inherits them)."""
     count = _worker_count(count)
-    return Workers(count) if Workers.available(count) else None
+    return Workers(count, manifest) if Workers.available(count) else None
 
 
 def _worker_count(asked: int | None) -> int:

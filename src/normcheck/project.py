@@ -19,6 +19,7 @@ from normcheck.artifacts.manifest import (
     Column,
     ExposureOwner,
     Group,
+    Macro,
     Manifest,
     Meta,
     Node,
@@ -26,6 +27,7 @@ from normcheck.artifacts.manifest import (
     node_parts,
 )
 from normcheck.semantic import EMPTY_LAYER, SemanticLayer, build_semantic_layer
+from normcheck.sqlfacts import MacroSource
 from normcheck.tracking.model import Plan, PlanEvent, PlanProperty
 
 NODE_TYPES = ("model", "seed", "snapshot")
@@ -76,12 +78,6 @@ class Resource(msgspec.Struct, frozen=True, kw_only=True):
     language: str = "sql"
     line: int | None = None  # for resources found in SQL: the line in `file`
     from_sql: bool = False  # a column the SQL produces that no YAML documents
-
-
-class MacroSource(msgspec.Struct, frozen=True):
-    package: str
-    name: str
-    sql: str
 
 
 @dataclass(frozen=True)
@@ -293,11 +289,7 @@ class _Builder:
             resources=self.resources,
             groups={g.name: g for g in m.groups.values()},
             dbt_version=m.metadata.dbt_version,
-            macros=tuple(
-                MacroSource(macro.package_name, macro.name, macro.macro_sql)
-                for macro in m.macros.values()
-                if macro.macro_sql
-            ),
+            macros=macro_sources(m.macros),
             semantic=self.semantic,
         )
 
@@ -446,6 +438,15 @@ def _suppressing(columns: Mapping[str, Column]) -> dict[str, Column]:
 
 def _replace_columns(resource: Resource, columns: tuple[str, ...]) -> Resource:
     return msgspec.structs.replace(resource, columns=columns) if columns else resource
+
+
+def macro_sources(macros: Mapping[str, Macro]) -> tuple[MacroSource, ...]:
+    """The macros a model's Jinja may call, in the manifest's order."""
+    return tuple(
+        MacroSource(macro.package_name, macro.name, macro.macro_sql)
+        for macro in macros.values()
+        if macro.macro_sql
+    )
 
 
 def _guess_root(manifest: Manifest) -> str:

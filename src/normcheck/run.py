@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from normcheck import baseline as baseline_mod
 from normcheck import cache, suppression
 from normcheck.artifacts.catalog import load_catalog
-from normcheck.artifacts.manifest import drop_reads, load_manifest, prefetching
+from normcheck.artifacts.manifest import drop_reads, load_manifest, prefetched, prefetching
 from normcheck.checks.registry import LOCKED_RULE
 from normcheck.config.loader import display_path, extends_root, find_config, load_config
 from normcheck.config.model import Config
@@ -175,7 +175,8 @@ def _evaluate_project_now(
     if needs_sql:
         from normcheck.analysis import start_workers
 
-        pool = start_workers()  # they get ready to parse while the manifest is read
+        # they get ready to parse while the manifest is decoded
+        pool = start_workers(manifest=prefetched(manifest_path, keep=True))
     try:
         return _evaluate_with(
             project_dir, config, manifest_path, rule_ids, use_cache, needs_sql, pool

@@ -350,6 +350,19 @@ class Manifest(msgspec.Struct, frozen=True):
     saved_queries: dict[str, SavedQuery] = {}
 
 
+class MacrosOnly(msgspec.Struct, frozen=True):
+    """A manifest's metadata and macros, the rest skipped (see ``decode_macros``)."""
+
+    metadata: Metadata
+    macros: dict[str, Macro] = {}
+
+
+def decode_macros(data: bytes) -> MacrosOnly:
+    """The metadata and macros of manifest bytes, decoded as :func:`decode_manifest`
+    decodes them (no error message: the caller decodes the whole for that)."""
+    return _MACROS.decode(data)
+
+
 class _Envelope(Manifest, frozen=True):
     """The manifest with its nodes still raw: most nodes are tests (115,000 of
     135,000 in a 20,000-model project), which no rule reads; building them would
@@ -359,6 +372,7 @@ class _Envelope(Manifest, frozen=True):
 
 
 _DECODER = msgspec.json.Decoder(_Envelope)
+_MACROS = msgspec.json.Decoder(MacrosOnly)
 _NODE = msgspec.json.Decoder(Node)
 # unique ids start with the resource type: these nodes are never decoded
 _SKIPPED_NODES = ("test.", "unit_test.", "operation.", "sql_operation.")
@@ -499,9 +513,11 @@ def drop_reads() -> None:
     _READS.clear()
 
 
-def _prefetched(path: Path) -> bytes | None:
+def prefetched(path: Path, keep: bool = False) -> bytes | None:
+    """The bytes of ``path`` read ahead (see :func:`prefetching`), if the file is
+    still as it was; they are forgotten unless ``keep``."""
     key = str(path.resolve())
-    reader = _READS.pop(key, None)
+    reader = _READS.get(key) if keep else _READS.pop(key, None)
     if reader is None:
         return None
     reader.join()
@@ -515,7 +531,7 @@ def _prefetched(path: Path) -> bytes | None:
 def load_manifest(path: Path, shown: str | None = None) -> Manifest:
     shown = shown or str(path)
     try:
-        data = _prefetched(path) or path.read_bytes()
+        data = prefetched(path) or path.read_bytes()
     except FileNotFoundError:
         raise ArtifactError(
             "manifest not found: run `dbt parse` in the project first, or pass --manifest",
