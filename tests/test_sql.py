@@ -825,3 +825,28 @@ def test_workers_given_the_manifest_bytes_parse_what_one_process_parses(tmp_path
         assert parallel.pool is pool
         shared = parallel.finish()
     assert shared.facts == analysis.analyse_project(project, None, None, workers=1).facts
+
+
+def test_documented_columns_are_compared_case_blind_and_only_from_the_yaml(
+    tmp_path, monkeypatch, capsys
+):
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_a.sql": "select 1 as order_id, 2 as amount, 3 as Gone_Too\n",
+            "models/marts/_marts.yml": (
+                "version: 2\nmodels:\n  - name: fct_a\n    columns:\n"
+                "      - name: ORDER_ID\n      - name: gone\n      - name: gone_too\n"
+            ),
+        },
+    )
+    (root / "normcheck.yml").write_text("version: 1\nextends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json", "--parse", "never", "--select", "sql"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert sorted((f["rule"], f["resource"]) for f in findings) == [
+        ("sql/missing-column", "model.shop.fct_a.gone"),
+        ("sql/undocumented-column", "model.shop.fct_a"),
+    ]
+    assert "`amount`" in next(f["message"] for f in findings if "undocumented" in f["rule"])

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -59,9 +60,25 @@ class SqlAnalysis:
     by_relation: Mapping[str, str]  # normalised relation -> resource uid
     resolved: dict[str, list[Column] | None] = field(default_factory=dict)
     memo: dict[str, object] = field(default_factory=dict)  # derived facts rules share
+    _documented: dict[str, set[str]] = field(default_factory=dict)
 
     def of(self, uid: str) -> Facts | None:
         return self.facts.get(uid)
+
+    def documented(self, uid: str) -> AbstractSet[str]:
+        """The lowercased names of the model's columns its YAML documents (not
+        those the SQL added). Worked out once: adding the SQL's columns and
+        `sql/missing-column` both ask, for every model."""
+        found = self._documented.get(uid)
+        if found is None:
+            resources = self.project.resources
+            found = {
+                column.name.lower()
+                for c in resources[uid].columns
+                if not (column := resources[c]).from_sql
+            }
+            self._documented[uid] = found
+        return found
 
     def known_relations(self, model: Resource) -> set[str]:
         """Relations the model reads through ref() and source()."""
@@ -465,13 +482,15 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
         produced = analysis.output(uid)
         if not produced:
             continue
-        documented = {resources[c].name.lower() for c in model.columns}
+        documented = analysis.documented(uid)
         words = _WordLines(model.raw_code)
         added = []
+        seen = set()
         for name, data_type in produced:
-            if name.lower() in documented or name == "*":
+            lower = name.lower()
+            if lower in documented or lower in seen or name == "*":
                 continue
-            documented.add(name.lower())
+            seen.add(lower)
             column = Resource(
                 uid=f"{uid}.{name}",
                 type="column",

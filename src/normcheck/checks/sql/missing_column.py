@@ -46,12 +46,12 @@ def missing_column(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     ```
     """
     produced = ctx.sql.output(model.uid) if ctx.sql else None
-    if produced is None:
+    if ctx.sql is None or produced is None:
         return
-    names = {name.lower() for name, _ in produced}
-    for uid in model.columns:
+    missing = ctx.sql.documented(model.uid) - {name.lower() for name, _ in produced}
+    for uid in model.columns if missing else ():
         column = ctx.project.resources[uid]
-        if column.from_sql or column.name.lower() in names:
+        if column.from_sql or column.name.lower() not in missing:
             continue
         yield Hit(
             f"model `{model.name}` documents column `{column.name}`, which its SQL does not "
