@@ -3,6 +3,7 @@ on real dbt projects and on the real corpus manifests."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import multiprocessing
@@ -21,7 +22,14 @@ from normcheck.artifacts.manifest import decode_manifest, load_manifest
 from normcheck.cli import main
 from normcheck.project import build_project
 from normcheck.sql import analyse
-from normcheck.sqlfacts import Item, MacroSource, RenderInput, dialect_for, parse_relation
+from normcheck.sqlfacts import (
+    Item,
+    MacroSource,
+    ParseContext,
+    RenderInput,
+    dialect_for,
+    parse_relation,
+)
 
 
 def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | None:
@@ -850,3 +858,20 @@ def test_documented_columns_are_compared_case_blind_and_only_from_the_yaml(
         ("sql/undocumented-column", "model.shop.fct_a"),
     ]
     assert "`amount`" in next(f["message"] for f in findings if "undocumented" in f["rule"])
+
+
+def test_the_workers_get_the_variables_as_dbt_project_yml_gives_them():
+    """The context travels in msgpack but its variables, which are pickled: a
+    YAML date stays a date (msgpack would make it text)."""
+    pool = analysis.start_workers(2)
+    assert pool is not None
+    context = ParseContext("duckdb", "shop", "duckdb", (), {"start": datetime.date(2024, 5, 1)}, {})
+    code = "select 1 as from_{{ var('start').year }} from {{ ref('orders') }}"
+    try:
+        pool.parse(context, [("model.shop.a", "", RenderInput("a", "shop", code, {}, "a"))])
+        facts = dict(pool.results())
+    finally:
+        pool.close()
+    assert facts["model.shop.a"].error is None
+    assert [item.name for item in facts["model.shop.a"].items or ()] == ["from_2024"]
+    assert facts["model.shop.a"].tables == ["orders"]

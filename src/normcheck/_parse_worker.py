@@ -19,7 +19,7 @@ from normcheck._jinja import Renderer, RenderError
 from normcheck.artifacts.manifest import decode_macros
 from normcheck.project import macro_sources
 from normcheck.sql import analyse
-from normcheck.sqlfacts import Facts, Job, ParseContext, too_big
+from normcheck.sqlfacts import Facts, Job, MacroSource, ParseContext, too_big
 
 
 def renderer_for(context: ParseContext) -> Renderer:
@@ -133,14 +133,12 @@ def serve(
     warm()
     ahead = _ahead(manifest, jobs_in)
     try:
-        received = jobs_in.recv()
-        if received is None:
-            return
+        dialect, root, adapter, macros, refs, step = _CONTEXT.decode(jobs_in.recv_bytes())
+        variables = jobs_in.recv()  # pickled: any YAML value (a date stays a date)
         jobs = _JOBS.decode(jobs_in.recv_bytes())
     except EOFError:  # the check ended before it needed us
         return
-    context, step = received
-    dialect = context.dialect
+    context = ParseContext(dialect, root, adapter, macros, variables, refs)
     renderer = renderer_for(context) if ahead is None else ahead.renderer_for(context)
     analyse("select 1", dialect)  # its classes, tokenizer and parser built once, for all
     children = []
@@ -198,6 +196,12 @@ def _parse_shares(
 
 _ENCODER = msgspec.msgpack.Encoder()
 _JOBS = msgspec.msgpack.Decoder(list[Job])
+# the context but its variables, and the share size (see analysis.Workers.parse)
+_CONTEXT = msgspec.msgpack.Decoder(
+    tuple[
+        str, str, str, tuple[MacroSource, ...], dict[tuple[str | None, str, str | None], str], int
+    ]
+)
 
 
 def warm() -> None:

@@ -94,16 +94,15 @@ def too_big(sql: str) -> Facts | None:
     )
 
 
-@dataclass(frozen=True)
-class MacroSource:
+class MacroSource(msgspec.Struct, frozen=True):
     package: str
     name: str
     sql: str
 
 
-@dataclass(frozen=True)
-class RenderInput:
-    """What rendering one model needs from the manifest."""
+class RenderInput(msgspec.Struct, frozen=True):
+    """What rendering one model needs from the manifest (a struct: thousands
+    are sent to the parse workers, in msgpack)."""
 
     name: str
     package: str
