@@ -355,7 +355,7 @@ def _keys(
 
 
 _RESULTS = msgspec.msgpack.Decoder(list[tuple[str, Facts]])
-_JOBS = msgspec.msgpack.Encoder()
+_TO_WORKERS = msgspec.msgpack.Encoder()  # the context head and the jobs
 
 
 def _serve(*args: object) -> None:
@@ -409,9 +409,9 @@ class Workers:
         step = max(1, len(jobs) // (self.count * 24))
         # msgpack: a third of pickle's time both ways; the variables, any YAML value, pickled
         head = (context.dialect, context.root, context.adapter, context.macros, context.refs, step)
-        self.jobs_out.send_bytes(_JOBS.encode(head))
+        self.jobs_out.send_bytes(_TO_WORKERS.encode(head))
         self.jobs_out.send(context.variables)
-        self.jobs_out.send_bytes(_JOBS.encode(jobs))
+        self.jobs_out.send_bytes(_TO_WORKERS.encode(jobs))
         self.jobs_out.close()
         self.jobs_out = None
 
