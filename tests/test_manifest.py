@@ -14,6 +14,7 @@ from conftest import CORPUS
 from normcheck.analysis import start_workers
 from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import (
+    decode_macros,
     decode_manifest,
     load_manifest,
     prefetching,
@@ -243,3 +244,28 @@ def test_without_column_rules_only_columns_with_suppressions_are_built(escaped, 
     ]
     non_columns = {uid for uid, r in full.resources.items() if r.type != "column"}
     assert non_columns == {uid for uid, r in lean.resources.items() if r.type != "column"}
+
+
+def test_the_macros_the_models_call_are_found_through_other_macros_each_once():
+    def macro(name: str, *calls: str) -> dict[str, object]:
+        return {
+            "unique_id": f"macro.p.{name}",
+            "package_name": "p",
+            "name": name,
+            "macro_sql": f"{{% macro {name}() %}}{{% endmacro %}}",
+            "depends_on": {"macros": [f"macro.p.{c}" for c in calls]},
+        }
+
+    macros = [macro("a", "b", "gone"), macro("b", "a", "c"), macro("c"), macro("d"), macro("e")]
+    data = {
+        "metadata": {"project_name": "p"},
+        "macros": {m["unique_id"]: m for m in macros},
+        "nodes": {
+            "model.p.one": {"depends_on": {"macros": ["macro.p.e", "macro.p.a"]}},
+            "model.p.two": {"depends_on": {"macros": ["macro.p.c"]}},
+            "test.p.t": {"depends_on": {"macros": ["macro.p.d"]}},  # not a model's
+            "model.p.three": {},
+        },
+    }
+    found = decode_macros(json.dumps(data).encode())
+    assert [m.name for m in found.called_by_models()] == ["e", "a", "b", "c"]

@@ -10,6 +10,7 @@ import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -791,9 +792,28 @@ def _ol_bytes() -> bytes:
     return gzip.decompress((CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz").read_bytes())
 
 
+def _called_by_models(manifest: dict[str, Any]) -> set[tuple[str, str]]:
+    """The macros dbt says the models call, directly or through other macros."""
+    macros = manifest["macros"]
+    waiting = [
+        uid
+        for key, node in manifest["nodes"].items()
+        if key.startswith("model.")
+        for uid in node["depends_on"]["macros"]
+    ]
+    seen = set()
+    while waiting:
+        uid = waiting.pop()
+        if uid in macros and uid not in seen:
+            seen.add(uid)
+            waiting.extend(macros[uid]["depends_on"]["macros"])
+    return {(macros[uid]["package_name"], macros[uid]["name"]) for uid in seen}
+
+
 def test_the_first_worker_compiles_the_root_macros_while_the_manifest_is_decoded(tmp_path):
-    """Given the manifest's bytes, the first worker compiles the root project's
-    macros until the jobs come; its renderer then renders every model as one
+    """Given the manifest's bytes, the first worker compiles the macros the
+    models call (when the jobs come first, only those), then the root project's
+    others until the jobs come; its renderer then renders every model as one
     made for the context does. A context of other macros gets a new renderer."""
     data = _ol_bytes()
     project = build_project(decode_manifest(data, "m"), None, tmp_path)
@@ -820,7 +840,9 @@ def test_the_first_worker_compiles_the_root_macros_while_the_manifest_is_decoded
     other = replace(context, macros=context.macros[1:])
     assert ahead.renderer_for(other) is not ahead.renderer
     writer.send("the jobs")
-    assert _parse_worker._Ahead(data, reader).renderer.compiled == {}, "jobs first"
+    called = _called_by_models(json.loads(data))
+    assert ("dbt_utils", "default__generate_surrogate_key") in called  # through a macro
+    assert set(_parse_worker._Ahead(data, reader).renderer.compiled) == called, "jobs first"
     assert _parse_worker._ahead(b'{"nodes": ', reader) is None
 
 

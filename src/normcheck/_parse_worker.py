@@ -68,9 +68,11 @@ def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
 class _Ahead:
     """What the first worker prepares from the manifest's bytes (read before it
     was forked) while the checking process decodes them too: a renderer of the
-    project's macros, with the root project's compiled one by one until the jobs
-    come. The workers it forks inherit them, so each macro a model calls is
-    compiled once, not once a worker (about 0.1 s of each worker's 2 s on 5k models)."""
+    project's macros, with those the models call compiled (as dbt recorded the
+    calls, in its manifest), then the root project's others one by one until
+    the jobs come. The workers it forks inherit them, so each macro a model
+    calls is compiled once, not once a worker (0.17 s of each worker's 2.9 s
+    on 5k models, when only the root's were compiled and not all in time)."""
 
     def __init__(self, manifest: bytes, jobs_in: Connection) -> None:
         found = decode_macros(manifest)
@@ -78,6 +80,8 @@ class _Ahead:
         self.adapter = found.metadata.adapter_type or ""
         self.macros = macro_sources(found.macros)
         self.renderer = Renderer(self.root, self.adapter, list(self.macros), {}, {})
+        for called in found.called_by_models():  # each worker would compile these
+            self.renderer.macro(called.package_name, called.name)
         for source in self.macros:
             if source.package != self.root:
                 continue

@@ -350,11 +350,44 @@ class Manifest(msgspec.Struct, frozen=True):
     saved_queries: dict[str, SavedQuery] = {}
 
 
+class MacroCalls(msgspec.Struct, frozen=True):
+    macros: list[str] = []  # the unique ids of the macros a node or macro calls
+
+
+class _CallsMacros(msgspec.Struct, frozen=True):
+    depends_on: MacroCalls = MacroCalls()
+
+
+class CallingMacro(Macro, frozen=True):
+    depends_on: MacroCalls = MacroCalls()
+
+
 class MacrosOnly(msgspec.Struct, frozen=True):
     """A manifest's metadata and macros, the rest skipped (see ``decode_macros``)."""
 
     metadata: Metadata
-    macros: dict[str, Macro] = {}
+    macros: dict[str, CallingMacro] = {}
+    nodes: dict[str, msgspec.Raw] = {}
+
+    def called_by_models(self) -> list[CallingMacro]:
+        """The macros the models call, as dbt recorded them, and the macros those
+        call, each once, in the order of first call."""
+        seen: dict[str, CallingMacro] = {}
+        waiting = [
+            uid
+            for key, raw in self.nodes.items()
+            if key.startswith("model.")
+            for uid in _CALLS.decode(raw).depends_on.macros
+        ]
+        waiting.reverse()
+        while waiting:
+            uid = waiting.pop()
+            macro = self.macros.get(uid)
+            if macro is None or uid in seen:
+                continue
+            seen[uid] = macro
+            waiting.extend(reversed(macro.depends_on.macros))
+        return list(seen.values())
 
 
 def decode_macros(data: bytes) -> MacrosOnly:
@@ -373,6 +406,7 @@ class _Envelope(Manifest, frozen=True):
 
 _DECODER = msgspec.json.Decoder(_Envelope)
 _MACROS = msgspec.json.Decoder(MacrosOnly)
+_CALLS = msgspec.json.Decoder(_CallsMacros)
 _NODE = msgspec.json.Decoder(Node)
 # unique ids start with the resource type: these nodes are never decoded
 _SKIPPED_NODES = ("test.", "unit_test.", "operation.", "sql_operation.")
