@@ -527,6 +527,16 @@ def test_jinja_free_path_covers_macros_sets_and_incremental_blocks_keeping_lines
     )
     # the same SQL as real Jinja, up to whitespace
     assert fast.split() == shop._render_jinja(model).split()
+    # `~` joins as text; a string may span lines
+    joined = RenderInput(
+        "m",
+        "shop",
+        "select {{ cents('a' ~ var('n', 1) ~ \"'\") }},\n{{ cents('x\n+ y') }}",
+        {},
+        "m",
+    )
+    assert shop._substitute(joined) == "select (a1' * 100),\n(x\n+ y * 100)"
+    assert shop._substitute(joined) == shop._render_jinja(joined)
     # escapes mean what Jinja makes of them; an unknown one is kept, silently
     escaped = RenderInput("m", "shop", r"select {{ cents('split(x, \'/\')') }} as c", {}, "m")
     assert shop._substitute(escaped) == "select (split(x, '/') * 100) as c"
@@ -541,7 +551,11 @@ def test_jinja_free_path_covers_macros_sets_and_incremental_blocks_keeping_lines
         "{{ cents(some_name) }}",  # a name, not a literal
         "{{ cents(**{'col': 'x'}) }}",  # unpacked keywords
         "{{ target.schema }}",  # an attribute
-        "{{ cents('a' ~ 'b') }}",  # an operator
+        "{{ cents('a' + 'b') }}",  # an operator but `~`
+        "{{ cents('a' ~ 'b' + 'c') }}",  # `~` next to another operator
+        "{{ cents('a' ~ x) }}",  # a name
+        "{{ cents('a\\\nb') }}",  # a backslash ending a line in a string
+        "{{ cents('a\rb' ~ 'c') }}",  # a carriage return, which Jinja reads as a line break
         "{% if is_incremental() %}{% if x %}1{% endif %}{% endif %}",  # nested blocks
         "select {{- ref('stg_orders') }}",  # whitespace control: Jinja trims
         "{%- set x = 1 -%} {{ x }}",

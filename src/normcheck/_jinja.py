@@ -398,6 +398,9 @@ class Renderer:
         if isinstance(node, ast.Name) and node.id == "this":
             uses_model[0] = True
             return Relation(model.relation, model.name)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # `~` (_as_python)
+            left = self._value(node.left, model, local, uses_model)
+            return f"{left}{self._value(node.right, model, local, uses_model)}"
         if not isinstance(node, ast.Call):
             return _literal(node)
         function = node.func
@@ -494,11 +497,15 @@ _INCREMENTAL_IF = re.compile(
 )
 _TAG = re.compile(r"\{%-?\s*(\w+)")
 _WHITESPACE_CONTROL = ("{{-", "-}}", "{%-", "-%}")
+# a Jinja string literal, as Jinja's lexer reads one: escapes, line breaks
+_JINJA_STRING = r"'(?:[^'\\]|\\.)*'|" + r'"(?:[^"\\]|\\.)*"'
 _TOKEN = re.compile(
-    r"""\{\{-?((?:[^{}'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?\}\}"""
-    r"""|\{%-?\s*set\s+([A-Za-z_]\w*)\s*=((?:[^{}%'"]|'[^'\n]*'|"[^"\n]*"|\{[^{}]*\})*?)-?%\}""",
+    rf"""\{{\{{-?((?:[^{{}}'"]|{_JINJA_STRING}|\{{[^{{}}]*\}})*?)-?\}}\}}"""
+    rf"""|\{{%-?\s*set\s+([A-Za-z_]\w*)\s*=((?:[^{{}}%'"]|{_JINJA_STRING}|\{{[^{{}}]*\}})*?)-?%\}}""",
     re.DOTALL,
 )
+# what _parse rewrites: strings (Python's cannot hold a line break), `~` and `|`
+_REWRITTEN = re.compile(rf"{_JINJA_STRING}|[~|]", re.DOTALL)
 _CONSTANTS = {
     "true": True,
     "false": False,
@@ -530,7 +537,10 @@ def _parse(text: str) -> ast.expr:
     """A Jinja expression's tree as Python reads it; _NotSimple when it is not
     Python too. Known string escapes mean the same in both (Jinja decodes them
     with the unicode-escape codec); an unknown one (`\\d`), which Jinja refuses
-    and Python only warns of, is left to Jinja."""
+    and Python only warns of, is left to Jinja. `~`, `|` and strings across
+    lines are rewritten first (_as_python)."""
+    if "~" in text or "|" in text or "\n" in text:
+        text = _REWRITTEN.sub(_as_python, text)
     try:
         if "\\" not in text:
             return ast.parse(text.strip(), mode="eval").body
@@ -539,6 +549,20 @@ def _parse(text: str) -> ast.expr:
             return ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError, Warning):
         raise _NotSimple from None
+
+
+def _as_python(match: re.Match[str]) -> str:
+    """Jinja's `a ~ b` (join as text) as `a | b`, which _value reads back as a
+    join (Python's `|` binds more loosely than `~`, so `~` next to any other
+    operator stays Jinja's: _value takes no other); a string across lines with
+    its line breaks escaped (the same value in both). A filter (`|`), a carriage
+    return (Jinja reads it as a line break) or a backslash ending a line: _NotSimple."""
+    found = match.group(0)
+    if found == "~":
+        return "|"
+    if found == "|" or "\r" in found or "\\\n" in found:
+        raise _NotSimple
+    return found.replace("\n", "\\n")
 
 
 def _literal(node: ast.expr) -> object:
