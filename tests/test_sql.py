@@ -7,6 +7,7 @@ import datetime
 import gzip
 import json
 import multiprocessing
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -833,7 +834,8 @@ def test_the_first_worker_compiles_the_root_macros_while_the_manifest_is_decoded
     project = build_project(decode_manifest(data, "m"), None, tmp_path)
     context = analysis.context_for(project, "duckdb")
     reader, writer = multiprocessing.Pipe(duplex=False)
-    ahead = _parse_worker._Ahead(data, reader)
+    ahead = _parse_worker._Ahead(data, reader, inbox := [])
+    assert inbox == []  # nothing was sent
     root = {m.name for m in project.macros if m.package == project.name}
     assert len(root) > 100
     assert {name for package, name in ahead.renderer.compiled if package == project.name} == root
@@ -853,11 +855,18 @@ def test_the_first_worker_compiles_the_root_macros_while_the_manifest_is_decoded
         assert got == expected, model.uid
     other = replace(context, macros=context.macros[1:])
     assert ahead.renderer_for(other) is not ahead.renderer
-    writer.send("the jobs")
+    jobs = [(m.uid, "", analysis.render_input(m)) for m in analysis.sql_models(project)[:3]]
+    # more than a pipe holds (the macros): the sender waits until the worker takes it
+    sender = threading.Thread(target=analysis.send_jobs, args=(writer, context, jobs, 7))
+    sender.start()
     called = _called_by_models(json.loads(data))
     assert ("dbt_utils", "default__generate_surrogate_key") in called  # through a macro
-    assert set(_parse_worker._Ahead(data, reader).renderer.compiled) == called, "jobs first"
-    assert _parse_worker._ahead(b'{"nodes": ', reader) is None
+    jobs_first = _parse_worker._Ahead(data, reader, inbox)
+    sender.join(timeout=30)
+    assert not sender.is_alive()
+    assert inbox == [(context, 7, jobs)], "taken as they came"
+    assert set(jobs_first.renderer.compiled) == called, "jobs first: only the called ones"
+    assert _parse_worker._ahead(b'{"nodes": ', reader, []) is None
 
 
 def test_workers_given_the_manifest_bytes_parse_what_one_process_parses(tmp_path):

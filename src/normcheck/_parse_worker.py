@@ -74,19 +74,23 @@ class _Ahead:
     calls is compiled once, not once a worker (0.17 s of each worker's 2.9 s
     on 5k models, when only the root's were compiled and not all in time)."""
 
-    def __init__(self, manifest: bytes, jobs_in: Connection) -> None:
+    def __init__(self, manifest: bytes, jobs_in: Connection, inbox: list[_Received]) -> None:
         found = decode_macros(manifest)
         self.root = found.metadata.project_name or ""
         self.adapter = found.metadata.adapter_type or ""
         self.macros = macro_sources(found.macros)
         self.renderer = Renderer(self.root, self.adapter, list(self.macros), {}, {})
         for called in found.called_by_models():  # each worker would compile these
+            if not inbox and jobs_in.poll():
+                # taken at once: the checking process goes on instead of waiting
+                # (on a full pipe) for these macros to compile
+                inbox.append(_receive(jobs_in))
             self.renderer.macro(called.package_name, called.name)
         for source in self.macros:
             if source.package != self.root:
                 continue
-            if jobs_in.poll():  # the jobs are here: the rest when a model calls them
-                break
+            if inbox or jobs_in.poll():
+                break  # the jobs are here: the rest when a model calls them
             self.renderer.macro(self.root, source.name)
 
     def renderer_for(self, context: ParseContext) -> Renderer:
@@ -102,11 +106,11 @@ class _Ahead:
         return self.renderer
 
 
-def _ahead(manifest: bytes | None, jobs_in: Connection) -> _Ahead | None:
+def _ahead(manifest: bytes | None, jobs_in: Connection, inbox: list[_Received]) -> _Ahead | None:
     if manifest is None:
         return None
     try:
-        return _Ahead(manifest, jobs_in)
+        return _Ahead(manifest, jobs_in, inbox)
     except Exception:  # the checking process decodes the manifest and reports its errors
         return None
 
@@ -135,14 +139,15 @@ def serve(
     for connection in theirs:
         connection.close()
     warm()
-    ahead = _ahead(manifest, jobs_in)
-    try:
-        dialect, root, adapter, macros, refs, step = _CONTEXT.decode(jobs_in.recv_bytes())
-        variables = jobs_in.recv()  # pickled: any YAML value (a date stays a date)
-        jobs = _JOBS.decode(jobs_in.recv_bytes())
-    except EOFError:  # the check ended before it needed us
-        return
-    context = ParseContext(dialect, root, adapter, macros, variables, refs)
+    inbox: list[_Received] = []  # what was sent, when it came while preparing
+    ahead = _ahead(manifest, jobs_in, inbox)
+    if not inbox:
+        try:
+            inbox.append(_receive(jobs_in))
+        except EOFError:  # the check ended before it needed us
+            return
+    context, step, jobs = inbox[0]
+    dialect = context.dialect
     renderer = renderer_for(context) if ahead is None else ahead.renderer_for(context)
     analyse("select 1", dialect)  # its classes, tokenizer and parser built once, for all
     children = []
@@ -159,6 +164,18 @@ def serve(
     _parse_shares(results_out[0], jobs, step, taken, dialect, renderer)
     for pid in children:
         os.waitpid(pid, 0)
+
+
+_Received = tuple[ParseContext, int, list[Job]]
+
+
+def _receive(jobs_in: Connection) -> _Received:
+    """The project's context, the share size and every job, as
+    :func:`normcheck.analysis.send_jobs` sends them."""
+    dialect, root, adapter, macros, refs, step = _CONTEXT.decode(jobs_in.recv_bytes())
+    variables = jobs_in.recv()  # pickled: any YAML value (a date stays a date)
+    jobs = _JOBS.decode(jobs_in.recv_bytes())
+    return ParseContext(dialect, root, adapter, macros, variables, refs), step, jobs
 
 
 def _only(connections: list[Connection], keep: int) -> None:

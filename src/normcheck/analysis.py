@@ -407,12 +407,7 @@ class Workers:
         """Send the jobs, in small shares (26 models a share on 5k models with two
         workers, about 25 ms of parsing): the last one finishing late costs little."""
         assert self.jobs_out is not None
-        step = max(1, len(jobs) // (self.count * 96))
-        # msgpack: a third of pickle's time both ways; the variables, any YAML value, pickled
-        head = (context.dialect, context.root, context.adapter, context.macros, context.refs, step)
-        self.jobs_out.send_bytes(_TO_WORKERS.encode(head))
-        self.jobs_out.send(context.variables)
-        self.jobs_out.send_bytes(_TO_WORKERS.encode(jobs))
+        send_jobs(self.jobs_out, context, jobs, max(1, len(jobs) // (self.count * 96)))
         self.jobs_out.close()
         self.jobs_out = None
 
@@ -451,6 +446,16 @@ class Workers:
                 self.process.kill()
             self.finished = True
         self.process.join(timeout=0)
+
+
+def send_jobs(out: Connection, context: ParseContext, jobs: list[Job], step: int) -> None:
+    """The context, the share size ``step`` and the jobs, as the first worker
+    receives them (:func:`normcheck._parse_worker.serve`)."""
+    # msgpack: a third of pickle's time both ways; the variables, any YAML value, pickled
+    head = (context.dialect, context.root, context.adapter, context.macros, context.refs, step)
+    out.send_bytes(_TO_WORKERS.encode(head))
+    out.send(context.variables)
+    out.send_bytes(_TO_WORKERS.encode(jobs))
 
 
 def start_workers(count: int | None = None, manifest: bytes | None = None) -> Workers | None:
