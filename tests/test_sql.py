@@ -296,6 +296,18 @@ def test_macros_dispatch_and_return_like_dbt():
     )
 
 
+def test_the_renderer_says_which_names_it_answers_itself_whatever_the_macros():
+    macros = [
+        MacroSource("shop", name, "{% macro " + name + "() %}x{% endmacro %}")
+        for name in ("ref", "is_incremental", "env_var", "cents")
+    ]
+    renderer = Renderer("shop", "duckdb", macros, {}, {})
+    for name in ("ref", "source", "var", "config", "this", "is_incremental", "env_var", "log"):
+        assert renderer.provides(name), name
+    for name in ("cents", "unknown_macro"):
+        assert not renderer.provides(name), name
+
+
 def test_render_errors_are_reported_not_raised_as_crashes():
     with pytest.raises(RenderError, match="Jinja syntax error at line 1"):
         render("select {% if %}")
@@ -865,7 +877,16 @@ def test_the_first_worker_compiles_the_root_macros_while_the_manifest_is_decoded
     sender.join(timeout=30)
     assert not sender.is_alive()
     assert inbox == [(context, 7, jobs)], "taken as they came"
-    assert set(jobs_first.renderer.compiled) == called, "jobs first: only the called ones"
+    # but those normcheck's renderer answers itself, whatever a project defines
+    own = {
+        ("open_learning", "ref"),
+        ("open_learning", "source"),
+        ("dbt", "is_incremental"),
+        ("dbt", "should_full_refresh"),
+        ("dbt", "statement"),
+    }
+    assert own < called
+    assert set(jobs_first.renderer.compiled) == called - own, "jobs first: only the called ones"
     assert _parse_worker._ahead(b'{"nodes": ', reader, []) is None
 
 

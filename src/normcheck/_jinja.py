@@ -224,7 +224,8 @@ class Renderer:
         ]
         self.search = [root_package, *internal]
         names = {m.name for m in macros if m.package in self.search}
-        self.globals: dict[str, object] = {name: self._lazy(name) for name in sorted(names)}
+        self._macros = {name: self._lazy(name) for name in sorted(names)}
+        self.globals: dict[str, object] = dict(self._macros)
         self._done: dict[str, str] = {}  # `{{ call(literals) }}` text -> its output
         for package in packages:
             if package not in self.globals:
@@ -261,11 +262,20 @@ class Renderer:
         # what `{{ name(literals) }}` may call without Jinja: the model context's
         # ref/source/var (they depend only on their arguments), macros, env_var
         context = self._context(RenderInput("", root_package, "", {}, ""))
+        self._context_names = frozenset(context)
         self._callables: dict[str, object] = {
             **{name: self.globals[name] for name in names},
             "env_var": self.globals["env_var"],
             **{name: context[name] for name in ("ref", "source", "var")},
         }
+
+    def provides(self, name: str) -> bool:
+        """Whether a model calling ``name()`` gets normcheck's own (``ref``,
+        ``is_incremental``, ...), not a macro of that name."""
+        own = self.globals.get(name)
+        return name in self._context_names or (
+            own is not None and own is not self._macros.get(name)
+        )
 
     # -- macros -------------------------------------------------------------
     def _lazy(self, name: str) -> Callable[..., object]:

@@ -85,7 +85,8 @@ class _Ahead:
                 # taken at once: the checking process goes on instead of waiting
                 # (on a full pipe) for these macros to compile
                 inbox.append(_receive(jobs_in))
-            self.renderer.macro(called.package_name, called.name)
+            if not self.renderer.provides(called.name):  # ref, source, ...: not called
+                self.renderer.macro(called.package_name, called.name)
         for source in self.macros:
             if source.package != self.root:
                 continue
