@@ -15,7 +15,7 @@ from conftest import REPO, build_dbt_project
 from normcheck.cli import main
 from normcheck.config.loader import load_config
 from normcheck.errors import ConfigError
-from normcheck.plugins import import_entry
+from normcheck.plugins import import_entry, may_declare_packs
 from normcheck.testing import check_examples, example_files
 
 MARTS = {
@@ -273,3 +273,35 @@ def test_a_rule_pack_installs_into_a_real_virtualenv_through_its_entry_point(tmp
     assert [(f["rule"], f["resource"]) for f in findings] == [
         ("acme/float-column", "model.shop.fct_payments.amount")
     ]
+
+
+def test_the_look_for_packs_finds_a_declared_group_and_is_unsure_of_zips(tmp_path):
+    """Without a distribution naming `normcheck.rules`, importlib.metadata is not
+    asked (the real-virtualenv test above shows an installed pack is found)."""
+    site = tmp_path / "site"
+    other = site / "other-1.0.dist-info"
+    other.mkdir(parents=True)
+    (other / "entry_points.txt").write_text("[console_scripts]\nother = other:main\n")
+    (site / "plain-2.0.dist-info").mkdir()  # no entry points at all
+    (site / "old.egg-info").write_text("Metadata-Version: 1.0\n")  # a file, not a folder
+    assert not may_declare_packs([str(site), str(tmp_path / "missing")])
+    pack = site / "Acme_Rules-0.1.DIST-INFO"  # names are compared case-insensitively
+    pack.mkdir()
+    (pack / "entry_points.txt").write_text("[normcheck.rules]\nacme = acme_rules\n")
+    assert may_declare_packs([str(site)])
+    archive = tmp_path / "packages.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))
+    assert may_declare_packs([str(archive)])
+    assert may_declare_packs([str(tmp_path / "thing.egg")])
+
+
+def test_a_finder_of_distributions_of_its_own_leaves_the_answer_to_importlib(monkeypatch):
+    class Finder:
+        @staticmethod
+        def find_distributions(*args: object, **kwargs: object) -> list[object]:
+            return []
+
+    monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
+    assert may_declare_packs([])
+    monkeypatch.setattr(sys, "meta_path", sys.meta_path[1:])
+    assert not may_declare_packs([])

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from normcheck.checks._api import Rule
 from normcheck.errors import ConfigError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "normcheck.rules"
 BUILTIN_FAMILIES = frozenset(
@@ -84,12 +88,62 @@ def _module_name(path: Path) -> str:
     return f"normcheck_plugin_{path.stem}_{digest}"
 
 
+def _entry_points() -> list[EntryPoint]:
+    if not may_declare_packs():
+        return []
+    from importlib.metadata import entry_points
+
+    return list(entry_points(group=GROUP))
+
+
+_STANDARD_FINDERS = (
+    importlib.machinery.BuiltinImporter,
+    importlib.machinery.FrozenImporter,
+    importlib.machinery.PathFinder,
+)
+
+
+def may_declare_packs(path: Iterable[str] | None = None) -> bool:
+    """Whether an installed distribution may declare rule packs: False only when
+    no ``entry_points.txt`` of a distribution on ``path`` (``sys.path``) names the
+    group. A look at those files takes about 2 ms; importing importlib.metadata
+    to ask it takes about 20 ms of every run, most of which have no packs. Where
+    the look cannot be sure (a zip or egg on the path, a finder of distributions
+    other than Python's own), the answer is True and importlib.metadata decides."""
+    for finder in sys.meta_path:
+        if hasattr(finder, "find_distributions") and finder not in _STANDARD_FINDERS:
+            return True
+    group = GROUP.encode()
+    for entry in sys.path if path is None else path:
+        folder = Path(entry or ".")
+        if folder.name.lower().endswith(".egg"):
+            return True
+        if not folder.is_dir():
+            if folder.exists():  # a zip
+                return True
+            continue
+        try:
+            names = [c for c in folder.iterdir() if c.name.lower().endswith(_METADATA)]
+        except OSError:
+            return True
+        for name in names:
+            try:
+                if group in (name / "entry_points.txt").read_bytes():
+                    return True
+            except OSError:  # none: no entry points
+                continue
+    return False
+
+
+_METADATA = (".dist-info", ".egg-info")
+
+
 def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
     """Entry-point packs first (sorted by name), then local modules in order."""
     found = Plugins()
     digest = hashlib.sha256()
     _add(found, _REGISTERED.values(), "registered in this process", builtin)
-    for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
+    for point in sorted(_entry_points(), key=lambda p: p.name):
         name = f"{point.name} ({point.value})"
         dist = getattr(point, "dist", None)
         digest.update(f"{name}:{getattr(dist, 'version', '')}".encode())
