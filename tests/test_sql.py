@@ -741,6 +741,50 @@ def ol_project(tmp_path_factory):
     return build_project(manifest, None, out)
 
 
+def test_the_late_pass_finds_the_changes_since_the_early_one_as_a_full_sort_does(ol_project):
+    """What the late pass runs on (the root resources by type) and what it judges
+    again (the changed ones): taken from the early pass and the changes when the
+    project is the early one with resources replaced in place and others added
+    at the end, as the SQL analysis leaves it; sorted again otherwise."""
+    from normcheck import engine
+
+    def full(early: engine.Early, project: Any) -> tuple[dict, dict]:
+        by_type = engine._by_type(project)
+        before = early.project.resources
+        changed = {k: [r for r in v if before.get(r.uid) is not r] for k, v in by_type.items()}
+        return by_type, {k: v for k, v in changed.items() if v}
+
+    def since(early: engine.Early, project: Any) -> tuple[dict, dict]:
+        by_type, changed = engine._since(early, project)
+        return by_type, {k: v for k, v in changed.items() if v}
+
+    early = engine.Early(ol_project, (), (), None, engine._by_type(ol_project))  # type: ignore[arg-type]
+    resources = dict(ol_project.resources)
+    models = [r for r in resources.values() if r.type == "model" and ol_project.owned(r)]
+    for model in models[::50]:
+        added = msgspec.structs.replace(model, uid=f"{model.uid}.from_sql", type="column")
+        resources[added.uid] = added
+        resources[model.uid] = msgspec.structs.replace(model, columns=(*model.columns, added.uid))
+    resources["seed.shop.extra"] = msgspec.structs.replace(
+        models[0], uid="seed.shop.extra", type="seed"
+    )
+    after = replace(ol_project, resources=resources)
+    by_type, changed = since(early, after)
+    expected_by_type, expected_changed = full(early, after)
+    assert by_type == expected_by_type
+    assert [r.uid for r in by_type["model"]] == [r.uid for r in expected_by_type["model"]]
+    assert changed == expected_changed
+    assert len(changed["model"]) == len(models[::50]) and changed["seed"]
+    shuffled = replace(ol_project, resources=dict(reversed(list(resources.items()))))
+    assert since(early, shuffled) == full(early, shuffled)
+    assert since(early, shuffled)[0]["model"][0].uid == models[-1].uid
+    fewer = dict(ol_project.resources)
+    del fewer[models[1].uid]
+    assert since(early, replace(ol_project, resources=fewer)) == full(
+        early, replace(ol_project, resources=fewer)
+    )
+
+
 def test_workers_started_early_parse_what_one_process_parses(ol_project):
     pool = analysis.start_workers(2)
     assert pool is not None

@@ -240,7 +240,8 @@ def _evaluate_with(
             coverage = sql.coverage()
             stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
     evaluation = evaluate(project, config, rule_ids, prefix, sql, early)
-    _retain(manifest, project, evaluation, sql)
+    # and what else this run built: freeing it costs 10 ms on 5,000 models
+    _retain(manifest, project, evaluation, sql, early, parsing, catalog)
     selected = set(rule_ids)
 
     def severity_of(rule_id: str, resource: Resource) -> str:
@@ -256,16 +257,18 @@ def _evaluate_with(
     )
     findings = sort_findings((*outcome.kept, *outcome.honesty))
     defined_in: dict[str, tuple[str, ...]] = {}
+    under: dict[str, str] = {}
     for finding in findings:
         resource = project.resources.get(finding.resource)
         if resource is not None:
-            defined_in[finding.fingerprint] = defining_files(resource, project)
+            defined_in[finding.fingerprint] = defining_files(resource, project, under)
     rule_count = sum(1 for r in rule_ids if config.rules[r].severity != "off")
     checked = 0
     resources = {}  # owner of each checked resource but columns (the scorecard's)
     team = config.team or ""
+    root = project.name
     for resource in project.resources.values():
-        if project.owned(resource):
+        if resource.package == root:  # project.owned(), inlined: 300,000 calls
             if resource.type != "column":
                 resources[resource.uid] = resource.owner or team
             elif not columns:  # no rule that ran judges columns: none was checked

@@ -35,18 +35,30 @@ def scope_for(paths: Iterable[Path], config_files: Iterable[Path]) -> Scope:
     return Scope(files)
 
 
-def defining_files(resource: Resource, project: Project) -> tuple[str, ...]:
+def defining_files(
+    resource: Resource, project: Project, under: dict[str, str] | None = None
+) -> tuple[str, ...]:
     """The files that define a resource (absolute paths): its own file (SQL, or
     the YAML that declares it) and its properties YAML; a column also belongs to
-    its parent's. Strings, not Paths: a big project has 20,000 findings to place."""
+    its parent's. Strings, not Paths: a big project has 20,000 findings to place.
+    ``under``: each relative path's absolute one, kept across calls (the findings
+    of a model and its columns name the same few files)."""
+    known = {} if under is None else under
     root = str(project.root)
-    files = [_under(root, resource.file)]
+
+    def absolute(relative: str) -> str:
+        found = known.get(relative)
+        if found is None:
+            found = known[relative] = _under(root, relative)
+        return found
+
+    files = [absolute(resource.file)]
     if resource.yaml_file:
-        files.append(_under(root, resource.yaml_file))
+        files.append(absolute(resource.yaml_file))
     if resource.parent:
         parent = project.resources.get(resource.parent)
         if parent is not None:
-            files.append(_under(root, parent.file))
+            files.append(absolute(parent.file))
     return tuple(files)
 
 
