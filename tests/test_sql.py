@@ -796,6 +796,15 @@ def test_workers_started_early_parse_what_one_process_parses(ol_project):
     alone = analysis.analyse_project(ol_project, None, None, workers=1)
     assert shared.facts == alone.facts
     assert shared.coverage() == alone.coverage()
+    # what the rules ask of each model's YAML and refs was worked out while waiting
+    models = analysis.sql_models(ol_project)
+    assert set(shared._documented) == set(shared._known) == {m.uid for m in models}
+    fresh = analysis.SqlAnalysis(ol_project, shared.facts, shared.dialect, shared.by_relation)
+    for model in models:
+        assert shared.documented(model.uid) == fresh.documented(model.uid)
+        assert shared.known_relations(model) == fresh.known_relations(model)
+    assert any(fresh.documented(m.uid) for m in models)
+    assert any(fresh.known_relations(m) for m in models)
 
 
 def test_the_parse_starts_on_the_half_built_project_and_finds_what_the_whole_gives(tmp_path):

@@ -60,34 +60,28 @@ class SqlAnalysis:
     by_relation: Mapping[str, str]  # normalised relation -> resource uid
     resolved: dict[str, list[Column] | None] = field(default_factory=dict)
     memo: dict[str, object] = field(default_factory=dict)  # derived facts rules share
-    _documented: dict[str, set[str]] = field(default_factory=dict)
+    _documented: dict[str, AbstractSet[str]] = field(default_factory=dict)
+    _known: dict[str, AbstractSet[str]] = field(default_factory=dict)
 
     def of(self, uid: str) -> Facts | None:
         return self.facts.get(uid)
 
     def documented(self, uid: str) -> AbstractSet[str]:
         """The lowercased names of the model's columns its YAML documents (not
-        those the SQL added). Worked out once: adding the SQL's columns and
+        those the SQL added). Worked out once (while the workers parse, see
+        :meth:`PendingAnalysis.finish`): adding the SQL's columns and
         `sql/missing-column` both ask, for every model."""
         found = self._documented.get(uid)
         if found is None:
-            resources = self.project.resources
-            found = {
-                column.name.lower()
-                for c in resources[uid].columns
-                if not (column := resources[c]).from_sql
-            }
-            self._documented[uid] = found
+            found = self._documented[uid] = _documented(self.project, uid)
         return found
 
-    def known_relations(self, model: Resource) -> set[str]:
+    def known_relations(self, model: Resource) -> AbstractSet[str]:
         """Relations the model reads through ref() and source()."""
-        out = set()
-        for uid in model.depends_on:
-            parent = self.project.resources.get(uid)
-            if parent is not None and parent.relation:
-                out.add(parse_relation(parent.relation))
-        return out
+        found = self._known.get(model.uid)
+        if found is None:
+            found = self._known[model.uid] = _known_relations(self.project, model)
+        return found
 
     def output(self, uid: str) -> list[Column] | None:
         """The model's output columns with stars expanded, or None when unknown."""
@@ -131,6 +125,22 @@ class SqlAnalysis:
 
 
 # -- rendering and parsing, in worker processes ------------------------------
+
+
+def _documented(project: Project, uid: str) -> set[str]:
+    resources = project.resources
+    return {
+        column.name.lower() for c in resources[uid].columns if not (column := resources[c]).from_sql
+    }
+
+
+def _known_relations(project: Project, model: Resource) -> set[str]:
+    out = set()
+    for uid in model.depends_on:
+        parent = project.resources.get(uid)
+        if parent is not None and parent.relation:
+            out.add(parse_relation(parent.relation))
+    return out
 
 
 def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
@@ -320,6 +330,13 @@ class PendingAnalysis:
             key = parse_relation(resource.relation)
             by_relation[key] = resource.uid
             by_relation.setdefault(key.rsplit(".", 1)[-1], resource.uid)
+        # what the rules will ask of each model and its YAML, not of its SQL
+        resources = project.resources
+        documented: dict[str, AbstractSet[str]] = {}
+        known: dict[str, AbstractSet[str]] = {}
+        for model in models:
+            documented[model.uid] = _documented(project, model.uid)
+            known[model.uid] = _known_relations(project, resources[model.uid])
         facts = self.facts
         if self.pool is not None:
             facts.update(self.pool.results())
@@ -331,7 +348,10 @@ class PendingAnalysis:
             facts.update(work(job, self.dialect, renderer) for job in self.jobs)
         if self.jobs and cache_file is not None:
             _store(cache_file, {keys[uid]: f for uid, f in facts.items()})
-        return SqlAnalysis(project, dict(sorted(facts.items())), self.dialect, by_relation)
+        facts = dict(sorted(facts.items()))
+        return SqlAnalysis(
+            project, facts, self.dialect, by_relation, _documented=documented, _known=known
+        )
 
 
 def _keys(
