@@ -130,7 +130,7 @@ def _except(star: exp.Expr) -> list[exp.Expr]:
 _WALKED = (exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In)
 # Nodes that hold none of the walked kinds: the walk does not go into them.
 # Identifiers are most of a tree (a 200-token model has about 60 of its 160 nodes).
-# Not columns: `t.* replace ((select ...) as c)` is a column whose star holds a query.
+# They hold no nodes either, so need no taking apart (see _tear_down).
 _BARREN = frozenset({exp.Identifier, exp.Literal, exp.DataType, exp.Var, exp.Null})
 
 
@@ -140,11 +140,14 @@ def _breadth_first(
     """The nodes of these kinds in ``tree.find_all(*kinds)``'s order (breadth
     first, arguments in order), a level at a time with plain loops instead of
     sqlglot's generator, and without going into nodes that cannot hold them
-    (``_BARREN``; ``kinds`` must be none of those). ``visited`` gets every node
-    the walk went into."""
+    (``_BARREN``; ``kinds`` must be none of those), nor into a column of a plain
+    name (a third of the nodes left; not `t.* replace ((select ...) as c)`, a
+    column whose star holds a query). ``visited`` gets every node but the
+    barren ones: those the walk went into, and those columns."""
     found: list[exp.Expr] = []
     level = [tree]
-    expr = exp.Expr
+    expr, column, identifier = exp.Expr, exp.Column, exp.Identifier
+    names = [] if visited is None else visited
     while level:
         if visited is not None:
             visited.extend(level)
@@ -154,9 +157,18 @@ def _breadth_first(
                 found.append(node)
             for value in node.args.values():
                 if type(value) is list:
-                    below.extend(v for v in value if isinstance(v, expr) and type(v) not in _BARREN)
-                elif isinstance(value, expr) and type(value) not in _BARREN:
-                    below.append(value)
+                    for child in value:
+                        kind = type(child)
+                        if kind is column and type(child.this) is identifier:
+                            names.append(child)
+                        elif kind not in _BARREN and isinstance(child, expr):
+                            below.append(child)
+                elif isinstance(value, expr):
+                    kind = type(value)
+                    if kind is column and type(value.this) is identifier:
+                        names.append(value)
+                    elif kind not in _BARREN:
+                        below.append(value)
         level = below
     return found
 
