@@ -275,9 +275,23 @@ def test_a_rule_pack_installs_into_a_real_virtualenv_through_its_entry_point(tmp
     ]
 
 
-def test_the_look_for_packs_finds_a_declared_group_and_is_unsure_of_zips(tmp_path):
+def _python_finders_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sys.meta_path as Python sets it up: a test that ran dbt in this process has
+    left importlib_metadata's own finder there (the look then leaves it to that)."""
+    from normcheck import plugins
+
+    kept = [
+        f
+        for f in sys.meta_path
+        if not hasattr(f, "find_distributions") or f in plugins._STANDARD_FINDERS
+    ]
+    monkeypatch.setattr(sys, "meta_path", kept)
+
+
+def test_the_look_for_packs_finds_a_declared_group_and_is_unsure_of_zips(tmp_path, monkeypatch):
     """Without a distribution naming `normcheck.rules`, importlib.metadata is not
     asked (the real-virtualenv test above shows an installed pack is found)."""
+    _python_finders_only(monkeypatch)
     site = tmp_path / "site"
     other = site / "other-1.0.dist-info"
     other.mkdir(parents=True)
@@ -301,6 +315,7 @@ def test_a_finder_of_distributions_of_its_own_leaves_the_answer_to_importlib(mon
         def find_distributions(*args: object, **kwargs: object) -> list[object]:
             return []
 
+    _python_finders_only(monkeypatch)
     monkeypatch.setattr(sys, "meta_path", [Finder(), *sys.meta_path])
     assert may_declare_packs([])
     monkeypatch.setattr(sys, "meta_path", sys.meta_path[1:])
