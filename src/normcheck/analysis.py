@@ -73,7 +73,7 @@ class SqlAnalysis:
         `sql/missing-column` both ask, for every model."""
         found = self._documented.get(uid)
         if found is None:
-            found = self._documented[uid] = _documented(self.project, uid)
+            found = self._documented[uid] = _documented_names(self.project, uid)
         return found
 
     def known_relations(self, model: Resource) -> AbstractSet[str]:
@@ -127,7 +127,7 @@ class SqlAnalysis:
 # -- rendering and parsing, in worker processes ------------------------------
 
 
-def _documented(project: Project, uid: str) -> set[str]:
+def _documented_names(project: Project, uid: str) -> set[str]:
     resources = project.resources
     return {
         column.name.lower() for c in resources[uid].columns if not (column := resources[c]).from_sql
@@ -335,7 +335,7 @@ class PendingAnalysis:
         documented: dict[str, AbstractSet[str]] = {}
         known: dict[str, AbstractSet[str]] = {}
         for model in models:
-            documented[model.uid] = _documented(project, model.uid)
+            documented[model.uid] = _documented_names(project, model.uid)
             known[model.uid] = _known_relations(project, resources[model.uid])
         facts = self.facts
         if self.pool is not None:

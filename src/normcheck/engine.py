@@ -252,10 +252,10 @@ def evaluate(
     )
 
 
-Kinds = dict[str, list[Resource]]
+_Kinds = dict[str, list[Resource]]
 
 
-def _since(early: Early, project: Project) -> tuple[Kinds, Kinds]:
+def _since(early: Early, project: Project) -> tuple[_Kinds, _Kinds]:
     """The project's root resources by type, and those of them that are not the
     very objects ``early`` judged. When the project is the early one with some
     resources replaced in place and others added at the end, as the SQL
