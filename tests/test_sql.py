@@ -17,7 +17,7 @@ import msgspec
 import pytest
 
 from conftest import CORPUS, build_dbt_project
-from normcheck import _parse_worker, analysis
+from normcheck import _parse_worker, analysis, cache
 from normcheck._jinja import Renderer, RenderError
 from normcheck._parse_worker import renderer_for
 from normcheck.artifacts.manifest import decode_manifest, load_manifest
@@ -109,6 +109,81 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
             "with recursive r as (select 1 as n union all select n + 1 from r) select * from r",
             [("n", None, None)],
             id="a recursive CTE",
+        ),
+        pytest.param(
+            "duckdb",
+            "select a > 1 as big, (a is null) as gone, not a as off, a in (1, 2) as one_two, "
+            "a between 1 and 2 as near, exists (select 1) as any_rows, a = b and c as both_, "
+            "strptime(a, '%Y') as parsed, current_date as today, date_trunc('day', a) as day "
+            "from t",
+            [
+                *[
+                    (name, "boolean", None)
+                    for name in ("big", "gone", "off", "one_two", "near", "any_rows", "both_")
+                ],
+                ("parsed", "timestamp", None),
+                ("today", "date", None),
+                ("day", None, None),  # a date or a timestamp, as the argument is
+            ],
+            id="duckdb predicates and date functions",
+        ),
+        pytest.param(
+            "duckdb",
+            "select case when a then true end as c1, "
+            "case when a then true when b then false else null end as c2, "
+            "case when a then 1 else false end as c3, case when a then x else false end as c4, "
+            "case when a then current_date else current_timestamp end as c5 from t",
+            [
+                ("c1", "boolean", None),
+                ("c2", "boolean", None),
+                ("c3", None, None),
+                ("c4", None, None),  # x: unknown, so the whole is not guessed
+                ("c5", None, None),
+            ],
+            id="a CASE has a type when all its results share it",
+        ),
+        pytest.param(
+            "snowflake",
+            "select to_date(a) as d, sysdate() as s, iff(a > 1, true, false) as f, "
+            "a rlike 'x' as r, a ilike 'x%' as l from t",
+            [
+                ("d", "date", None),
+                ("s", "timestamp", None),
+                ("f", "boolean", None),
+                ("r", "boolean", None),
+                ("l", "boolean", None),
+            ],
+            id="snowflake to_date, sysdate, iff and rlike",
+        ),
+        pytest.param(
+            "bigquery",
+            "select date(ts) as d, timestamp(s) as t, current_datetime() as n, "
+            "starts_with(s, 'x') as sw, logical_or(b) as lo from t",
+            [
+                ("d", "date", None),
+                ("t", "timestamp", None),
+                ("n", "datetime", None),
+                ("sw", "boolean", None),
+                ("lo", "boolean", None),
+            ],
+            id="bigquery date, timestamp, current_datetime and boolean functions",
+        ),
+        pytest.param(
+            "postgres",
+            "select a ~ 'x' as r, a is not null as nn, to_date(a, 'YYYY') as d, now() as n from t",
+            [
+                ("r", "boolean", None),
+                ("nn", "boolean", None),
+                ("d", "date", None),
+                ("n", "timestamp", None),
+            ],
+            id="postgres regex match, is not null, to_date and now",
+        ),
+        pytest.param(
+            "mysql",
+            "select match (a) against ('x') as score from t",
+            [("score", None, None)],
+            id="mysql match against is a relevance score, not a boolean",
         ),
     ],
 )
@@ -383,6 +458,12 @@ def test_sql_facts_are_cached_per_model(tmp_path, monkeypatch):
         calls.clear()
         analysis.analyse_project(variant, None, cache_file, workers=1)
         assert sorted(calls) == both
+    # normcheck's own code: another analysis may find other facts in the same SQL
+    analysis.analyse_project(project, None, cache_file, workers=1)
+    calls.clear()
+    monkeypatch.setattr(cache, "code_identity", lambda: "another normcheck")
+    analysis.analyse_project(project, None, cache_file, workers=1)
+    assert sorted(calls) == both
     analysis.analyse_project(project, None, cache_file, workers=1)
     calls.clear()
     with (project_dir / "dbt_project.yml").open("a") as f:
@@ -483,6 +564,70 @@ def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
     )
     assert "SQL parsed          4 of 5 models (80.0%)" in err
     assert code == 1
+
+
+def test_documented_columns_take_the_sql_type_when_catalog_and_yaml_are_silent(
+    tmp_path, monkeypatch, capsys
+):
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_payments.sql": (
+                "select id, amount > 0 as paid, created_at::date as created,\n"
+                "  true as settled, case when refunded then true end as refunded_flag,\n"
+                "  amount > 100 as large\nfrom {{ ref('stg_payments') }}\n"
+            ),
+            "models/staging/stg_payments.sql": (
+                "select 1 as id, 2 as amount, now() as created_at, false as refunded\n"
+            ),
+            "models/marts/_marts.yml": (
+                "version: 2\nmodels:\n  - name: fct_payments\n    columns:\n"
+                "      - name: id\n      - name: PAID\n      - name: created\n"
+                "      - name: settled\n        data_type: varchar\n"
+                "      - name: refunded_flag\n"
+            ),
+        },
+    )
+    (root / "normcheck.yml").write_text(
+        "extends: [normcheck:recommended]\nrules:\n  sql/undocumented-column: 'off'\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never"])
+    got = sorted(
+        (f["resource"], f"{f['file']}:{f['line']}", f["message"])
+        for f in json.loads(capsys.readouterr().out)["findings"]
+        if f["rule"] == "naming/column-type-suffix"
+    )
+    yml = "models/marts/_marts.yml"
+    assert got == [
+        (  # documented, untyped in YAML: the SQL's type, the YAML's line (any case)
+            "model.shop.fct_payments.PAID",
+            f"{yml}:6",
+            "boolean column `PAID` should start with is_, has_, can_, should_, was_, did_",
+        ),
+        (
+            "model.shop.fct_payments.created",
+            f"{yml}:7",
+            "date column `created` should end with _date",
+        ),
+        # not documented: a column of the SQL's own, at its line in the model
+        (
+            "model.shop.fct_payments.large",
+            "models/marts/fct_payments.sql:3",
+            "boolean column `large` should start with is_, has_, can_, should_, was_, did_",
+        ),
+        (
+            "model.shop.fct_payments.refunded_flag",
+            f"{yml}:10",
+            "boolean column `refunded_flag` should start with is_, has_, can_, should_, was_, did_",
+        ),
+        # stg_payments: `now()` is a function DuckDB's sqlglot leaves untyped
+        (
+            "model.shop.stg_payments.refunded",
+            "models/staging/stg_payments.sql:1",
+            "boolean column `refunded` should start with is_, has_, can_, should_, was_, did_",
+        ),
+    ]  # `settled`: the YAML says varchar, and the YAML comes first
 
 
 def test_items_are_compact_structs():

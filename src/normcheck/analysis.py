@@ -20,7 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from normcheck import __version__
+from normcheck import cache
 from normcheck._yaml import load_yaml
 from normcheck.artifacts.manifest import settle_reads
 from normcheck.errors import UserError
@@ -175,7 +175,6 @@ def project_vars(root: Path) -> dict[str, object]:
 def _fingerprint(resource: Resource, dialect: str, context: str) -> str:
     digest = hashlib.sha256()
     for part in (
-        __version__,
         dialect,
         context,
         resource.uid,
@@ -370,6 +369,9 @@ def _keys(
         )
     )
     digest.update(repr(sorted(variables.items(), key=str)).encode())  # any YAML value
+    # and normcheck's own code (its version, each file's size and mtime), as for the
+    # findings: facts a changed analysis would find otherwise are not reused
+    digest.update(cache.code_identity().encode())
     context = digest.hexdigest()
     return {m.uid: _fingerprint(m, dialect, context) for m in models}
 
@@ -504,7 +506,8 @@ _WORD = re.compile(r"[A-Za-z0-9_]+")
 
 def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
     """The project plus a column resource for each column the SQL produces that
-    no YAML documents, so the column rules judge those names too."""
+    no YAML documents, so the column rules judge those names too, and the type
+    the SQL gives a documented column whose catalog and YAML give none."""
     resources = dict(project.resources)
     for uid in analysis.facts:
         model = resources[uid]
@@ -515,9 +518,14 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
         words = _WordLines(model.raw_code)
         added = []
         seen = set()
+        typed: dict[str, str] = {}  # documented columns' types, as the SQL gives them
         for name, data_type in produced:
             lower = name.lower()
-            if lower in documented or lower in seen or name == "*":
+            if lower in documented:
+                if data_type is not None:
+                    typed.setdefault(lower, data_type)
+                continue
+            if lower in seen or name == "*":
                 continue
             seen.add(lower)
             column = Resource(
@@ -535,9 +543,23 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
             )
             resources[column.uid] = column
             added.append(column.uid)
+        if typed:
+            _type_documented(resources, model, typed)
         if added:
             resources[uid] = msgspec.structs.replace(model, columns=(*model.columns, *added))
     return replace(project, resources=resources)
+
+
+def _type_documented(
+    resources: dict[str, Resource], model: Resource, typed: dict[str, str]
+) -> None:
+    """Give a documented column the type the SQL gives it, when neither the catalog
+    nor the YAML does (`is_paid` documented without `data_type`, `amount > 0 as paid`)."""
+    for uid in model.columns:
+        column = resources[uid]
+        data_type = typed.get(column.name.lower())
+        if data_type is not None and not column.data_type and not column.from_sql:
+            resources[uid] = msgspec.structs.replace(column, data_type=data_type)
 
 
 class _WordLines:

@@ -22,18 +22,71 @@ from sqlglot.tokens import Tokenizer
 
 from normcheck.sqlfacts import Facts, Item, relation_key, too_big
 
+# Expressions whose form alone gives their type, in every dialect: comparisons and
+# other predicates, AND / OR / NOT, and the functions that make a date or a timestamp.
+# Not the predicates that may be something else in a select list: `any(x)` is an
+# aggregate in some dialects, MySQL's `match ... against` a relevance score.
+_BOOLEAN_FORMS = (
+    exp.Boolean,
+    exp.Predicate,
+    exp.Connector,
+    exp.Not,
+    exp.LogicalOr,
+    exp.LogicalAnd,
+    exp.StartsWith,
+    exp.EndsWith,
+)
+_NOT_BOOLEAN = (exp.Any, exp.All, exp.Match)
+_FORMS: tuple[tuple[tuple[type[exp.Expr], ...], str], ...] = (
+    (
+        (
+            exp.CurrentTimestamp,
+            exp.StrToTime,
+            exp.UnixToTime,
+            exp.Timestamp,
+            exp.TimestampFromParts,
+        ),
+        "timestamp",
+    ),
+    ((exp.CurrentDatetime,), "datetime"),
+    ((exp.CurrentDate, exp.StrToDate, exp.TsOrDsToDate, exp.Date, exp.DateFromParts), "date"),
+)
+
 
 def _type_of(node: exp.Expr, dialect: str) -> str | None:
+    """The type of a projection when its form says it (the catalog and the YAML
+    come first): a cast, a literal `true`, a comparison or other predicate, a
+    function that makes a date or a timestamp, or a CASE / IF whose results all
+    have one such type (NULL aside). Anything else: None, not a guess."""
     inner = node.this if isinstance(node, exp.Alias) else node
+    while isinstance(inner, exp.Paren):
+        inner = inner.this
     if isinstance(inner, (exp.Cast, exp.TryCast)):
         return inner.to.sql(dialect=dialect or None).lower()
-    if isinstance(inner, exp.Boolean):
+    if isinstance(inner, _BOOLEAN_FORMS) and not isinstance(inner, _NOT_BOOLEAN):
         return "boolean"
-    if isinstance(inner, (exp.CurrentTimestamp,)):
-        return "timestamp"
-    if isinstance(inner, exp.CurrentDate):
-        return "date"
+    for kinds, name in _FORMS:
+        if isinstance(inner, kinds):
+            return name
+    if isinstance(inner, exp.Case):
+        results = [branch.args.get("true") for branch in inner.args.get("ifs") or ()]
+        return _one_type([*results, inner.args.get("default")], dialect)
+    if isinstance(inner, exp.If):
+        return _one_type([inner.args.get("true"), inner.args.get("false")], dialect)
     return None
+
+
+def _one_type(results: list[exp.Expr | None], dialect: str) -> str | None:
+    """The type all of a CASE's results share (a NULL or a missing ELSE has any)."""
+    found = None
+    for result in results:
+        if result is None or isinstance(result, exp.Null):
+            continue
+        kind = _type_of(result, dialect)
+        if kind is None or (found is not None and kind != found):
+            return None
+        found = kind
+    return found
 
 
 class _Local:

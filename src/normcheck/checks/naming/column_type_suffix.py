@@ -53,7 +53,9 @@ def column_type_suffix(column: Resource, ctx: Context[ColumnTypeSuffixOptions]) 
     ## What it finds
     A boolean column not starting with a boolean prefix, a timestamp column not ending
     `_at`, or a date column not ending `_date`. Types come from `catalog.json` when
-    present, else from the YAML `data_type`.
+    present, else from the YAML `data_type`; for a column only the SQL names (with the
+    SQL rules on), from its expression's form: a cast, `true`, a comparison or other
+    predicate, a date or timestamp function, or a CASE whose results share a type.
 
     ## Why it matters
     A reader should know from the name alone whether `active` is a flag, a date or a
