@@ -161,6 +161,8 @@ def _syntax_error(exc: yaml.YAMLError, path: str, error: type[UserError], text: 
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if _TOO_DEEP in problem:  # PyYAML 6.0.4 (its libyaml) stops deep flow nesting itself
+            return _too_deep(path, error, line)
         return error(f"YAML syntax error: {problem}", path, line)
     line = None
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
@@ -199,6 +201,9 @@ def _check_event_depth(text: str, path: str, error: type[UserError]) -> None:
         raise _syntax_error(exc, path, error, text) from None
     finally:
         loader.dispose()
+
+
+_TOO_DEEP = "exceeded maximum nesting depth"
 
 
 def _too_deep(path: str, error: type[UserError], line: int | None) -> UserError:

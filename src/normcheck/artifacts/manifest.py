@@ -449,16 +449,22 @@ def decode_manifest(data: bytes, shown: str) -> Manifest:
         return _decode(data)
     except msgspec.ValidationError as exc:
         raise ArtifactError(f"unexpected manifest content: {exc}", shown) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        if _not_utf8(exc):  # msgspec checks the UTF-8 of each string it builds
+            raise ArtifactError(
+                "file is not valid UTF-8: re-run `dbt parse`", shown, _utf8_error_line(data)
+            ) from None
         raise ArtifactError(_decode_error(exc, data), shown, _error_line(exc, data)) from None
-    except UnicodeDecodeError:  # msgspec checks the UTF-8 of each string it builds
-        raise ArtifactError(
-            "file is not valid UTF-8: re-run `dbt parse`", shown, _utf8_error_line(data)
-        ) from None
     except RecursionError:
         raise ArtifactError(
             "JSON nested too deeply (dbt never writes that): re-run `dbt parse`", shown
         ) from None
+
+
+def _not_utf8(exc: Exception) -> bool:
+    """Whether msgspec refused a string's bytes: a UnicodeDecodeError up to msgspec
+    0.22, a DecodeError saying so from 0.23 on."""
+    return isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc)
 
 
 def _utf8_error_line(data: bytes) -> int | None:
@@ -485,12 +491,12 @@ def node_columns(node: Node, shown: str) -> dict[str, Column]:
 def _decoding(node: Node, shown: str) -> Iterator[None]:
     try:
         yield
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError) as exc:
+        if _not_utf8(exc):  # the raw parts were skipped, not checked, by the first pass
+            raise ArtifactError(
+                f"`{node.unique_id}` holds text that is not valid UTF-8: re-run `dbt parse`", shown
+            ) from None
         raise ArtifactError(f"unexpected content in `{node.unique_id}`: {exc}", shown) from None
-    except UnicodeDecodeError:  # the raw parts were skipped, not checked, by the first pass
-        raise ArtifactError(
-            f"`{node.unique_id}` holds text that is not valid UTF-8: re-run `dbt parse`", shown
-        ) from None
 
 
 def _identity(path: str) -> tuple[int, int, int, int]:
