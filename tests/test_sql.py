@@ -592,12 +592,20 @@ def test_documented_columns_take_the_sql_type_when_catalog_and_yaml_are_silent(
         "extends: [normcheck:recommended]\nrules:\n  sql/undocumented-column: 'off'\n"
     )
     monkeypatch.chdir(root)
-    main(["check", "--format", "json", "--parse", "never"])
-    got = sorted(
-        (f["resource"], f"{f['file']}:{f['line']}", f["message"])
-        for f in json.loads(capsys.readouterr().out)["findings"]
-        if f["rule"] == "naming/column-type-suffix"
-    )
+
+    def suffix_findings(*narrowed: str) -> list[tuple[str, str, str]]:
+        main(["check", "--format", "json", "--parse", "never", *narrowed])
+        return sorted(
+            (f["resource"], f"{f['file']}:{f['line']}", f["message"])
+            for f in json.loads(capsys.readouterr().out)["findings"]
+            if f["rule"] == "naming/column-type-suffix"
+        )
+
+    got = suffix_findings()
+    # the rule finds the same when it is selected alone, or the SQL rules ignored: the
+    # configuration turns the SQL analysis on, --select/--ignore only choose the reports
+    assert suffix_findings("--select", "naming/column-type-suffix") == got
+    assert suffix_findings("--ignore", "sql") == got
     yml = "models/marts/_marts.yml"
     assert got == [
         (  # documented, untyped in YAML: the SQL's type, the YAML's line (any case)

@@ -117,21 +117,26 @@ SQL_TRACKING_RULES = (
 
 
 def sql_needed(config: Config, rule_ids: Sequence[str]) -> bool:
-    """SQL is parsed only when a selected rule that reads it can fire somewhere."""
+    """SQL is parsed when a selected rule that reads it can fire somewhere, or when
+    the configuration turns the SQL analysis on (an `sql/` rule that can fire,
+    selected or not) and a selected rule judges columns or reads the project: the
+    columns the SQL adds are then judged as in a run of every rule, so `--select
+    naming/column-type-suffix` finds what that rule finds in a full run."""
     for rule_id in rule_ids:
         if rule_id in SQL_TRACKING_RULES and not config.tracking_plans:
             continue  # nothing to cross-check without plans
-        if not rule_id.startswith("sql/") and rule_id not in SQL_TRACKING_RULES:
-            continue
-        if config.rules[rule_id].severity != "off":
+        reads_sql = rule_id.startswith("sql/") or rule_id in SQL_TRACKING_RULES
+        if reads_sql and _may_fire(config, rule_id):
             return True
-        if any(
-            (o.rules[rule_id].severity or "off") != "off"
-            for o in config.overrides
-            if rule_id in o.rules
-        ):
-            return True
-    return False
+    sql_on = any(r.startswith("sql/") and _may_fire(config, r) for r in config.rules)
+    return sql_on and needs_columns(config, rule_ids)
+
+
+def _may_fire(config: Config, rule_id: str) -> bool:
+    if config.rules[rule_id].severity != "off":
+        return True
+    overrides = (o.rules[rule_id] for o in config.overrides if rule_id in o.rules)
+    return any((setting.severity or "off") != "off" for setting in overrides)
 
 
 _RETAINED: list[object] | None = None
