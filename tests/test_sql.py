@@ -180,6 +180,31 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
             id="postgres regex match, is not null, to_date and now",
         ),
         pytest.param(
+            "duckdb",
+            "with c as (select x::date as d, a > 1 as big, y from t), e as (select d from c) "
+            "select e.d as day, big, s.at, y from e, c, (select now()::timestamp as at) s",
+            # `big` unqualified over three sources: from which one is not known here
+            [
+                ("day", "date", None),
+                ("big", None, None),
+                ("at", "timestamp", None),
+                ("y", None, None),
+            ],
+            id="a column passed on from a CTE or subquery keeps its type",
+        ),
+        pytest.param(
+            "snowflake",
+            "with c as (select *, x::date as d from t) select d, c.D as d2 from c",
+            [("d", None, None), ("d2", None, None)],  # `t`'s columns may hold another `d`
+            id="not through a CTE whose star may hide the column",
+        ),
+        pytest.param(
+            "bigquery",
+            "with c as (select safe_cast(x as timestamp) as Seen from t) select SEEN from c",
+            [("SEEN", "timestamp", None)],
+            id="names match as the warehouse matches them, case-blind",
+        ),
+        pytest.param(
             "mysql",
             "select match (a) against ('x') as score from t",
             [("score", None, None)],

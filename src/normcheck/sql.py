@@ -59,6 +59,8 @@ def _type_of(node: exp.Expr, dialect: str) -> str | None:
     function that makes a date or a timestamp, or a CASE / IF whose results all
     have one such type (NULL aside). Anything else: None, not a guess."""
     inner = node.this if isinstance(node, exp.Alias) else node
+    if type(inner) is exp.Column:  # most projections: a column says nothing of its type
+        return None
     while isinstance(inner, exp.Paren):
         inner = inner.this
     if isinstance(inner, (exp.Cast, exp.TryCast)):
@@ -96,6 +98,7 @@ class _Local:
         self.dialect = dialect
         self.ctes = ctes
         self.memo: dict[int, list[Item] | None] = {}
+        self.types: dict[int, dict[str, str | None] | None] = {}
         self.active: set[int] = set()
 
     def columns(self, query: exp.Expr) -> list[Item] | None:
@@ -120,6 +123,7 @@ class _Local:
         if not isinstance(query, exp.Select):
             return None
         sources = self._sources(query)
+        resolved: dict[str, dict[str, str | None] | None] = {}
         items: list[Item] = []
         for projection in query.expressions:
             if isinstance(projection, exp.Star):
@@ -142,8 +146,60 @@ class _Local:
                 name = projection.output_name
                 if not name:
                     return None  # an unnamed expression: the warehouse picks its name
-                items.append(Item(name, _type_of(projection, self.dialect)))
+                kind = _type_of(projection, self.dialect)
+                if kind is None:
+                    kind = self._passed_type(projection, sources, resolved)
+                items.append(Item(name, kind))
         return items
+
+    def _passed_type(
+        self,
+        projection: exp.Expr,
+        sources: dict[str, exp.Expr],
+        resolved: dict[str, dict[str, str | None] | None],
+    ) -> str | None:
+        """The type of a column passed on from a CTE or subquery of this model, as
+        that one gives it (`with c as (select x::date as d from t) select d from c`):
+        qualified by its source's name, or unqualified over a single source.
+        ``resolved``: each source's types, as this SELECT has looked them up."""
+        column = projection.this if type(projection) is exp.Alias else projection
+        if type(column) is not exp.Column or type(column.this) is not exp.Identifier:
+            return None
+        table = column.table
+        if table:
+            key = table.lower()
+        elif len(sources) == 1:
+            key = next(iter(sources))
+        else:
+            return None  # which source it comes from needs the upstream columns
+        if key in resolved:
+            types = resolved[key]
+        else:
+            types = resolved[key] = self._source_types(sources.get(key))
+        return None if types is None else types.get(column.name.lower())
+
+    def _source_types(self, source: exp.Expr | None) -> dict[str, str | None] | None:
+        if isinstance(source, exp.Subquery):
+            return self._types(source.this)
+        if isinstance(source, exp.Table) and not source.db:
+            cte = self.ctes.get(source.name.lower())
+            return None if cte is None else self._types(cte)
+        return None
+
+    def _types(self, query: exp.Expr) -> dict[str, str | None] | None:
+        """A query's output types by lowercased name (the first of a name), or None
+        when a star may hide another column of the same name."""
+        key = id(query)
+        if key in self.types:
+            return self.types[key]
+        items = self.columns(query)
+        found: dict[str, str | None] | None = None
+        if items is not None and not any(item.star is not None for item in items):
+            found = {}
+            for item in items:
+                found.setdefault(item.name.lower(), item.type)
+        self.types[key] = found
+        return found
 
     def _sources(self, select: exp.Select) -> dict[str, exp.Expr]:
         out: dict[str, exp.Expr] = {}

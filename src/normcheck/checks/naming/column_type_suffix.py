@@ -55,7 +55,8 @@ def column_type_suffix(column: Resource, ctx: Context[ColumnTypeSuffixOptions]) 
     `_at`, or a date column not ending `_date`. Types come from `catalog.json` when
     present, else from the YAML `data_type`; for a column only the SQL names (with the
     SQL rules on), from its expression's form: a cast, `true`, a comparison or other
-    predicate, a date or timestamp function, or a CASE whose results share a type.
+    predicate, a date or timestamp function, a CASE whose results share a type, or a
+    column passed on from a CTE or subquery that has one.
 
     ## Why it matters
     A reader should know from the name alone whether `active` is a flag, a date or a
