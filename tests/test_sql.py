@@ -1172,3 +1172,46 @@ def test_the_workers_get_the_variables_as_dbt_project_yml_gives_them():
     assert facts["model.shop.a"].error is None
     assert [item.name for item in facts["model.shop.a"].items or ()] == ["from_2024"]
     assert facts["model.shop.a"].tables == ["orders"]
+
+
+@pytest.mark.parametrize(
+    ("config", "selected", "parses"),
+    [
+        pytest.param("", ["naming/column-type-suffix"], False, id="default: SQL rules off"),
+        pytest.param(
+            "extends: [normcheck:recommended]\n",
+            ["naming/column-type-suffix"],
+            True,
+            id="recommended: a column rule alone sees the SQL's columns",
+        ),
+        pytest.param(
+            "extends: [normcheck:recommended]\n",
+            ["ownership/missing-owner"],
+            False,
+            id="recommended: a rule judging models by themselves needs no SQL",
+        ),
+        pytest.param(
+            "extends: [normcheck:recommended]\nrules:\n  naming/column-type-suffix: 'off'\n"
+            "  naming/column-case: 'off'\n  naming/vocabulary: 'off'\n"
+            "  docs/missing-description: 'off'\n  docs/placeholder-description: 'off'\n"
+            "  normcheck/unused-suppression: 'off'\n",
+            ["naming/column-type-suffix", "docs/missing-description"],
+            False,
+            id="recommended: selected rules that are off",
+        ),
+        pytest.param(
+            "rules:\n  sql/select-star: warning\n",
+            ["sql/select-star"],
+            True,
+            id="an SQL rule selected and on",
+        ),
+    ],
+)
+def test_sql_is_parsed_when_a_selected_rule_may_see_what_it_adds(
+    tmp_path, config, selected, parses
+):
+    from normcheck.config.loader import load_config
+    from normcheck.run import sql_needed
+
+    (tmp_path / "normcheck.yml").write_text(f"version: 1\n{config}")
+    assert sql_needed(load_config(tmp_path), selected) is parses
