@@ -308,6 +308,11 @@ def _targets(settings: _Settings) -> tuple[str, ...]:
     return targets
 
 
+def may_fire(config: Config, rule_id: str) -> bool:
+    """Whether the rule is on somewhere: in the configuration or in an override."""
+    return _Settings(config.rules[rule_id], config.overrides).may_fire
+
+
 def needs_columns(config: Config, rule_ids: Iterable[str]) -> bool:
     """Whether a selected rule that may fire judges columns, or may read more
     of the project than its subject (a rule not declared ``subject_only``)."""

@@ -21,7 +21,14 @@ from normcheck.checks.registry import LOCKED_RULE
 from normcheck.config.loader import display_path, extends_root, find_config, load_config
 from normcheck.config.model import Config
 from normcheck.dbt_parse import needs_parse, run_dbt_parse
-from normcheck.engine import RuleCrash, count, evaluate, evaluate_early, needs_columns
+from normcheck.engine import (
+    RuleCrash,
+    count,
+    evaluate,
+    evaluate_early,
+    may_fire,
+    needs_columns,
+)
 from normcheck.errors import UsageError
 from normcheck.finding import Finding, fingerprint, sort_findings
 from normcheck.project import Project, Resource
@@ -126,17 +133,10 @@ def sql_needed(config: Config, rule_ids: Sequence[str]) -> bool:
         if rule_id in SQL_TRACKING_RULES and not config.tracking_plans:
             continue  # nothing to cross-check without plans
         reads_sql = rule_id.startswith("sql/") or rule_id in SQL_TRACKING_RULES
-        if reads_sql and _may_fire(config, rule_id):
+        if reads_sql and may_fire(config, rule_id):
             return True
-    sql_on = any(r.startswith("sql/") and _may_fire(config, r) for r in config.rules)
+    sql_on = any(r.startswith("sql/") and may_fire(config, r) for r in config.rules)
     return sql_on and needs_columns(config, rule_ids)
-
-
-def _may_fire(config: Config, rule_id: str) -> bool:
-    if config.rules[rule_id].severity != "off":
-        return True
-    overrides = (o.rules[rule_id] for o in config.overrides if rule_id in o.rules)
-    return any((setting.severity or "off") != "off" for setting in overrides)
 
 
 _RETAINED: list[object] | None = None

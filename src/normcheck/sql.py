@@ -179,11 +179,17 @@ class _Local:
         return None if types is None else types.get(column.name.lower())
 
     def _source_types(self, source: exp.Expr | None) -> dict[str, str | None] | None:
+        query = None if source is None else self._local_query(source)
+        return None if query is None else self._types(query)
+
+    def _local_query(self, source: exp.Expr) -> exp.Expr | None:
+        """The query a FROM / JOIN source names inside this statement: a subquery's,
+        or a CTE's; None for a relation outside it (or anything else)."""
         if isinstance(source, exp.Subquery):
-            return self._types(source.this)
-        if isinstance(source, exp.Table) and not source.db:
-            cte = self.ctes.get(source.name.lower())
-            return None if cte is None else self._types(cte)
+            inner: exp.Expr = source.this
+            return inner
+        if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+            return None if source.db else self.ctes.get(source.name.lower())
         return None
 
     def _types(self, query: exp.Expr) -> dict[str, str | None] | None:
@@ -211,15 +217,12 @@ class _Local:
         return out
 
     def _expand(self, source: exp.Expr, excluded: list[str]) -> list[Item] | None:
-        if isinstance(source, exp.Subquery):
-            inner = self.columns(source.this)
+        query = self._local_query(source)
+        if query is not None:
+            inner = self.columns(query)
         elif isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-            cte = None if source.db else self.ctes.get(source.name.lower())
-            if cte is not None:
-                inner = self.columns(cte)
-            else:
-                key = relation_key([source.catalog, source.db, source.name])
-                return [Item("*", None, key, excluded)]
+            key = relation_key([source.catalog, source.db, source.name])
+            return [Item("*", None, key, excluded)]
         else:
             return None
         if inner is None:
