@@ -370,6 +370,31 @@ def test_baseline_from_config_and_locked_entries(project, capsys):
     assert code == 1
 
 
+def test_baseline_leaves_out_locked_rules(project, capsys):
+    """A baseline written under a lock records none of the locked rule's findings
+    (an entry would only be a `normcheck/locked-rule` error); --prune drops old ones."""
+    assert main(["baseline", "--parse", "never", "--output", "debt.json"]) == 0
+    capsys.readouterr()
+    old = json.loads((project / "debt.json").read_text())["entries"]
+    assert any(e["rule"] == "naming/model-prefix" for e in old)
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "normcheck.yml").write_text(
+        "extends: [central.yml]\nbaseline: debt.json\n" + CONFIG[11:]
+    )
+    assert main(["baseline", "--parse", "never", "--prune"]) == 0
+    assert "pruned 1 stale entries" in capsys.readouterr().out
+    assert main(["baseline", "--parse", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "1 findings of locked rules are not baselined: fix them" in out
+    entries = json.loads((project / "debt.json").read_text())["entries"]
+    assert [e for e in old if e["rule"] != "naming/model-prefix"] == entries
+    code, report, _ = check(capsys)
+    assert [f["rule"] for f in report["findings"]] == ["naming/model-prefix"]
+    assert code == 1
+
+
 def test_baseline_write_is_atomic(project, capsys, monkeypatch):
     assert main(["baseline", "--parse", "never"]) == 0
     capsys.readouterr()

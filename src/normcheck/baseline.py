@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +43,16 @@ def render(entries: Iterable[Entry]) -> str:
     return '{\n  "version": 1,\n  "entries": [\n' + body + ("\n" if rows else "") + "  ]\n}\n"
 
 
-def entries_for(findings: Iterable[Finding]) -> list[Entry]:
-    return sorted({Entry(f.rule, f.resource, f.fingerprint) for f in findings if baselinable(f)})
+def entries_for(findings: Iterable[Finding], locked_rules: AbstractSet[str]) -> list[Entry]:
+    """The entries of a baseline of these findings: never a locked rule's (its
+    entry would have no effect but a `normcheck/locked-rule` error)."""
+    return sorted(
+        {
+            Entry(f.rule, f.resource, f.fingerprint)
+            for f in findings
+            if baselinable(f) and f.rule not in locked_rules
+        }
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -102,7 +111,7 @@ class Baselined:
 
 
 def apply(
-    findings: Sequence[Finding], entries: Sequence[Entry], locked_rules: set[str]
+    findings: Sequence[Finding], entries: Sequence[Entry], locked_rules: AbstractSet[str]
 ) -> Baselined:
     """Hide findings whose fingerprint is in the baseline (never a locked rule's)."""
     usable = {e.fingerprint: e for e in entries if e.rule not in locked_rules}

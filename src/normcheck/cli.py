@@ -554,7 +554,8 @@ def baseline_command(
         if result.config.baseline
         else project_dir / DEFAULT_BASELINE
     )
-    entries = baseline_mod.entries_for(result.findings)
+    locked = {rule for rule, setting in result.config.rules.items() if setting.locked}
+    entries = baseline_mod.entries_for(result.findings, locked)
     if prune:
         old = baseline_mod.load(path, str(path))
         current = {e.fingerprint for e in entries}
@@ -563,7 +564,10 @@ def baseline_command(
         click.echo(f"pruned {len(old) - len(kept)} stale entries; {len(kept)} remain in {path}")
         return EXIT_CLEAN
     baseline_mod.write_atomic(path, baseline_mod.render(entries))
+    left = sum(1 for f in result.findings if f.rule in locked)
     click.echo(f"wrote {len(entries)} entries to {path}")
+    if left:
+        click.echo(f"{left} findings of locked rules are not baselined: fix them")
     if not result.config.baseline and target is None:
         click.echo(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
     return EXIT_CLEAN
