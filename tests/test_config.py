@@ -179,6 +179,13 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="an override that matches everything is refused",
         ),
         pytest.param(
+            "rules:\n  naming/model-prefix: error\n  docs/missing-description: info\n"
+            "  naming/model-prefix: 'off'\n",
+            4,
+            "duplicate key `naming/model-prefix` (first at line 2)",
+            id="a rule configured twice (YAML would keep the last, quietly)",
+        ),
+        pytest.param(
             "rules:\n  normcheck/locked-rule: off\n",
             2,
             "cannot be configured",

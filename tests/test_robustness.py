@@ -328,6 +328,21 @@ def test_yaml_loader_limits_in_process(tmp_path):
     assert _yaml.parse_yaml("", "x.yml").data is None
 
 
+def test_yaml_unique_keys_allow_merge_overrides_and_typed_keys():
+    """A key a merge (`<<`) brought in may be overridden, and `1` and `"1"` are two
+    keys; a key written twice in one mapping is refused where it is written again."""
+    merged = "base: &b {a: 1, c: 2}\nteam:\n  <<: *b\n  a: 3\n1: x\n'1': y\n"
+    doc = _yaml.parse_yaml(merged, "x.yml", unique_keys=True)
+    assert doc.data == {"base": {"a": 1, "c": 2}, "team": {"a": 3, "c": 2}, 1: "x", "1": "y"}
+    twice = "a: 1\nteam:\n  b: [{c: 1, c: 2}]\n"
+    assert _yaml.parse_yaml(twice, "x.yml").data == {"a": 1, "team": {"b": [{"c": 2}]}}
+    with pytest.raises(
+        _yaml.ArtifactError, match=r"duplicate key `c` \(first at line 3\)"
+    ) as caught:
+        _yaml.parse_yaml(twice, "x.yml", unique_keys=True)
+    assert caught.value.line == 3
+
+
 def test_yaml_depth_limit_is_exact():
     for depth, ok in ((99, True), (100, True), (101, False)):
         text = "a: " + "[" * (depth - 1) + "]" * (depth - 1)

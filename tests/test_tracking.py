@@ -203,6 +203,28 @@ def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
             "YAML syntax error",
             id="broken YAML",
         ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: Order Completed\n"
+            "  - name: Cart Viewed\n  - name: Order Completed\n",
+            6,
+            "event `Order Completed` is defined twice (first at line 4)",
+            id="one event twice",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nproperties:\n  order_id: {type: string}\n"
+            "events:\n  - name: X\n    properties:\n      - {ref: order_id}\n"
+            "      - {name: order_id, type: integer}\n",
+            9,
+            "property `order_id` is defined twice (first at line 8)",
+            id="one property of an event twice",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nproperties:\n  order_id: {type: string}\n"
+            "  cart_id: {type: string}\n  order_id: {type: integer}\n",
+            6,
+            "duplicate key `order_id` (first at line 4)",
+            id="a shared property twice",
+        ),
         pytest.param("just: yaml\n", 1, "not a tracking plan", id="not a plan"),
     ],
 )

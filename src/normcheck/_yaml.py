@@ -94,9 +94,12 @@ def _find_item(items: Sequence[object], field: str, value: str) -> int | None:
     return None
 
 
-def parse_yaml(text: str, path: str, error: type[UserError] = ArtifactError) -> YamlDoc:
+def parse_yaml(
+    text: str, path: str, error: type[UserError] = ArtifactError, unique_keys: bool = False
+) -> YamlDoc:
     """Parse ``text`` (one document) safely; raise ``error`` with the file and
-    line of a syntax error."""
+    line of a syntax error (and, with ``unique_keys``, of a key a mapping holds
+    twice: YAML forbids it, and PyYAML would quietly keep the last)."""
     if _depth_bound(text) > MAX_YAML_DEPTH:
         _check_event_depth(text, path, error)  # before composing, which recurses in C
     loader = _Loader(text)
@@ -104,6 +107,8 @@ def parse_yaml(text: str, path: str, error: type[UserError] = ArtifactError) -> 
         node = loader.get_single_node()
         if node is not None and _ANCHOR.search(text):
             _check_graph(node, path, error)
+        if node is not None and unique_keys:
+            _check_unique_keys(node, path, error)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, path, error, text) from None
@@ -116,7 +121,10 @@ def parse_yaml(text: str, path: str, error: type[UserError] = ArtifactError) -> 
 
 
 def load_yaml(
-    path: Path, display: str | None = None, error: type[UserError] = ArtifactError
+    path: Path,
+    display: str | None = None,
+    error: type[UserError] = ArtifactError,
+    unique_keys: bool = False,
 ) -> YamlDoc:
     """Read and parse a YAML file; every failure is raised as ``error``."""
     shown = display or str(path)
@@ -135,7 +143,7 @@ def load_yaml(
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise error("file is not valid UTF-8", shown, line) from None
-    return parse_yaml(text, shown, error)
+    return parse_yaml(text, shown, error, unique_keys)
 
 
 def _index_lines(node: yaml.Node, key: PathKey, out: dict[PathKey, int], seen: set[int]) -> None:
@@ -154,6 +162,34 @@ def _index_lines(node: yaml.Node, key: PathKey, out: dict[PathKey, int], seen: s
             child = (*key, index)
             out[child] = item.start_mark.line + 1
             _index_lines(item, child, out, seen)
+
+
+def _check_unique_keys(root: yaml.Node, path: str, error: type[UserError]) -> None:
+    """Refuse a mapping that holds a key twice, on the composed document (before
+    a merge key `<<` adds keys that the mapping may then override). Walks each
+    node once, without recursion."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                key = (key_node.tag, key_node.value)  # `1` and `"1"` are two keys
+                line = key_node.start_mark.line + 1
+                if key in first:
+                    raise error(
+                        f"duplicate key `{key_node.value}` (first at line {first[key]})",
+                        path,
+                        line,
+                    )
+                first[key] = line
+        stack.extend(_children(node))
 
 
 def _syntax_error(exc: yaml.YAMLError, path: str, error: type[UserError], text: str) -> UserError:

@@ -223,7 +223,7 @@ def collect(
             )
         if path in seen:
             return
-        file = ConfigFile(shown, load_yaml(path, shown, ConfigError), path)
+        file = ConfigFile(shown, load_yaml(path, shown, ConfigError, unique_keys=True), path)
         _normalise_off(file.doc.data)
         if not shown.startswith(PACKAGED_PREFIX):  # packaged sets are validated by the tests
             validate(file)

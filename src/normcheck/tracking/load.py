@@ -192,7 +192,7 @@ def load_plans(root: Path, patterns: Sequence[str], shown_root: Path | None = No
             elif isinstance(data, dict) and "rules" in data:
                 plans.append(_segment(file, data))
             elif isinstance(data, dict) and data.get("normcheck") == NATIVE_TAG:
-                plans.append(_native(file, parse_yaml(file.text, file.shown)))
+                plans.append(_native(file, parse_yaml(file.text, file.shown, unique_keys=True)))
             else:
                 raise ArtifactError(
                     "not a tracking plan: expected normcheck's `normcheck: plan/v1`, a Segment "
@@ -201,7 +201,7 @@ def load_plans(root: Path, patterns: Sequence[str], shown_root: Path | None = No
                     1,
                 )
             continue
-        doc = parse_yaml(file.text, file.shown)
+        doc = parse_yaml(file.text, file.shown, unique_keys=True)
         data = doc.data
         if isinstance(data, dict) and data.get("normcheck") == NATIVE_TAG:
             plans.append(_native(file, doc))
@@ -259,10 +259,14 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
         for name, spec in (data.get("properties") or {}).items()
     }
     events = []
+    event_lines: dict[str, int] = {}
     for index, spec in enumerate(data.get("events") or ()):
+        _once(event_lines, "event", spec["name"], doc.line(("events", index)) or 1, file)
         props = []
+        prop_lines: dict[str, int] = {}
         for p_index, prop in enumerate(spec.get("properties") or ()):
             line = doc.line(("events", index, "properties", p_index)) or 1
+            _once(prop_lines, "property", prop.get("ref") or prop["name"], line, file)
             if "ref" in prop:
                 target = shared.get(prop["ref"])
                 if target is None:
@@ -376,6 +380,17 @@ def _json_property(name: str, spec: object, required: Sequence[str], line: int) 
         pii=_pii(spec.get("pii")),
         required=name in required,
     )
+
+
+def _once(first: dict[str, int], kind: str, name: str, line: int, file: _File) -> None:
+    """Refuse a second definition of one name: which of the two would be meant?"""
+    if name in first:
+        raise ArtifactError(
+            f"{kind} `{name}` is defined twice (first at line {first[name]}): keep one",
+            file.shown,
+            line,
+        )
+    first[name] = line
 
 
 def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
