@@ -18,6 +18,7 @@ from conftest import build_dbt_project, write_files
 from normcheck import run as run_module
 from normcheck.artifacts.manifest import load_manifest
 from normcheck.cli import main
+from normcheck.dbt_parse import dbt_folders, dbt_reads
 from normcheck.project import build_project
 
 FILES = {
@@ -168,6 +169,49 @@ def test_auto_parse_refreshes_a_stale_manifest(project, capsys):
     code = main(["check", "--format", "json", "models/marts/fct_new.sql"])
     out, err = capsys.readouterr()
     assert "dbt parse" not in err, "a fresh manifest is not parsed again"
+
+
+def test_only_files_dbt_reads_make_the_manifest_stale(project, capsys):
+    """normcheck's own configuration, tracking plans and files outside dbt's folders
+    never cost a `dbt parse`; a model, or dbt_project.yml, does."""
+    time.sleep(0.01)
+    write_files(
+        project,
+        {
+            "normcheck.yml": CONFIG + "team: growth\n",
+            "central/rules.yml": "version: 1\n",
+            "tracking/web.yml": "normcheck: plan/v1\nplan: {id: web}\n",
+            "scripts/adhoc.sql": "select 1\n",
+            "README.md": "# changed\n",
+        },
+    )
+    for paths in ([], ["normcheck.yml", "scripts/adhoc.sql", "tracking/web.yml"]):
+        main(["check", "-q", "--parse", "never", *paths])
+        assert "newer than the manifest" not in capsys.readouterr().err
+    for changed in ("models/marts/orders.sql", "dbt_project.yml"):
+        (project / changed).write_text((project / changed).read_text() + "\n")
+        for paths in ([], [changed]):
+            main(["check", "-q", "--parse", "never", *paths])
+            err = capsys.readouterr().err
+            assert f"{changed} is newer than the manifest (not re-parsed" in err
+
+
+def test_dbt_folders_follow_dbt_project_yml(tmp_path):
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: x\nmodel-paths: [transform]\nmacro-paths: [lib/macros]\n"
+    )
+    folders = dbt_folders(tmp_path)
+    assert folders is not None
+    assert tmp_path.resolve() / "transform" in folders
+    assert tmp_path.resolve() / "models" not in folders
+    assert dbt_reads(tmp_path / "lib/macros/m.sql", tmp_path, folders)
+    assert not dbt_reads(tmp_path / "models/a.sql", tmp_path, folders)
+    assert not dbt_reads(tmp_path / "transform/notes.txt", tmp_path, folders)
+    (tmp_path / "dbt_project.yml").write_text("name: x\nmodel-paths: [\"{{ env_var('M') }}\"]\n")
+    assert dbt_folders(tmp_path) is None  # not plain folders: every project file counts
+    assert dbt_reads(tmp_path / "anything/a.sql", tmp_path, None)
+    (tmp_path / "dbt_project.yml").write_text("name: [\n")
+    assert dbt_folders(tmp_path) is None
 
 
 def test_missing_manifest_is_parsed_in_auto_mode(tmp_path, monkeypatch, capsys):

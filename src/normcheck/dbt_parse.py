@@ -14,13 +14,65 @@ SKIP_DIRS = {"target", "dbt_packages", "dbt_modules", "logs", "node_modules", "_
 PARSE_MODES = ("auto", "always", "never")
 
 
-def project_files(project_dir: Path) -> Iterable[Path]:
+# the folders dbt reads, as `dbt_project.yml` names them, and their defaults
+DBT_PATHS = {
+    "model-paths": ["models"],
+    "seed-paths": ["seeds"],
+    "snapshot-paths": ["snapshots"],
+    "analysis-paths": ["analyses"],
+    "macro-paths": ["macros"],
+    "test-paths": ["tests"],
+    "function-paths": ["functions"],
+    "docs-paths": [],  # by default the folders above
+}
+DBT_FILES = ("dbt_project.yml", "dependencies.yml", "packages.yml", "selectors.yml")
+
+
+def dbt_folders(project_dir: Path) -> list[Path] | None:
+    """The folders whose files dbt parses, from `dbt_project.yml` (None: it cannot
+    be read, so every project file counts)."""
+    from normcheck._yaml import load_yaml
+
+    try:
+        data = load_yaml(project_dir / "dbt_project.yml").data
+    except ArtifactError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    folders = []
+    for key, default in DBT_PATHS.items():
+        value = data.get(key, default)
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and "{{" not in v for v in value
+        ):
+            return None  # not a plain list of folders: every project file counts
+        folders += [(project_dir / v).resolve() for v in value]
+    return folders
+
+
+def dbt_reads(path: Path, project_dir: Path, folders: list[Path] | None) -> bool:
+    """Whether dbt parses this file: a project file under one of its folders
+    (normcheck's own configuration and tracking plans are not)."""
+    if not path.name.endswith(PROJECT_SUFFIXES):
+        return False
+    full = path.resolve()
+    if full.parent == project_dir.resolve() and full.name in DBT_FILES:
+        return True
+    if folders is None:
+        return True
+    return any(full.is_relative_to(folder) for folder in folders)
+
+
+def project_files(project_dir: Path, folders: list[Path] | None) -> Iterable[Path]:
     """Files whose change can change the manifest (hidden and build folders skipped)."""
-    for root, dirs, files in os.walk(project_dir):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-        for name in files:
-            if name.endswith(PROJECT_SUFFIXES):
-                yield Path(root) / name
+    for name in DBT_FILES:
+        yield project_dir / name
+    for top in [project_dir] if folders is None else sorted(set(folders)):
+        for root, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+            for name in files:
+                if name.endswith(PROJECT_SUFFIXES):
+                    yield Path(root) / name
 
 
 def newer_file(manifest: Path, candidates: Iterable[Path]) -> Path | None:
@@ -48,7 +100,12 @@ def needs_parse(
         return "running `dbt parse` (--parse always)", True
     if not manifest.is_file():
         return (f"no manifest at {manifest}: running `dbt parse`", True) if mode == "auto" else None
-    newer = newer_file(manifest, changed or project_files(project_dir))
+    folders = dbt_folders(project_dir)
+    if changed:
+        candidates: Iterable[Path] = [p for p in changed if dbt_reads(p, project_dir, folders)]
+    else:
+        candidates = project_files(project_dir, folders)
+    newer = newer_file(manifest, candidates)
     if newer is None:
         return None
     if mode == "never":
