@@ -102,9 +102,24 @@ def resources(report: dict) -> set[str]:
     ],
 )
 def test_paths_limit_the_report_to_what_they_define(project, capsys, paths, expected):
+    for path in paths:
+        if not (project / path).exists():  # a file dbt has not seen: it defines nothing
+            (project / path).write_text("version: 2\n")
     code, report, _ = check(capsys, *paths)
     assert resources(report) == expected
     assert code == (1 if any(f["severity"] == "error" for f in report["findings"]) else 0)
+
+
+def test_a_path_that_does_not_exist_is_a_usage_error(project, capsys):
+    """A typo (or a path relative to --project-dir rather than to here) would
+    otherwise check nothing and pass."""
+    code, report, err = check(capsys, "models/marts/orders.sql", "models/marts/typo.sql")
+    assert code == 2
+    assert report == {}
+    assert err == (
+        "normcheck: error: Invalid value for '[PATHS]...': "
+        "Path 'models/marts/typo.sql' does not exist.\n"
+    )
 
 
 def test_a_changed_config_rechecks_everything(project, capsys):

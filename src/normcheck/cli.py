@@ -90,7 +90,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @project_dir_option
 @config_option
 @click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
