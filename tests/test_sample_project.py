@@ -3,8 +3,12 @@ exactly what normcheck prints on it today."""
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +43,36 @@ def test_readme_demo_output_is_current(sample, readme, monkeypatch, capsys):
     out, _ = capsys.readouterr()
     assert code == 1
     assert out == demo_block(REPO / readme)
+
+
+def _on_a_terminal(cwd: Path, env: dict[str, str], *args: str) -> bytes:
+    """What normcheck writes to a real (pseudo-)terminal."""
+    ours, theirs = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "normcheck", *args], cwd=cwd, env=env, stdout=theirs
+    ) as process:
+        os.close(theirs)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(ours, 65536)
+            except OSError:  # the terminal closed: all was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(ours)
+    assert process.returncode in (0, 1)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("command", ["check", "report"])
+def test_colour_on_a_terminal_unless_no_color(sample, command):
+    args = (command, "--project-dir", "sample_project", "--parse", "never")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    assert b"\x1b[" in _on_a_terminal(sample, env, *args)
+    assert b"\x1b[" not in _on_a_terminal(sample, {**env, "NO_COLOR": "1"}, *args)
+    assert b"\x1b[" not in _on_a_terminal(sample, env, *args, "--no-color")
 
 
 def tree_block(readme: Path) -> str:

@@ -89,6 +89,11 @@ def cli() -> None:
     """Check dbt projects, SQL and tracking plans against your team's norms."""
 
 
+def _color(no_color: bool) -> bool:
+    """Colour on a terminal, unless --no-color or NO_COLOR (https://no-color.org)."""
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @project_dir_option
@@ -158,7 +163,7 @@ def check(
         click.echo(f"normcheck: {note}", err=True)
     if statistics:
         _print_statistics(result, time.perf_counter() - started)
-    color = not no_color and sys.stdout.isatty()
+    color = _color(no_color)
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
     if result.stale_baseline:
@@ -268,7 +273,7 @@ def report_command(
     result = run(options)
     for note in result.notes:
         click.echo(f"normcheck: {note}", err=True)
-    color = not no_color and sys.stdout.isatty()
+    color = _color(no_color)
     click.echo(render_scorecard(result, fmt, color), nl=False)
     for out_fmt, path in outputs:
         try:
@@ -313,7 +318,7 @@ def metrics_command(
     trees, result = metric_trees(options)
     for note in result.notes:
         click.echo(f"normcheck: {note}", err=True)
-    color = not no_color and sys.stdout.isatty()
+    color = _color(no_color)
 
     def style(text: str, light: str) -> str:
         return click.style(text, fg=light, bold=True) if color else text
