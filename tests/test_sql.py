@@ -549,11 +549,27 @@ def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
             ("sql/select-star", "model.shop.fct_orders", "models/marts/fct_orders.sql:4"),
             ("sql/select-star", "model.shop.fct_stars", "models/marts/fct_stars.sql:1"),
             # `o.*` resolves through the CTE to stg_orders' output; `*` to stg_raw's, to the source
-            *[("sql/undocumented-column", "model.shop.fct_orders", "models/marts/fct_orders.sql:1")]
-            * 3,
-            ("sql/undocumented-column", "model.shop.fct_orders", "models/marts/fct_orders.sql:4"),
-            *[("sql/undocumented-column", "model.shop.fct_stars", "models/marts/fct_stars.sql:1")]
-            * 3,
+            *[
+                (
+                    "sql/undocumented-column",
+                    f"model.shop.fct_orders.{c}",
+                    "models/marts/fct_orders.sql:1",
+                )
+                for c in ("amt", "created", "paid")
+            ],
+            (
+                "sql/undocumented-column",
+                "model.shop.fct_orders.lineCount",
+                "models/marts/fct_orders.sql:4",
+            ),
+            *[
+                (
+                    "sql/undocumented-column",
+                    f"model.shop.fct_stars.{c}",
+                    "models/marts/fct_stars.sql:1",
+                )
+                for c in ("amt", "created", "id")
+            ],
             # SQL-derived columns meet the column rules too, with types from casts and literals
             (
                 "naming/column-case",
@@ -1152,7 +1168,7 @@ def test_documented_columns_are_compared_case_blind_and_only_from_the_yaml(
     assert code == 1
     assert sorted((f["rule"], f["resource"]) for f in findings) == [
         ("sql/missing-column", "model.shop.fct_a.gone"),
-        ("sql/undocumented-column", "model.shop.fct_a"),
+        ("sql/undocumented-column", "model.shop.fct_a.amount"),
     ]
     assert "`amount`" in next(f["message"] for f in findings if "undocumented" in f["rule"])
 

@@ -56,4 +56,5 @@ def undocumented_column(model: Resource, ctx: Context[LayerScopedOptions]) -> It
                 key=column.name.lower(),
                 where="file",
                 line=column.line or 1,
+                resource=column,
             )
