@@ -34,7 +34,8 @@ def duplicate_event(project: Project, ctx: Context[DuplicateEventOptions]) -> It
     object and action, abbreviations from `vocabulary.preferred` and the `synonyms`
     groups (e.g. `[order, purchase, checkout]`). Antonyms (`Enabled`/`Disabled`,
     `Added`/`Removed`) are never paired; events that declare each other in `aliases` or
-    `replaced_by` are not reported. Each pair is reported once, on the later event.
+    `replaced_by` are not reported. A pair in one file is reported once, on the later
+    event; a pair across files on both, so a check of either file shows it.
 
     ## Why it matters
     Five purchase events that mean almost the same thing split every funnel five ways,
@@ -74,14 +75,20 @@ def duplicate_event(project: Project, ctx: Context[DuplicateEventOptions]) -> It
         for other_resource, other in seen.get(key, ()):
             if _declared(event, other) or antonyms(words(event.name), words(other.name)):
                 continue
-            yield Hit(
-                f"event `{event.name}` duplicates `{other.name}` ({where(other_resource)}): "
-                "keep one, or declare it in `aliases`/`replaced_by`",
-                key=other_resource.uid,
-                resource=resource,
-            )
+            yield _hit(resource, event, other_resource, other)
+            if other_resource.file != resource.file:  # whichever file changes shows it
+                yield _hit(other_resource, other, resource, event)
             break
         seen.setdefault(key, []).append((resource, event))
+
+
+def _hit(resource: Resource, event: PlanEvent, other_resource: Resource, other: PlanEvent) -> Hit:
+    return Hit(
+        f"event `{event.name}` duplicates `{other.name}` ({where(other_resource)}): "
+        "keep one, or declare it in `aliases`/`replaced_by`",
+        key=other_resource.uid,
+        resource=resource,
+    )
 
 
 def _declared(a: PlanEvent, b: PlanEvent) -> bool:
