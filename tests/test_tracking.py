@@ -92,6 +92,24 @@ def evaluate_plans(plans, rule_id, tmp_path, config_text="version: 1\n"):
     return evaluate(project, config, [rule_id]).findings
 
 
+def test_an_event_without_owner_is_told_where_to_set_one(tmp_path):
+    """A plan's event takes `owner:` (on the event or the plan), not dbt's `meta.owner`."""
+    (tmp_path / "web.yml").write_text(
+        "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: Order Completed\n"
+        "  - {name: Cart Viewed, owner: growth}\n"
+    )
+    findings = evaluate_plans(
+        load_plans(tmp_path, ["web.yml"]), "ownership/missing-owner", tmp_path
+    )
+    assert [(f.resource, f.line, f.message) for f in findings] == [
+        (
+            "event.web.Order Completed",
+            4,
+            "event `Order Completed` has no owner: set `owner:` on the event or on the plan",
+        )
+    ]
+
+
 def test_iglu_cross_vendor_duplicates_are_found(tmp_path):
     plans = load_plans(TRACKING / "iglu-central", ["schemas/**/*"])
     findings = evaluate_plans(plans, "tracking/duplicate-event", tmp_path)

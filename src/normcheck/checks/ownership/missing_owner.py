@@ -61,8 +61,11 @@ def missing_owner(resource: Resource, ctx: Context[MissingOwnerOptions]) -> Iter
     if resource.type not in ctx.options.resource_types or resource.owner:
         return
     kind = resource.type.replace("_", " ")
-    yield Hit(
-        f"{kind} `{resource.name}` has no owner: set `meta.owner` "
-        "(or put it in a group that has one)",
-        yaml_key=("meta", "owner"),
-    )
+    if resource.type in _PLANNED:  # a tracking plan's event or property
+        fix = "set `owner:` on the event or on the plan"
+    else:
+        fix = "set `meta.owner` (or put it in a group that has one)"
+    yield Hit(f"{kind} `{resource.name}` has no owner: {fix}", yaml_key=("meta", "owner"))
+
+
+_PLANNED = frozenset({"event", "property"})
