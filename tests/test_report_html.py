@@ -130,7 +130,20 @@ def test_the_browser_renders_every_team_with_its_light(page):
     teams = [r.get("data-team") for r in table.xpath("./tbody/tr")]
     assert teams == sorted(teams) and len(teams) == len(findings_of(page))
     links = table.xpath(".//td[contains(@class, 'rule')]/a/@href")
-    assert "docs/rules.md#namingmodel-prefix" in links
+    assert "#rule-naming-model-prefix" in links
+    # every link leads to its rule's docs in the page itself, closed until followed
+    docs = {d.get("id"): d for d in tree.xpath("//section[@id='rules']/details")}
+    assert {link[1:] for link in links} == set(docs)
+    assert "naming/model-prefix" in docs["rule-naming-model-prefix"].text_content()
+    assert "## What it finds" in docs["rule-naming-model-prefix"].text_content()
+    assert not any(d.get("open") is not None for d in docs.values())
+
+
+def test_a_rule_link_opens_its_docs(page):
+    dom = browse(page.parent, page.as_uri() + "#rule-naming-model-prefix", "--dump-dom").stdout
+    tree = lxml_html.fromstring(dom)
+    opened = tree.xpath("//section[@id='rules']/details[@open]")
+    assert [d.get("id") for d in opened] == ["rule-naming-model-prefix"]
 
 
 def test_an_unknown_sort_key_leaves_the_table_as_it_came(page):

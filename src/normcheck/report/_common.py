@@ -1,4 +1,4 @@
-"""Small pieces the report formats share: rule-doc links, escaping, plurals."""
+"""Small pieces the report formats share: rule-doc pointers, escaping, plurals."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from normcheck.checks._api import Rule
 from normcheck.checks.registry import builtin_rules
 from normcheck.run import Result
 
-RULE_DOCS = "docs/rules.md"  # rules are documented at RULE_DOCS#<id without the slash>
+# where a report sends its reader for a rule's docs: normcheck itself, which every
+# reader of a report can run (a link into normcheck's repository would break in theirs)
+DOCS_HINT = "What each rule finds and how to fix it: `normcheck explain RULE`."
 LIGHT_EMOJI = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
 SEVERITY_EMOJI = {"error": "🔴", "warning": "🟡", "info": "🔵"}
 
 _CODE = re.compile(r"`([^`]+)`")
 
 
-def rule_link(rule_id: str) -> str:
-    return f"{RULE_DOCS}#{rule_id.replace('/', '')}"
+def rule_anchor(rule_id: str) -> str:
+    """The id of a rule's docs in the self-contained HTML page."""
+    return "rule-" + re.sub(r"[^a-z0-9_-]+", "-", rule_id.lower())
 
 
 def rule_for(result: Result, rule_id: str) -> Rule | None:

@@ -3,8 +3,9 @@ scorecard as one self-contained page. No network and no external assets: the
 CSS and the script are inline and pinned by a Content-Security-Policy that
 allows nothing else to load. The page shows each team's traffic light, the
 team x rule family grid, a bar chart of open findings per team and family
-(inline SVG), and a sortable table of every finding with links to the rules'
-docs. ``#sort=KEY`` or ``#sort=-KEY`` in the URL sorts the table on load."""
+(inline SVG), a sortable table of every finding, and the docs of the rules they
+name, which the table links to (``#rule-ID`` opens one). ``#sort=KEY`` or
+``#sort=-KEY`` in the URL sorts the table on load."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import hashlib
 from html import escape
 
 from normcheck import __version__
+from normcheck.docs import rule_markdown
 from normcheck.report import scorecard
-from normcheck.report._common import RULE_DOCS, html_text, plural, rule_link, summary_line
+from normcheck.report._common import html_text, plural, rule_anchor, rule_for, summary_line
 from normcheck.report.scorecard import Cell, Scorecard, TeamRow, describe
 from normcheck.run import Result
 
@@ -90,6 +92,9 @@ tr.status-suppressed td, tr.status-baselined td { color: var(--muted); }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   background: #eff1f3; border-radius: 4px; padding: 1px 4px; }
 a { color: #0969da; }
+#rules details { margin: 4px 0; }
+#rules pre { white-space: pre-wrap; font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas,
+  monospace; background: #f6f8fa; border-radius: 6px; padding: 8px 12px; }
 """
 
 SCRIPT = """
@@ -132,6 +137,12 @@ SCRIPT = """
     var index = heads.findIndex(function (head) { return head.dataset.key === wanted[2]; });
     if (index >= 0) { sortBy(index, wanted[1] === "-"); }
   }
+  function openRule() {  // a rule's link opens its docs
+    var target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target && target.tagName === "DETAILS") { target.open = true; }
+  }
+  window.addEventListener("hashchange", openRule);
+  openRule();
 })();
 """
 
@@ -281,7 +292,7 @@ def _findings(card: Scorecard) -> str:
             f'<td class="sev sev-{f.severity}" data-sort="{f.rank}">{f.severity}</td>'
             f"<td>{row.status}</td>"
             f"<td>{escape(row.team or scorecard.NO_OWNER)}</td>"
-            f'<td class="rule"><a href="{escape(rule_link(f.rule))}">{escape(f.rule)}</a></td>'
+            f'<td class="rule"><a href="#{rule_anchor(f.rule)}">{escape(f.rule)}</a></td>'
             f'<td class="where" data-sort="{escape(where)}">{_breakable(f.file)}:{f.line}</td>'
             f'<td class="finding">{html_text(f.message)}'
             f'<div class="resource">{escape(f.resource)}</div></td></tr>'
@@ -291,6 +302,20 @@ def _findings(card: Scorecard) -> str:
     return (
         f'<table id="findings"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
+
+
+def _rules(result: Result, card: Scorecard) -> str:
+    """The docs of each rule a finding names, in the page itself (it links to them)."""
+    out = []
+    for rule_id in sorted({row.finding.rule for row in card.rows}):
+        rule = rule_for(result, rule_id)
+        text = rule_markdown(rule) if rule is not None else f"# {rule_id}\n"
+        summary = rule.summary if rule is not None else ""
+        out.append(
+            f'<details id="{rule_anchor(rule_id)}"><summary><code>{escape(rule_id)}</code> '
+            f"{html_text(summary)}</summary><pre>{escape(text)}</pre></details>"
+        )
+    return "\n".join(out) or "<p>No findings, so no rules to explain.</p>"
 
 
 def render_html(result: Result) -> str:
@@ -325,8 +350,12 @@ warning (infos are advice; suppressed and baselined findings are counted apart).
 <h2>Findings</h2>
 {_findings(card)}
 </section>
-<footer>normcheck {escape(__version__)} · what each rule finds and how to fix it:
-<a href="{RULE_DOCS}">{RULE_DOCS}</a></footer>
+<section id="rules">
+<h2>Rules</h2>
+{_rules(result, card)}
+</section>
+<footer>normcheck {escape(__version__)} · what each rule finds and how to fix it: the rules
+above, or <code>normcheck explain RULE</code></footer>
 </main>"""
     return f"""<!DOCTYPE html>
 <html lang="en">

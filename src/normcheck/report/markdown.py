@@ -1,6 +1,6 @@
 """``--format markdown``: a pull-request summary, short enough for a PR comment
 or ``$GITHUB_STEP_SUMMARY``: the counts by severity and by team, the top
-findings with links to their rules' docs, and the rest in collapsed sections."""
+findings (`normcheck explain RULE` gives a rule's docs), and the rest in collapsed sections."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from collections.abc import Sequence
 
 from normcheck.report import scorecard
 from normcheck.report._common import (
+    DOCS_HINT,
     LIGHT_EMOJI,
-    RULE_DOCS,
     SEVERITY_EMOJI,
     md_cell,
     plural,
-    rule_link,
     summary_line,
 )
 from normcheck.run import Result
@@ -31,7 +30,7 @@ def finding_rows(rows: Sequence[scorecard.Row], budget: int) -> tuple[list[str],
         status = "" if row.status == scorecard.OPEN else f" ({row.status})"
         line = (
             f"| {SEVERITY_EMOJI[f.severity]} {f.severity}{status} "
-            f"| [{f.rule}]({rule_link(f.rule)}) | `{md_cell(f.file)}:{f.line}` "
+            f"| `{f.rule}` | `{md_cell(f.file)}:{f.line}` "
             f"| {md_cell(f.message)} |"
         )
         if used + len(line) + 1 > budget:
@@ -90,5 +89,5 @@ def render_markdown(result: Result) -> str:
         counts = result.summary()
         what = ", ".join(f"{counts[k]} {k}" for k in ("suppressed", "baselined") if counts[k])
         out += _details(f"Not counted: {what}", lines + _more(left))
-    out.append(f"<sub>What each rule finds and how to fix it: [{RULE_DOCS}]({RULE_DOCS}).</sub>")
+    out.append(f"<sub>{DOCS_HINT}</sub>")
     return "\n".join(out) + "\n"

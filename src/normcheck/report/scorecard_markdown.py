@@ -5,7 +5,7 @@ and each team's findings in a collapsed section."""
 from __future__ import annotations
 
 from normcheck.report import scorecard
-from normcheck.report._common import LIGHT_EMOJI, RULE_DOCS, md_cell, plural
+from normcheck.report._common import DOCS_HINT, LIGHT_EMOJI, md_cell, plural
 from normcheck.report.markdown import finding_rows
 from normcheck.report.scorecard import Cell, describe
 from normcheck.run import Result
@@ -80,5 +80,5 @@ def render_card_markdown(result: Result) -> str:
         summary = f"{LIGHT_EMOJI[team.total.light]} {md_cell(team.name)}: "
         summary += plural(len(mine), "finding")
         out += ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
-    out.append(f"Rule docs: [{RULE_DOCS}]({RULE_DOCS}).")
+    out.append(DOCS_HINT)
     return "\n".join(out) + "\n"
