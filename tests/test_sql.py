@@ -679,6 +679,58 @@ def test_documented_columns_take_the_sql_type_when_catalog_and_yaml_are_silent(
     ]  # `settled`: the YAML says varchar, and the YAML comes first
 
 
+def _dbt(project: Path, *args: str) -> None:
+    from dbt.cli.main import dbtRunner
+
+    flags = ["--project-dir", str(project), "--profiles-dir", str(project), "--quiet"]
+    result = dbtRunner().invoke([*args, *flags])
+    assert result.success, result.exception
+
+
+def test_columns_only_the_sql_produces_take_the_catalog_type_first(tmp_path, monkeypatch, capsys):
+    """A real catalog (`dbt run`, `dbt docs generate` on DuckDB) types the columns no
+    YAML documents as it types documented ones, before the SQL: DuckDB's `now()` is a
+    function sqlglot leaves untyped, the warehouse knows it made a timestamp."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_orders.sql": (
+                "select 1 as order_id, 1 as paid, current_date as shipped,\n  now() as created\n"
+            ),
+            "models/marts/_marts.yml": "version: 2\nmodels:\n  - name: fct_orders\n",
+        },
+    )
+    (root / "normcheck.yml").write_text(
+        "extends: [normcheck:recommended]\nrules:\n  sql/undocumented-column: 'off'\n"
+    )
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("DO_NOT_TRACK", "1")
+
+    def suffix_findings() -> list[tuple[str, str]]:
+        main(["check", "--format", "json", "--parse", "never", "--select", "naming"])
+        return sorted(
+            (f["resource"], f["message"])
+            for f in json.loads(capsys.readouterr().out)["findings"]
+            if f["rule"] == "naming/column-type-suffix"
+        )
+
+    assert suffix_findings() == [  # the SQL alone: only `shipped` is typed
+        ("model.shop.fct_orders.shipped", "date column `shipped` should end with _date")
+    ]
+    _dbt(root, "run")
+    _dbt(root, "docs", "generate")
+    catalog = json.loads((root / "target" / "catalog.json").read_text())
+    columns = catalog["nodes"]["model.shop.fct_orders"]["columns"]
+    assert columns["created"]["type"].startswith("TIMESTAMP")
+    assert suffix_findings() == [
+        (
+            "model.shop.fct_orders.created",
+            "timestamp column `created` should end with _at",
+        ),
+        ("model.shop.fct_orders.shipped", "date column `shipped` should end with _date"),
+    ]
+
+
 def test_items_are_compact_structs():
     item = Item("a", "int")
     assert (item.name, item.type, item.star, item.excluded) == ("a", "int", None, [])

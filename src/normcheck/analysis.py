@@ -22,6 +22,7 @@ import msgspec
 
 from normcheck import cache
 from normcheck._yaml import load_yaml
+from normcheck.artifacts.catalog import Catalog
 from normcheck.artifacts.manifest import settle_reads
 from normcheck.errors import UserError
 from normcheck.project import Project, Resource
@@ -504,16 +505,20 @@ def _store(path: Path, facts: dict[str, Facts]) -> None:
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
-def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
+def with_sql_columns(
+    project: Project, analysis: SqlAnalysis, catalog: Catalog | None = None
+) -> Project:
     """The project plus a column resource for each column the SQL produces that
-    no YAML documents, so the column rules judge those names too, and the type
-    the SQL gives a documented column whose catalog and YAML give none."""
+    no YAML documents, so the column rules judge those names too (typed by the
+    catalog when it has the column, else by the SQL), and the type the SQL gives
+    a documented column whose catalog and YAML give none."""
     resources = dict(project.resources)
     for uid in analysis.facts:
         model = resources[uid]
         produced = analysis.output(uid)
         if not produced:
             continue
+        in_catalog = catalog.column_types(uid) if catalog is not None else {}
         documented = analysis.documented(uid)
         words = _WordLines(model.raw_code)
         added = []
@@ -536,7 +541,7 @@ def with_sql_columns(project: Project, analysis: SqlAnalysis) -> Project:
                 file=model.file,
                 group=model.group,
                 owner=model.owner,
-                data_type=data_type,
+                data_type=in_catalog.get(lower) or data_type,
                 parent=uid,
                 line=words.line_of(name),
                 from_sql=True,

@@ -240,7 +240,7 @@ def _evaluate_with(
             # while the workers parse: the rules whose findings the SQL cannot change
             early = evaluate_early(project, config, rule_ids, prefix)
             sql = parsing.finish(project)
-            project = with_sql_columns(project, sql)
+            project = with_sql_columns(project, sql, catalog)
             sql.project = project
             coverage = sql.coverage()
             stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
