@@ -607,6 +607,23 @@ def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
     assert code == 1
 
 
+def test_a_models_yaml_owns_the_columns_its_sql_adds(tmp_path, monkeypatch, capsys):
+    """pre-commit on the properties YAML alone (a commit that stops documenting a
+    column) reports the model's SQL-derived columns as a check of its SQL does."""
+    root = build_dbt_project(tmp_path, SQL_PROJECT)
+    (root / "normcheck.yml").write_text("version: 1\nextends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+
+    def columns_of(path: str) -> set[str]:
+        main(["check", "--format", "json", "--parse", "never", path])
+        findings = json.loads(capsys.readouterr().out)["findings"]
+        return {f["resource"] for f in findings if f["resource_type"] == "column"}
+
+    by_sql = columns_of("models/marts/fct_orders.sql")
+    assert "model.shop.fct_orders.lineCount" in by_sql  # from the SQL, undocumented
+    assert columns_of("models/marts/_marts.yml") >= by_sql
+
+
 def test_documented_columns_take_the_sql_type_when_catalog_and_yaml_are_silent(
     tmp_path, monkeypatch, capsys
 ):

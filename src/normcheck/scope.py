@@ -40,7 +40,8 @@ def defining_files(
 ) -> tuple[str, ...]:
     """The files that define a resource (absolute paths): its own file (SQL, or
     the YAML that declares it) and its properties YAML; a column also belongs to
-    its parent's. Strings, not Paths: a big project has 20,000 findings to place.
+    its parent's (SQL and properties YAML). Strings, not Paths: a big project has
+    20,000 findings to place.
     ``under``: each relative path's absolute one, kept across calls (the findings
     of a model and its columns name the same few files)."""
     known = {} if under is None else under
@@ -59,6 +60,8 @@ def defining_files(
         parent = project.resources.get(resource.parent)
         if parent is not None:
             files.append(absolute(parent.file))
+            if parent.yaml_file:  # the YAML that stops documenting a column owns it too
+                files.append(absolute(parent.yaml_file))
     return tuple(files)
 
 
