@@ -238,8 +238,20 @@ rules:
         pytest.param(
             "rules:\n  docs/missing-description:\n    options: {min_length: 1}\n",
             4,
-            "changing option `min_length`",
-            id="changing its options",
+            "weakening option `min_length`",
+            id="lowering a minimum",
+        ),
+        pytest.param(
+            "rules:\n  docs/missing-description:\n    options: {resource_types: [model]}\n",
+            4,
+            "weakening option `resource_types`",
+            id="judging fewer resource types than the default",
+        ),
+        pytest.param(
+            "rules:\n  naming/model-prefix:\n    options: {layers: {}}\n",
+            4,
+            "changing option `layers`",
+            id="an option with no way to be stricter may not change",
         ),
         pytest.param(
             "overrides:\n  - match: {paths: [models/legacy]}\n"
@@ -273,6 +285,46 @@ def test_weakening_a_locked_rule_is_a_violation_without_effect(
     docs = config.rules["docs/missing-description"]
     assert docs.options.min_length == 4  # type: ignore[attr-defined]
     assert all(not o.rules for o in config.overrides)
+
+
+def test_stricter_options_of_a_locked_rule_are_allowed(tmp_path, chdir):
+    """A locked rule may be strengthened through its options too: more resource types
+    judged, a higher minimum, fewer allowed prefixes, a requirement switched on."""
+    central = CENTRAL + (
+        "  naming/column-type-suffix: {severity: warning, locked: true}\n"
+        "  metrics/north-star: {severity: warning, locked: true}\n"
+    )
+    local = (
+        "extends: [central.yml]\nrules:\n  docs/missing-description:\n"
+        "    options: {resource_types: [model, source, exposure, metric, semantic_model, event,"
+        " property, column], min_length: 10}\n"
+        "  naming/column-type-suffix:\n    options: {boolean_prefixes: [is_, has_]}\n"
+        "  metrics/north-star:\n    options: {max_north_stars: 1, require_tier: true}\n"
+    )
+    chdir(tmp_path)
+    write(tmp_path, {"central.yml": central, "normcheck.yml": local})
+    config = load_config(tmp_path)
+    assert config.violations == ()
+    docs = config.rules["docs/missing-description"].options
+    assert "column" in docs.resource_types  # type: ignore[attr-defined]
+    assert docs.min_length == 10  # type: ignore[attr-defined]
+    suffix = config.rules["naming/column-type-suffix"].options
+    assert suffix.boolean_prefixes == ["is_", "has_"]  # type: ignore[attr-defined]
+    star = config.rules["metrics/north-star"].options
+    assert (star.max_north_stars, star.require_tier) == (1, True)  # type: ignore[attr-defined]
+    # and the other way round each of them is a violation, without effect
+    weaker = (
+        "extends: [central.yml]\nrules:\n  naming/column-type-suffix:\n"
+        "    options: {boolean_prefixes: [is_, flag_]}\n"
+        "  metrics/north-star:\n    options: {max_north_stars: 5, require_tier: false}\n"
+    )
+    write(tmp_path, {"normcheck.yml": weaker})
+    config = load_config(tmp_path)
+    assert sorted(v.message.split(" of locked")[0] for v in config.violations) == [
+        "weakening option `boolean_prefixes`",
+        "weakening option `max_north_stars`",
+    ]  # require_tier: false is its default, so no change
+    assert config.rules["metrics/north-star"].options.max_north_stars == 3  # type: ignore[attr-defined]
 
 
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):

@@ -9,7 +9,16 @@ from typing import Any
 
 import msgspec
 
-from normcheck.checks._api import Rule
+from normcheck.checks._api import Rule, option_meta
+
+# what a locked rule's option may become (``extra={"stricter": ...}`` on the option)
+_UNDER_A_LOCK = {
+    "more": "may only gain items",
+    "fewer": "may only lose items",
+    "higher": "may only rise",
+    "lower": "may only fall",
+    "true": "may only be switched on",
+}
 
 
 def option_rows(rule: Rule) -> list[tuple[str, str, str, str]]:
@@ -21,13 +30,11 @@ def option_rows(rule: Rule) -> list[tuple[str, str, str, str]]:
     defaults = msgspec.to_builtins(rule.options())
     rows = []
     for name, prop in sorted(body.get("properties", {}).items()):
+        description = str(prop.get("description", ""))
+        way = _UNDER_A_LOCK.get(str(option_meta(rule.options, name).get("stricter")))
+        description += f" (locked: {way})" if way else " (locked: may not change)"
         rows.append(
-            (
-                name,
-                _type_name(prop),
-                json.dumps(defaults.get(name), sort_keys=True),
-                str(prop.get("description", "")),
-            )
+            (name, _type_name(prop), json.dumps(defaults.get(name), sort_keys=True), description)
         )
     return rows
 

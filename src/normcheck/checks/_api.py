@@ -48,6 +48,52 @@ class NoOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
+# How an option of a locked rule may change and keep the rule as strict (a locked rule
+# may only be strengthened): ``msgspec.Meta(extra={"stricter": WAY})`` on the option.
+# An option without one may not change at all under a lock.
+_STRICTER: dict[str, Callable[[Any, Any], bool]] = {
+    "more": lambda new, old: set(new) >= set(old),  # a list: more items judge more
+    "fewer": lambda new, old: set(new) <= set(old),  # a list of what is allowed
+    "higher": lambda new, old: bool(new >= old),
+    "lower": lambda new, old: bool(new <= old),
+    "true": lambda new, old: new is True or new == old,  # a requirement switched on
+}
+
+
+def stricter_or_same(options: type[Options], key: str, new: object, old: object) -> bool:
+    """Whether ``new`` keeps option ``key`` at least as strict as ``old`` (raw values
+    from the configuration; ``old`` is the default when no earlier file set it)."""
+    if new == old:
+        return True
+    way = option_meta(options, key).get("stricter")
+    compare = _STRICTER.get(str(way))
+    if compare is None:
+        return False
+    try:
+        return compare(new, old)
+    except TypeError:  # not comparable (e.g. an unhashable item): not provably stricter
+        return False
+
+
+def option_meta(options: type[Options], key: str) -> dict[str, Any]:
+    """The ``extra`` of option ``key``'s ``msgspec.Meta``."""
+    import msgspec.inspect  # only when a locked rule's option changes
+
+    info = msgspec.inspect.type_info(options)
+    for found in info.fields if isinstance(info, msgspec.inspect.StructType) else ():
+        if found.encode_name == key and isinstance(found.type, msgspec.inspect.Metadata):
+            return dict(found.type.extra or {})
+    return {}
+
+
+def option_default(options: type[Options], key: str) -> object:
+    """The default of option ``key``, as the configuration would write it."""
+    try:
+        return msgspec.to_builtins(getattr(options(), key, None))
+    except TypeError:  # the options have required fields: no default to compare with
+        return None
+
+
 @dataclass(frozen=True)
 class Hit:
     """One problem a rule found. The engine adds severity, owner, place and

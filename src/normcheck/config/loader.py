@@ -15,7 +15,16 @@ import msgspec
 from normcheck import cache as run_cache
 from normcheck._regex import regex_problem
 from normcheck._yaml import YamlDoc, load_yaml
-from normcheck.checks._api import SEVERITY_RANK, Layer, Options, Rule, Vocabulary
+from normcheck.checks._api import (
+    SEVERITY_RANK,
+    Layer,
+    Options,
+    Rule,
+    Vocabulary,
+    option_default,
+    option_meta,
+    stricter_or_same,
+)
 from normcheck.checks.registry import LOCKED_RULE, builtin_rules
 from normcheck.config.model import (
     DEFAULT_ORIGIN,
@@ -412,11 +421,16 @@ class _Merger:
         for key, value in (options if isinstance(options, dict) else {}).items():
             origin = file.origin(*base, "options", key)
             current_options = self.options.setdefault(rule_id, {})
-            if guarded and key in current_options and current_options[key][0] == value:
-                continue
             if guarded:
-                self.violation(rule_id, origin, f"changing option `{key}`", f"options.{key}")
-                continue
+                kind = self.rules[rule_id].options
+                held = current_options.get(key)
+                old = held[0] if held is not None else option_default(kind, key)
+                if old == value:
+                    continue
+                if not stricter_or_same(kind, key, value, old):
+                    verb = "weakening" if option_meta(kind, key).get("stricter") else "changing"
+                    self.violation(rule_id, origin, f"{verb} option `{key}`", f"options.{key}")
+                    continue
             current_options[key] = (value, origin)
 
     def apply_override(self, file: ConfigFile, index: int, entry: Mapping[str, Any]) -> None:

@@ -26,7 +26,10 @@ DESCRIBED_TYPES = [
 
 class MissingDescriptionOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str], msgspec.Meta(description="resource types that must be described")
+        list[str],
+        msgspec.Meta(
+            description="resource types that must be described", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(
         default_factory=lambda: [
             "model",
@@ -39,11 +42,19 @@ class MissingDescriptionOptions(Options, frozen=True, kw_only=True, forbid_unkno
         ]
     )
     min_length: Annotated[
-        int, msgspec.Meta(ge=1, description="fewer characters than this count as missing")
+        int,
+        msgspec.Meta(
+            ge=1,
+            description="fewer characters than this count as missing",
+            extra={"stricter": "higher"},
+        ),
     ] = 1
     null_values: Annotated[
         list[str],
-        msgspec.Meta(description="texts that count as no description (compared case-blind)"),
+        msgspec.Meta(
+            description="texts that count as no description (compared case-blind)",
+            extra={"stricter": "more"},
+        ),
     ] = msgspec.field(default_factory=lambda: ["none", "null", "n/a", "na", "-"])
 
 

@@ -15,15 +15,26 @@ from normcheck.project import Resource
 
 class PlaceholderOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str], msgspec.Meta(description="resource types whose descriptions are checked")
+        list[str],
+        msgspec.Meta(
+            description="resource types whose descriptions are checked", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(
         default_factory=lambda: ["model", "source", "exposure", "metric", "semantic_model", "event"]
     )
     min_words: Annotated[
-        int, msgspec.Meta(ge=0, description="descriptions with fewer words are placeholders")
+        int,
+        msgspec.Meta(
+            ge=0,
+            description="descriptions with fewer words are placeholders",
+            extra={"stricter": "higher"},
+        ),
     ] = 3
     placeholders: Annotated[
-        list[str], msgspec.Meta(description="words that mark a description as unfinished")
+        list[str],
+        msgspec.Meta(
+            description="words that mark a description as unfinished", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(default_factory=lambda: ["todo", "tbd", "fixme", "xxx", "wip"])
 
 

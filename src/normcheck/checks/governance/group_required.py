@@ -12,7 +12,11 @@ from normcheck.project import Resource
 
 class GroupRequiredOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     paths: Annotated[
-        list[str], msgspec.Meta(description="globs of the model files that must belong to a group")
+        list[str],
+        msgspec.Meta(
+            description="globs of the model files that must belong to a group",
+            extra={"stricter": "more"},
+        ),
     ] = msgspec.field(default_factory=lambda: ["models/marts/**"])
 
 

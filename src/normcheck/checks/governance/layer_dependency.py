@@ -12,7 +12,10 @@ from normcheck.project import Resource
 
 class LayerDependencyOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     source_readers: Annotated[
-        list[str], msgspec.Meta(description="layers whose models may read sources directly")
+        list[str],
+        msgspec.Meta(
+            description="layers whose models may read sources directly", extra={"stricter": "fewer"}
+        ),
     ] = msgspec.field(default_factory=lambda: ["staging"])
     forbidden: Annotated[
         dict[str, list[str]],

@@ -42,7 +42,10 @@ class Scope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 class RequiredMetaOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str], msgspec.Meta(description="resource types that must carry the keys")
+        list[str],
+        msgspec.Meta(
+            description="resource types that must carry the keys", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(default_factory=lambda: ["model"])
     match: Annotated[
         Scope, msgspec.Meta(description="only resources matching all of paths/tags/groups/layers")

@@ -14,7 +14,10 @@ from normcheck.semantic import MetricSpec, Ref, SemanticLayer
 class IncompleteDefinitionOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     require_label: Annotated[
         bool,
-        msgspec.Meta(description="a metric needs a `label` that is not just its name"),
+        msgspec.Meta(
+            description="a metric needs a `label` that is not just its name",
+            extra={"stricter": "true"},
+        ),
     ] = True
 
 

@@ -13,10 +13,18 @@ from normcheck.semantic import TIERS, MetricSpec, SemanticLayer
 
 class NorthStarOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     max_north_stars: Annotated[
-        int, msgspec.Meta(ge=1, description="how many North Star metrics the company agrees on")
+        int,
+        msgspec.Meta(
+            ge=1,
+            description="how many North Star metrics the company agrees on",
+            extra={"stricter": "lower"},
+        ),
     ] = 3
     require_tier: Annotated[
-        bool, msgspec.Meta(description="every metric must declare `meta.tier`")
+        bool,
+        msgspec.Meta(
+            description="every metric must declare `meta.tier`", extra={"stricter": "true"}
+        ),
     ] = False
 
 

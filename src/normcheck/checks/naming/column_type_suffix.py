@@ -16,13 +16,20 @@ _DATE = re.compile(r"^date$", re.IGNORECASE)
 
 class ColumnTypeSuffixOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     boolean_prefixes: Annotated[
-        list[str], msgspec.Meta(description="allowed prefixes of boolean columns")
+        list[str],
+        msgspec.Meta(
+            description="allowed prefixes of boolean columns", extra={"stricter": "fewer"}
+        ),
     ] = msgspec.field(default_factory=lambda: ["is_", "has_", "can_", "should_", "was_", "did_"])
     timestamp_suffixes: Annotated[
-        list[str], msgspec.Meta(description="allowed suffixes of timestamp columns")
+        list[str],
+        msgspec.Meta(
+            description="allowed suffixes of timestamp columns", extra={"stricter": "fewer"}
+        ),
     ] = msgspec.field(default_factory=lambda: ["_at"])
     date_suffixes: Annotated[
-        list[str], msgspec.Meta(description="allowed suffixes of date columns")
+        list[str],
+        msgspec.Meta(description="allowed suffixes of date columns", extra={"stricter": "fewer"}),
     ] = msgspec.field(default_factory=lambda: ["_date"])
 
 

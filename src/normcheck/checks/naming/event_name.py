@@ -27,7 +27,10 @@ class EventNameOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields
         Regex | None, msgspec.Meta(description="a regular expression instead of `convention`")
     ] = None
     past_tense: Annotated[
-        bool, msgspec.Meta(description="object-action: the action must be past tense")
+        bool,
+        msgspec.Meta(
+            description="object-action: the action must be past tense", extra={"stricter": "true"}
+        ),
     ] = True
     actions: Annotated[
         list[str],

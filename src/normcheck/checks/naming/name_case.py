@@ -28,7 +28,10 @@ class NameCaseOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=
         Regex | None, msgspec.Meta(description="a regular expression instead of `case`")
     ] = None
     resource_types: Annotated[
-        list[str], msgspec.Meta(description="resource types whose names are checked")
+        list[str],
+        msgspec.Meta(
+            description="resource types whose names are checked", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(default_factory=lambda: list(NAMED_TYPES))
 
 

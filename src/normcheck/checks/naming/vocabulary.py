@@ -25,7 +25,10 @@ VOCABULARY_TYPES = [
 
 class VocabularyOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str], msgspec.Meta(description="resource types whose names are checked")
+        list[str],
+        msgspec.Meta(
+            description="resource types whose names are checked", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(default_factory=lambda: list(VOCABULARY_TYPES))
 
 

@@ -22,7 +22,10 @@ OWNED_TYPES = [
 
 class MissingOwnerOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str], msgspec.Meta(description="resource types that must have an owner")
+        list[str],
+        msgspec.Meta(
+            description="resource types that must have an owner", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(
         default_factory=lambda: ["model", "source", "exposure", "metric", "semantic_model", "event"]
     )

@@ -22,11 +22,18 @@ PII_FORMATS = ["email", "ipv4", "ipv6", "phone", "idn-email"]
 
 class PiiOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     patterns: Annotated[
-        list[Annotated[str, msgspec.Meta(extra_json_schema={"format": "regex"})]],
+        list[
+            Annotated[
+                str, msgspec.Meta(extra_json_schema={"format": "regex"}, extra={"stricter": "more"})
+            ]
+        ],
         msgspec.Meta(description="regexes on the snake_case property name that look personal"),
     ] = msgspec.field(default_factory=lambda: list(DEFAULT_PATTERNS))
     formats: Annotated[
-        list[str], msgspec.Meta(description="JSON Schema formats that are personal data")
+        list[str],
+        msgspec.Meta(
+            description="JSON Schema formats that are personal data", extra={"stricter": "more"}
+        ),
     ] = msgspec.field(default_factory=lambda: list(PII_FORMATS))
 
 
