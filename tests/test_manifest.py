@@ -108,6 +108,38 @@ def test_broken_manifests_are_one_clear_error(data, needle):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            lambda node: node.pop("unique_id"),
+            'Object missing required field `unique_id` - at `$.nodes["{uid}"]`',
+            id="a required field missing",
+        ),
+        pytest.param(
+            lambda node: node["depends_on"].update(nodes="oops"),
+            'Expected `array`, got `str` - at `$.nodes["{uid}"].depends_on.nodes`',
+            id="a field of the wrong type",
+        ),
+    ],
+)
+def test_a_broken_node_is_named_with_its_line(tmp_path, change, message):
+    """A real manifest (dbt 1.7, written as dbt writes it, then indented) with one
+    node broken: the error names the node and the line of its key."""
+    path = unpack(COMPAT / "jaffle_shop_duckdb-dbt_1_7.manifest.json.gz", tmp_path)
+    data = json.loads(path.read_bytes())
+    uid = sorted(u for u in data["nodes"] if u.startswith("model."))[1]
+    change(data["nodes"][uid])
+    text = json.dumps(data, indent=1)
+    line = text[: text.index(f'"{uid}": {{')].count("\n") + 1
+    with pytest.raises(ArtifactError) as info:
+        decode_manifest(text.encode(), "m.json")
+    assert (info.value.line, info.value.message) == (
+        line,
+        "unexpected manifest content: " + message.format(uid=uid),
+    )
+
+
 def test_truncated_manifest_error_names_the_line():
     data = b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},\n"nodes": {"a": tru'
     with pytest.raises(ArtifactError) as info:

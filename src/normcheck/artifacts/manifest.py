@@ -8,6 +8,7 @@ than ``json.loads`` of it.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -412,13 +413,33 @@ _NODE = msgspec.json.Decoder(Node)
 _SKIPPED_NODES = ("test.", "unit_test.", "operation.", "sql_operation.")
 
 
+class _NodeError(Exception):
+    """A node that does not decode: its id and msgspec's complaint."""
+
+    def __init__(self, uid: str, error: msgspec.ValidationError) -> None:
+        super().__init__(uid)
+        self.uid = uid
+        self.error = error
+
+    def message(self) -> str:
+        """msgspec's message, with its path (within the node) from the manifest's root."""
+        text = str(self.error)
+        where = f"`$.nodes[{json.dumps(self.uid)}]"
+        if " - at `$" in text:
+            return text.replace(" - at `$", f" - at {where}", 1)
+        return f"{text} - at {where}`"
+
+
 def _decode(data: bytes) -> Manifest:
     envelope = _DECODER.decode(data)
-    nodes = {
-        uid: _NODE.decode(raw)
-        for uid, raw in envelope.nodes.items()
-        if not uid.startswith(_SKIPPED_NODES)
-    }
+    nodes = {}
+    for uid, raw in envelope.nodes.items():
+        if uid.startswith(_SKIPPED_NODES):
+            continue
+        try:
+            nodes[uid] = _NODE.decode(raw)
+        except msgspec.ValidationError as exc:  # named: the envelope's path stops at `nodes`
+            raise _NodeError(uid, exc) from None
     fields = {name: getattr(envelope, name) for name in Manifest.__struct_fields__}
     return Manifest(**{**fields, "nodes": nodes})
 
@@ -447,6 +468,9 @@ def decode_manifest(data: bytes, shown: str) -> Manifest:
         )
     try:
         return _decode(data)
+    except _NodeError as exc:
+        line = _key_line(data, exc.uid)
+        raise ArtifactError(f"unexpected manifest content: {exc.message()}", shown, line) from None
     except msgspec.ValidationError as exc:
         raise ArtifactError(f"unexpected manifest content: {exc}", shown) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -459,6 +483,12 @@ def decode_manifest(data: bytes, shown: str) -> Manifest:
         raise ArtifactError(
             "JSON nested too deeply (dbt never writes that): re-run `dbt parse`", shown
         ) from None
+
+
+def _key_line(data: bytes, key: str) -> int | None:
+    """The line where ``"key":`` first stands in the JSON (dbt writes one line)."""
+    found = re.search(re.escape(json.dumps(key).encode()) + rb"\s*:", data)
+    return None if found is None else data.count(b"\n", 0, found.start()) + 1
 
 
 def _not_utf8(exc: Exception) -> bool:

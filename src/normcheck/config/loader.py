@@ -614,8 +614,14 @@ def _plugin_paths(files: list[ConfigFile]) -> list[Path]:
     """`plugins:` of every file, relative to the file that names them, in merge order."""
     out: list[Path] = []
     for file in files:
-        for entry in file.data.get("plugins") or ():
+        for index, entry in enumerate(file.data.get("plugins") or ()):
             path = (file.path.parent / str(entry)).resolve()
+            if not path.is_file():  # said at the line that names it
+                raise ConfigError(
+                    f"plugin `{entry}` not found (looked for {path})",
+                    file.shown,
+                    file.doc.line(("plugins", index)),
+                )
             if path not in out:
                 out.append(path)
     return out
