@@ -176,15 +176,16 @@ def test_output_writes_more_reports_in_the_same_run(project, capsys, tmp_path):
         pytest.param(["--config", "nope.yml"], "configuration file not found", id="missing config"),
         pytest.param(["--project-dir", "/nonexistent/x"], "does not exist", id="missing project"),
         pytest.param(
-            ["--output", "json:/nonexistent/dir/r.json"],
-            "cannot write report",
+            ["--output", "json:dbt_project.yml/r.json"],  # under a file: no folder can be made
+            "dbt_project.yml/r.json: cannot write report",
             id="unwritable report",
         ),
     ],
 )
 def test_user_errors_are_one_line_exit_2(project, capsys, chdir, args, needle):
     chdir(project)
-    code, _out, err = run_cli(capsys, "check", *args)
+    code, out, err = run_cli(capsys, "check", *args)
+    assert out == ""  # not the report first, then the error
     assert code == 2
     assert needle in err
     assert err.count("\n") == 1, err

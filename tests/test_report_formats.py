@@ -231,7 +231,7 @@ def test_report_command_exits_0_and_writes_outputs(teams, monkeypatch, capsys):
         ),
         pytest.param(["--output", "html"], "expected FORMAT:PATH", id="an output needs a path"),
         pytest.param(
-            ["--output", "html:missing/dir/card.html"],
+            ["--output", "html:normcheck.yml/card.html"],
             "cannot write report",
             id="an unwritable output is a user error",
         ),
@@ -248,6 +248,16 @@ def test_report_command_user_errors(teams, monkeypatch, capsys, args, message):
     _, err = capsys.readouterr()
     assert message in err
     assert "Traceback" not in err
+
+
+def test_output_folders_are_made_as_needed(teams, monkeypatch, capsys):
+    """CI writes reports into a folder of their own, which need not exist yet."""
+    monkeypatch.chdir(teams)
+    assert main(["report", "--parse", "never", "--output", "html:out/cards/card.html"]) == 0
+    assert main(["check", "--parse", "never", "-q", "--output", "sarif:out/n.sarif"]) == 1
+    capsys.readouterr()
+    assert "<title>normcheck scorecard</title>" in Path("out/cards/card.html").read_text()
+    assert json.loads(Path("out/n.sarif").read_text())["version"] == "2.1.0"
 
 
 # -- escaping: a result full of characters that mean something ------------------------

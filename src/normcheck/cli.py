@@ -9,7 +9,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -58,6 +58,17 @@ def _outputs(
             )
         out.append((fmt, Path(path)))
     return out
+
+
+def _write_outputs(outputs: Sequence[tuple[str, Path]], rendered: Callable[[str], str]) -> None:
+    """Write each --output file (its folders made as needed), before the console
+    report: a path that cannot be written is the one line a user sees."""
+    for fmt, path in outputs:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(rendered(fmt), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
 
 
 def _write_crash(text: str) -> Path:
@@ -163,6 +174,7 @@ def check(
         click.echo(f"normcheck: {note}", err=True)
     if statistics:
         _print_statistics(result, time.perf_counter() - started)
+    _write_outputs(outputs, lambda out_fmt: render(result, out_fmt, False))
     color = _color(no_color)
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
@@ -172,11 +184,6 @@ def check(
             "(debt paid off): run `normcheck baseline --prune` to drop them",
             err=True,
         )
-    for out_fmt, path in outputs:
-        try:
-            path.write_text(render(result, out_fmt, False), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
     return _exit_code(result, fail_on or result.config.fail_on)
 
 
@@ -273,13 +280,9 @@ def report_command(
     result = run(options)
     for note in result.notes:
         click.echo(f"normcheck: {note}", err=True)
+    _write_outputs(outputs, lambda out_fmt: render_scorecard(result, out_fmt, False))
     color = _color(no_color)
     click.echo(render_scorecard(result, fmt, color), nl=False)
-    for out_fmt, path in outputs:
-        try:
-            path.write_text(render_scorecard(result, out_fmt, False), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
     return _exit_code(result, "never")
 
 
