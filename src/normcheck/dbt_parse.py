@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from normcheck.errors import ArtifactError, UsageError
 PROJECT_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".py", ".md")
 SKIP_DIRS = {"target", "dbt_packages", "dbt_modules", "logs", "node_modules", "__pycache__"}
 PARSE_MODES = ("auto", "always", "never")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 # the folders dbt reads, as `dbt_project.yml` names them, and their defaults
@@ -128,8 +132,12 @@ def run_dbt_parse(project_dir: Path) -> None:
     args = ["parse", "--project-dir", str(project_dir), "--quiet"]
     if (project_dir / "profiles.yml").is_file() and "DBT_PROFILES_DIR" not in os.environ:
         args += ["--profiles-dir", str(project_dir)]
-    result = dbtRunner().invoke(args)
+    # dbt's log lines (errors only, with --quiet) are kept off stdout, which is the
+    # report's (`--format json`, `-q`): a failure is told in one line, from them
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        result = dbtRunner().invoke(args)
     if not result.success:
-        text = str(result.exception or "see dbt's output above")
+        text = str(result.exception or _ANSI.sub("", said.getvalue()) or "no message from dbt")
         reason = " ".join(line.strip() for line in text.splitlines() if line.strip())
         raise ArtifactError(f"`dbt parse` failed: {reason}", str(project_dir / "dbt_project.yml"))
