@@ -211,6 +211,26 @@ def test_only_files_dbt_reads_make_the_manifest_stale(project, capsys):
             assert f"{changed} is newer than the manifest (not re-parsed" in err
 
 
+def test_a_moved_or_removed_file_makes_the_manifest_stale(project, capsys):
+    """`git mv` and `rm` leave no file newer than the manifest; the folder they
+    changed is (and --parse auto then parses, so a removed model's readers fail)."""
+    os.utime(project / "target" / "manifest.json")  # as if dbt had just written it
+    time.sleep(0.01)
+    main(["check", "-q", "--parse", "never"])
+    assert "manifest" not in capsys.readouterr().err
+    (project / "models/marts/orders.sql").rename(project / "models/staging/orders.sql")
+    for paths in ([], ["models/staging/orders.sql"]):
+        main(["check", "-q", "--parse", "never", *paths])
+        err = capsys.readouterr().err
+        assert re.search(r"models/(marts|staging)/ changed after the manifest \(a file added", err)
+    main(["check", "-q"])  # parses: fresh again
+    assert "running `dbt parse`" in capsys.readouterr().err
+    (project / "models/staging/stg_refunds.sql").unlink()
+    time.sleep(0.01)
+    main(["check", "-q", "--parse", "never", "models/staging/_models.yml"])
+    assert "models/staging/ changed after the manifest" in capsys.readouterr().err
+
+
 def test_dbt_folders_follow_dbt_project_yml(tmp_path):
     (tmp_path / "dbt_project.yml").write_text(
         "name: x\nmodel-paths: [transform]\nmacro-paths: [lib/macros]\n"

@@ -67,16 +67,32 @@ def dbt_reads(path: Path, project_dir: Path, folders: list[Path] | None) -> bool
     return any(full.is_relative_to(folder) for folder in folders)
 
 
-def project_files(project_dir: Path, folders: list[Path] | None) -> Iterable[Path]:
-    """Files whose change can change the manifest (hidden and build folders skipped)."""
-    for name in DBT_FILES:
-        yield project_dir / name
+def _walk(project_dir: Path, folders: list[Path] | None) -> Iterable[tuple[str, list[str]]]:
+    """Each folder dbt reads (hidden and build folders skipped) with its files."""
     for top in [project_dir] if folders is None else sorted(set(folders)):
         for root, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-            for name in files:
-                if name.endswith(PROJECT_SUFFIXES):
-                    yield Path(root) / name
+            yield root, files
+
+
+def project_files(project_dir: Path, folders: list[Path] | None) -> Iterable[Path]:
+    """Files whose change can change the manifest."""
+    for name in DBT_FILES:
+        yield project_dir / name
+    for root, files in _walk(project_dir, folders):
+        for name in files:
+            if name.endswith(PROJECT_SUFFIXES):
+                yield Path(root) / name
+
+
+def project_folders(project_dir: Path, folders: list[Path] | None) -> Iterable[Path]:
+    """Folders whose own change (a file added, moved or removed: `git mv`, `rm`, which
+    leave the files' times as they were) can change the manifest; not the project's
+    own folder, where dbt writes its database and normcheck.yml lives."""
+    top = str(project_dir)
+    for root, _files in _walk(project_dir, folders):
+        if root != top:
+            yield Path(root)
 
 
 def newer_file(manifest: Path, candidates: Iterable[Path]) -> Path | None:
@@ -110,11 +126,22 @@ def needs_parse(
     else:
         candidates = project_files(project_dir, folders)
     newer = newer_file(manifest, candidates)
+    what = f"{newer} is newer than the manifest"
+    if newer is None:
+        newer = newer_file(manifest, project_folders(project_dir, folders))
+        what = f"{_shown(newer)}/ changed after the manifest (a file added, moved or removed)"
     if newer is None:
         return None
     if mode == "never":
-        return f"{newer} is newer than the manifest (not re-parsed: --parse never)", False
-    return f"{newer} is newer than the manifest: running `dbt parse`", True
+        return f"{what} (not re-parsed: --parse never)", False
+    return f"{what}: running `dbt parse`", True
+
+
+def _shown(path: Path | None) -> str:
+    try:
+        return str(Path(path or ".").relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def run_dbt_parse(project_dir: Path) -> None:
