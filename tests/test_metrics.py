@@ -5,6 +5,7 @@ semantic layer of dbt 1.6 to 2.0 manifests from the corpus."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from normcheck.project import build_project
 from normcheck.run import RunOptions, run
 from normcheck.semantic import Thresholds, read_thresholds
 from normcheck.sql import expression_names, normalise_expression
+from normcheck.testing import TIME_SPINE
 
 COMPAT = CORPUS / "dbt" / "compat"
 
@@ -321,6 +323,51 @@ def test_name_case_judges_metrics_and_semantic_models(project, tmp_path, monkeyp
     assert "customers_with_orders" in names and "revenue_per_order" in names
     assert "orders" not in names and "customers" not in names  # fits ^[a-z]+$
     assert (f"{Y}:3" in {where for _, where in got}) is False  # `orders` semantic model
+
+
+@pytest.mark.dbt
+def test_a_duplicate_across_files_is_reported_on_both(tmp_path, monkeypatch, capsys):
+    """pre-commit on the file that brings the duplicate in shows it (in one file, a
+    pair is reported once; see above)."""
+    semantic = (
+        "version: 2\nsemantic_models:\n  - name: orders\n    model: ref('fct_orders')\n"
+        "    defaults: {agg_time_dimension: order_date}\n"
+        "    entities: [{name: order, type: primary, expr: order_id}]\n"
+        "    dimensions: [{name: order_date, type: time, type_params: {time_granularity: day}}]\n"
+        "    measures:\n      - {name: revenue, agg: sum, expr: amount}\n"
+        "      - {name: gross_sales, agg: sum, expr: AMOUNT}\n"
+        "metrics:\n  - {name: sales, label: Sales, type: simple, type_params: {measure: gross_sales}}\n"
+    )
+    root = build_dbt_project(
+        tmp_path,
+        {
+            **TIME_SPINE,
+            "models/fct_orders.sql": "select 1 as order_id, 10.0 as amount, current_date as order_date\n",
+            "models/semantic.yml": semantic,
+            "models/more_metrics.yml": (
+                "version: 2\nmetrics:\n"
+                "  - {name: revenue, label: Revenue, type: simple, type_params: {measure: revenue}}\n"
+            ),
+        },
+    )
+    (root / "normcheck.yml").write_text(config_for("metrics/duplicate-definition"))
+    monkeypatch.chdir(root)
+
+    def duplicates(*paths: str) -> list[tuple[str, str]]:
+        main(["check", "--format", "json", "--parse", "never", *paths])
+        return sorted(
+            (f["resource"], f"{f['file']}:{f['line']}")
+            for f in json.loads(capsys.readouterr().out)["findings"]
+            if f["rule"] == "metrics/duplicate-definition"
+        )
+
+    both = [
+        ("metric.shop.revenue", "models/more_metrics.yml:3"),
+        ("metric.shop.sales", "models/semantic.yml:12"),
+    ]
+    assert duplicates() == both
+    assert duplicates("models/more_metrics.yml") == both[:1]
+    assert duplicates("models/semantic.yml") == both[1:]
 
 
 @pytest.mark.dbt

@@ -17,8 +17,9 @@ def duplicate_definition(metric: Resource, ctx: Context[NoOptions]) -> Iterator[
     filters, windows and inputs. Expressions and filters are compared after sqlglot
     normalises their whitespace and case; a ratio or derived metric compares what its
     inputs compute, not their names, and a derived metric's `expr` is compared with
-    its inputs in place of their names or aliases. Each pair is reported once, on the
-    metric whose name sorts last (or on the project's own metric when the other comes
+    its inputs in place of their names or aliases. A pair in one file is reported once,
+    on the metric whose name sorts last; a pair across files on both, so a check of
+    either file shows it (and on the project's own metric only, when the other comes
     from an installed package).
 
     ## Why it matters
@@ -74,10 +75,22 @@ def duplicate_definition(metric: Resource, ctx: Context[NoOptions]) -> Iterator[
     dialect = dialect_of(ctx)
     summary = computations(layer, dialect)[spec.name].summary
     for name in same_as(layer, dialect).get(spec.name, ()):
-        if layer.metrics[name].package == ctx.project.name and name > spec.name:
+        other = layer.metrics[name]
+        if (
+            other.package == ctx.project.name
+            and name > spec.name
+            and _same_file(ctx, other.uid, metric)
+        ):
             continue  # the pair is reported on the other metric
         yield Hit(
             f"metric `{spec.name}` computes the same as metric `{name}` ({summary}): "
             "keep one definition and use it everywhere",
             key=name,
         )
+
+
+def _same_file(ctx: Context[NoOptions], uid: str, metric: Resource) -> bool:
+    other = ctx.project.resources.get(uid)
+    return other is not None and (other.yaml_file or other.file) == (
+        metric.yaml_file or metric.file
+    )
