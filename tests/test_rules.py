@@ -239,7 +239,7 @@ overrides:
 
 def test_custom_layers_drive_prefix_directory_and_dependency_rules(project, tmp_path, monkeypatch):
     config = (
-        only("naming/model-directory")
+        only("naming/model-directory").replace("  naming/model-prefix: 'off'\n", "")
         + """\
   naming/model-prefix:
     severity: error
