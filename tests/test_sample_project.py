@@ -75,6 +75,16 @@ def test_colour_on_a_terminal_unless_no_color(sample, command):
     assert b"\x1b[" not in _on_a_terminal(sample, env, *args, "--no-color")
 
 
+def test_a_changed_plugin_rechecks_everything(sample, monkeypatch, capsys):
+    """The central rule set's Python rules are configuration too: pre-commit on
+    governance/rules.py alone reports what a whole check does."""
+    monkeypatch.chdir(sample / "sample_project")
+    assert main(["check", "--format", "json", "--parse", "never"]) == 1
+    everything = capsys.readouterr().out
+    assert main(["check", "--format", "json", "--parse", "never", "governance/rules.py"]) == 1
+    assert capsys.readouterr().out == everything
+
+
 def tree_block(readme: Path) -> str:
     text = readme.read_text(encoding="utf-8")
     found = re.search(r"```\n(Metric tree of jaffle_norms.*?)```\n", text, re.DOTALL)

@@ -569,7 +569,8 @@ def load_config(
         files = collect(rulesets_dir() / "default.yml", "normcheck:default", False)
     else:
         files = collect(path, display_path(path), True, within)
-    plugins = load_plugins(_plugin_paths(files), builtin_rules())
+    plugin_paths = _plugin_paths(files)
+    plugins = load_plugins(plugin_paths, builtin_rules())
     merger = _Merger({**builtin_rules(), **plugins.rules}, lenient=bool(plugins.failures))
     for file in files:
         merger.apply(file)
@@ -601,7 +602,7 @@ def load_config(
         vocabulary=Vocabulary(dict(sorted(merger.preferred.items())), tuple(sorted(merger.banned))),
         settings_origins={**{k: o for k, (_, o) in settings.items()}, **merger.origins},
         layers=layers_from(rules.get(LAYER_RULE)),
-        paths=tuple(f.path for f in files),
+        paths=(*(f.path for f in files), *plugin_paths),
         digest=digest.hexdigest(),
         projects=tuple(projects) if isinstance(projects, tuple) else (),
         scorecard=_scorecard(settings),

@@ -105,7 +105,7 @@ class Config:
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     settings_origins: Mapping[str, Origin] = field(default_factory=dict)
     layers: tuple[Layer, ...] = ()
-    paths: tuple[Path, ...] = ()  # the configuration files read, absolute
+    paths: tuple[Path, ...] = ()  # the configuration files and plugins read, absolute
     digest: str = ""  # of their content, for the cache key
     projects: tuple[Path, ...] = ()  # absolute project folders (monorepo)
     plugin_failures: tuple[tuple[str, str], ...] = ()  # (plugin, traceback)
