@@ -110,6 +110,35 @@ def test_an_event_without_owner_is_told_where_to_set_one(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "options", "problem_text"),
+    [
+        pytest.param("Order Completed", {}, None, id="object action"),
+        pytest.param("Signed Up", {}, None, id="a phrasal verb (Segment's spec)"),
+        pytest.param("Account Logged In", {}, None, id="object and a phrasal verb"),
+        pytest.param(
+            "User Sign Up", {}, "ends in `Sign Up`, which is not a past-tense", id="present"
+        ),
+        pytest.param("Order Up", {}, "ends in `Order Up`, which is not a past-tense", id="no verb"),
+        pytest.param(
+            "Checked Out",
+            {"actions": ["Viewed"]},
+            "ends in `Checked Out`, which is not an allowed",
+            id="allowed actions name the phrasal verb",
+        ),
+        pytest.param("Checked Out", {"actions": ["checked out"]}, None, id="allowed, case-blind"),
+    ],
+)
+def test_event_names_take_phrasal_verbs(name, options, problem_text):
+    from normcheck.checks.naming.event_name import EventNameOptions, problem
+
+    found = problem(name, EventNameOptions(**options))
+    if problem_text is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(problem_text), found
+
+
 def test_iglu_cross_vendor_duplicates_are_found(tmp_path):
     plans = load_plans(TRACKING / "iglu-central", ["schemas/**/*"])
     findings = evaluate_plans(plans, "tracking/duplicate-event", tmp_path)

@@ -38,6 +38,11 @@ class EventNameOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields
     ] = msgspec.field(default_factory=list)
 
 
+_PARTICLES = frozenset(
+    {"up", "in", "out", "off", "on", "down", "over", "back", "away", "through", "into"}
+)
+
+
 def problem(name: str, options: EventNameOptions) -> str | None:
     """Why ``name`` is off the convention, or None."""
     from normcheck.tracking.names import looks_past_tense
@@ -51,9 +56,11 @@ def problem(name: str, options: EventNameOptions) -> str | None:
     if len(parts) < 2 or not all(_TITLE_WORD.match(p) for p in parts):
         return "is not Title Case `Object Action` (for example `Order Completed`)"
     action = parts[-1]
+    if action.lower() in _PARTICLES:  # a phrasal verb: `Signed Up`, `Logged In`, `Checked Out`
+        action = " ".join(parts[-2:])
     if options.actions and action.lower() not in {a.lower() for a in options.actions}:
         return f"ends in `{action}`, which is not an allowed action ({', '.join(options.actions)})"
-    if options.past_tense and not looks_past_tense(action):
+    if options.past_tense and not looks_past_tense(action.split(" ")[0]):
         return f"ends in `{action}`, which is not a past-tense action (`Completed`, `Viewed`)"
     return None
 
@@ -71,7 +78,8 @@ def event_name(event: Resource, ctx: Context[EventNameOptions]) -> Iterator[Hit]
     ## What it finds
     A tracking-plan event whose name is not `Object Action` in Title Case with a past-tense
     action (`Order Completed`), or off the configured `convention` (a case such as
-    snake_case) or `pattern`; optionally, an action outside `actions`.
+    snake_case) or `pattern`; optionally, an action outside `actions`. A phrasal verb
+    is one action (`Signed Up`, `Account Logged In`).
 
     ## Why it matters
     One grammar for events lets anyone guess the name of the event they need, and stops
