@@ -850,7 +850,7 @@ def snapshot(root: Path) -> dict[str, tuple[str, bytes, int]]:
 WRITE_FILES = {
     "models/staging/stg_orders.sql": "{{ config(meta={'owner': 'growth'}) }}\nselect 1 as order_id\n",
     "models/marts/orders.sql": "-- normcheck: ignore[docs/missing-description]\nselect * from {{ ref('stg_orders') }}\n",
-    "models/marts/_models.yml": "version: 2\nmodels:\n  - name: orders\n    description: TODO\n",
+    "models/marts/_marts.yml": "version: 2\nmodels:\n  - name: orders\n    description: TODO\n",
     "normcheck.yml": (
         "extends: [normcheck:recommended]\nteam: growth\nowners: {growth: {}}\n"
         "tracking_plans: ['tracking/*.yml']\nbaseline: .normcheck-baseline.json\n"
