@@ -3,6 +3,7 @@ exactly what normcheck prints on it today."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -83,6 +84,25 @@ def test_a_changed_plugin_rechecks_everything(sample, monkeypatch, capsys):
     everything = capsys.readouterr().out
     assert main(["check", "--format", "json", "--parse", "never", "governance/rules.py"]) == 1
     assert capsys.readouterr().out == everything
+
+
+def test_paths_and_fingerprints_from_another_folder(sample, monkeypatch, capsys):
+    """Run from inside the project (`--project-dir ..`), files are shown relative to
+    the working folder (`../`), not absolute; fingerprints, the locked-rule finding's
+    too, are the same as from the project itself."""
+
+    def report(*args: str) -> list[dict[str, object]]:
+        main(["check", "--format", "json", "--parse", "never", *args])
+        findings: list[dict[str, object]] = json.loads(capsys.readouterr().out)["findings"]
+        return findings
+
+    monkeypatch.chdir(sample / "sample_project")
+    here = report()
+    monkeypatch.chdir(sample / "sample_project" / "models")
+    inside = report("--project-dir", "..")
+    assert [f["fingerprint"] for f in inside] == [f["fingerprint"] for f in here]
+    assert [f["file"] for f in inside] == [f"../{f['file']}" for f in here]
+    assert any(f["rule"] == "normcheck/locked-rule" for f in inside)
 
 
 def tree_block(readme: Path) -> str:

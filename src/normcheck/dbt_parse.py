@@ -126,22 +126,20 @@ def needs_parse(
     else:
         candidates = project_files(project_dir, folders)
     newer = newer_file(manifest, candidates)
-    what = f"{newer} is newer than the manifest"
-    if newer is None:
-        newer = newer_file(manifest, project_folders(project_dir, folders))
-        what = f"{_shown(newer)}/ changed after the manifest (a file added, moved or removed)"
-    if newer is None:
-        return None
+    if newer is not None:
+        what = f"{newer} is newer than the manifest"
+    else:
+        folder = newer_file(manifest, project_folders(project_dir, folders))
+        if folder is None:
+            return None
+        from normcheck.config.loader import display_path  # not at import: a cycle
+
+        what = (
+            f"{display_path(folder)}/ changed after the manifest (a file added, moved or removed)"
+        )
     if mode == "never":
         return f"{what} (not re-parsed: --parse never)", False
     return f"{what}: running `dbt parse`", True
-
-
-def _shown(path: Path | None) -> str:
-    try:
-        return str(Path(path or ".").relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def run_dbt_parse(project_dir: Path) -> None:

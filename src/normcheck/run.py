@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -364,21 +365,26 @@ def _plugin_crashes(config: Config) -> list[RuleCrash]:
     return [RuleCrash(PLUGIN_CRASH, name, text) for name, text in config.plugin_failures]
 
 
-def _lock_findings(config: Config) -> list[Finding]:
-    return [
-        Finding(
-            file=v.origin.file,
-            line=v.origin.line or 1,
-            rule=LOCKED_RULE,
-            resource=v.origin.file,
-            message=v.message,
-            severity="error",
-            resource_type="config",
-            owner=config.team,
-            fingerprint=fingerprint(LOCKED_RULE, v.origin.file, f"{v.rule_id}:{v.key}"),
+def _lock_findings(config: Config, project_dir: Path) -> list[Finding]:
+    findings = []
+    for v in config.violations:
+        # the resource: the file from the project, not from wherever normcheck was run
+        # (its fingerprint, in baselines and SARIF, must not depend on the working folder)
+        resource = Path(os.path.relpath(Path(v.origin.file).resolve(), project_dir.resolve()))
+        findings.append(
+            Finding(
+                file=v.origin.file,
+                line=v.origin.line or 1,
+                rule=LOCKED_RULE,
+                resource=resource.as_posix(),
+                message=v.message,
+                severity="error",
+                resource_type="config",
+                owner=config.team,
+                fingerprint=fingerprint(LOCKED_RULE, resource.as_posix(), f"{v.rule_id}:{v.key}"),
+            )
         )
-        for v in config.violations
-    ]
+    return findings
 
 
 def _baseline_path(options: RunOptions, config: Config, project_dir: Path) -> Path | None:
@@ -407,7 +413,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     evaluated = _cached_or_evaluated(
         project_dir, config, manifest_path, rule_ids, options.use_cache
     )
-    findings = [*evaluated.findings, *_lock_findings(config)]
+    findings = [*evaluated.findings, *_lock_findings(config, project_dir)]
     baselined: tuple[Finding, ...] = ()
     stale: tuple[baseline_mod.Entry, ...] = ()
     path = _baseline_path(options, config, project_dir) if options.use_baseline else None

@@ -4,6 +4,7 @@ the JSON Schema, and merge them in order with provenance and locks."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -70,10 +71,16 @@ def packaged_sets() -> list[str]:
 
 
 def display_path(path: Path) -> str:
+    """A path as the user sees it: relative to the working directory, with `..` when
+    it lies beside it (`--project-dir ..`); absolute when only `/` is shared."""
+    here = Path.cwd()
     try:
-        return str(path.relative_to(Path.cwd()))
+        return str(path.relative_to(here))
     except ValueError:
+        pass
+    if not path.is_absolute() or os.path.commonpath([path, here]) == path.anchor:
         return str(path)
+    return os.path.relpath(path, here)
 
 
 @dataclass(frozen=True)
