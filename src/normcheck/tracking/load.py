@@ -275,7 +275,8 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
                         file.shown,
                         line,
                     )
-                props.append(replace(target, line=line, required=bool(prop.get("required"))))
+                required = bool(prop.get("required"))
+                props.append(replace(target, line=line, required=required, shared=True))
             else:
                 props.append(_native_property(prop["name"], prop, line))
         events.append(
@@ -589,9 +590,8 @@ def _rudder(folder: Path, docs: list[tuple[_File, YamlDoc]]) -> Plan:
                 prop_id = resolve(prop_ref, properties, file, p_line)
                 _, _, spec_p = properties[prop_id]
                 required = bool(prop.get("required")) if isinstance(prop, dict) else False
-                attached.setdefault(event_id, []).append(
-                    _rudder_property(spec_p, file.shown, p_line, required)
-                )
+                used = replace(_rudder_property(spec_p, file.shown, p_line, required), shared=True)
+                attached.setdefault(event_id, []).append(used)
     plan_events = []
     for event_id, (file, line, spec) in sorted(events.items()):
         if str(spec.get("event_type", "track")) != "track":

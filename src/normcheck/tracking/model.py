@@ -59,6 +59,7 @@ class PlanProperty:
     required: bool = False
     ignore: tuple[Mapping[str, object], ...] = ()
     file: str | None = None  # when not the plan's own file
+    shared: bool = False  # an event's use of a property of the plan's catalogue
 
 
 @dataclass(frozen=True)

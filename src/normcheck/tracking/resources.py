@@ -47,6 +47,8 @@ def with_plans(project: Project, plans: list[Plan]) -> Project:
             file = event.file or plan.file
             children = []
             for prop in event.properties:
+                if prop.shared:  # judged once, where the plan's catalogue defines it
+                    continue
                 child = f"property.{plan.id}.{event.name}.{prop.name}"
                 resources[child] = _property(child, prop, owner, uid, file, project.name)
                 items[child] = (plan, prop)
