@@ -166,6 +166,25 @@ def test_rudderstack_catalogue_properties_are_judged_once(tmp_path):
     assert set(names) <= shared
 
 
+@pytest.mark.parametrize("name", ["plan.json", "plan-v1.json", "telemetry-plan.json"])
+def test_segment_properties_point_at_their_own_lines(name):
+    """Segment writes a rule's `jsonSchema` (its properties) before its `key`: each
+    property's line is the one that names it, in its own event."""
+    (plan,) = load_plans(TRACKING / "typewriter", [name])
+    lines = (TRACKING / "typewriter" / name).read_text().splitlines()
+    properties = [(event, p) for event in plan.events for p in event.properties]
+    assert properties
+    for event, prop in properties:
+        assert f'"{prop.name}"' in lines[prop.line - 1], (event.name, prop.name, prop.line)
+    if name == "plan.json":
+        numbers = next(e for e in plan.events if e.name == "Large Numbers Event")
+        wanted = next(
+            n for n, text in enumerate(lines, 1) if '"large nullable optional integer"' in text
+        )
+        got = {p.name: p.line for p in numbers.properties}
+        assert got["large nullable optional integer"] == wanted < numbers.line
+
+
 def test_iglu_cross_vendor_duplicates_are_found(tmp_path):
     plans = load_plans(TRACKING / "iglu-central", ["schemas/**/*"])
     findings = evaluate_plans(plans, "tracking/duplicate-event", tmp_path)

@@ -89,6 +89,12 @@ class _JsonKeys:
         index = bisect.bisect_left(lines, line)
         return lines[index] if index < len(lines) else line
 
+    def before(self, line: int, key: str) -> int:
+        """The last line before ``line`` where ``key`` appears, else ``line``."""
+        lines = self.lines.get(key, [])
+        index = bisect.bisect_left(lines, line)
+        return lines[index - 1] if index > 0 else line
+
 
 def find_plan_files(root: Path, patterns: Sequence[str]) -> list[Path]:
     """Files matching the globs (relative to ``root``), sorted; symlinked folders
@@ -411,6 +417,14 @@ def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
         ]
     else:
         raise ArtifactError("Segment plan `rules` must be a list or {events: [...]}", file.shown)
+    # Segment writes each rule's keys sorted: `jsonSchema` (its properties) before `key`,
+    # the event's name; the legacy shape puts `name` before `rules`
+    named = [file.keys.pair(("key", n), ("name", n)) for _, n, _ in items if isinstance(n, str)]
+    schema_first = (
+        bool(named)
+        and "jsonSchema" in file.keys.lines
+        and file.keys.first("jsonSchema") < min(named)
+    )
     for raw, name, schema in items:
         if not isinstance(name, str):
             raise ArtifactError(
@@ -419,6 +433,7 @@ def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
                 _line_of(file.text, json.dumps(raw)[:40]),
             )
         line = file.keys.pair(("key", name), ("name", name))
+        where = file.keys.before if schema_first else file.keys.after
         props = _schema_properties(schema)
         required = _required(schema)
         deprecated = str(raw.get("deprecatedAt") or "0001").startswith("0001") is False
@@ -430,7 +445,7 @@ def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
                 or (_str(schema.get("description")) if isinstance(schema, dict) else None),
                 status="deprecated" if deprecated else "active",
                 properties=tuple(
-                    _json_property(p, spec, required, file.keys.after(line, p))
+                    _json_property(p, spec, required, where(line, p))
                     for p, spec in sorted(props.items())
                 ),
             )
