@@ -196,7 +196,7 @@ def test_plugin_rules_may_not_take_builtin_families(tmp_path):
     (tmp_path / "normcheck.yml").write_text("team: x\nplugins:\n  - r.py\n  - missing.py\n")
     with pytest.raises(ConfigError, match=r"plugin `missing\.py` not found \(looked for ") as info:
         load_config(tmp_path)
-    assert (Path(info.value.file), info.value.line) == (tmp_path / "normcheck.yml", 4)
+    assert (Path(info.value.file).resolve(), info.value.line) == (tmp_path / "normcheck.yml", 4)
 
 
 def test_sample_central_rules_use_a_declarative_and_a_python_rule():
