@@ -612,3 +612,40 @@ def test_monorepo_checks_every_project_with_its_own_config(tmp_path, monkeypatch
         ),
     ], err
     assert code == 1
+
+
+def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, capsys):
+    """`normcheck baseline` writes each project's debt where `check` reads it (the
+    project's folder); one file for all (--output, --baseline) holds every project's
+    debt, and no project calls the others' entries stale."""
+    for name in ("shop", "crm"):
+        build_dbt_project(tmp_path, {"models/marts/orders.sql": "select 1 as id\n"}, name=name)
+    root = "version: 1\nprojects: [shop, crm]\nrules:\n  governance/group-required: 'off'\n"
+    (tmp_path / "normcheck.yml").write_text(root)
+    monkeypatch.chdir(tmp_path)
+    code, before, _ = check(capsys)
+    assert code == 1
+    per_project = {
+        name: len([f for f in before["findings"] if f["file"].startswith(f"{name}/")])
+        for name in ("shop", "crm")
+    }
+    assert all(per_project.values())
+    assert main(["baseline", "--parse", "never"]) == 0
+    out = capsys.readouterr().out
+    for name, count in per_project.items():
+        assert f"wrote {count} entries to {name}/.normcheck-baseline.json" in out
+    (tmp_path / "normcheck.yml").write_text(root + "baseline: .normcheck-baseline.json\n")
+    code, after, err = check(capsys)
+    assert (code, after["findings"], err) == (0, [], "")
+    assert after["summary"]["baselined"] == sum(per_project.values())
+    # one file for every project
+    assert main(["baseline", "--parse", "never", "--output", "all.json"]) == 0
+    assert f"wrote {sum(per_project.values())} entries to all.json" in capsys.readouterr().out
+    (tmp_path / "normcheck.yml").write_text(root)
+    code, after, err = check(capsys, "--baseline", "all.json")
+    assert (code, after["findings"], err) == (0, [], "")  # no "entries no longer match"
+    # a project's paid-off debt is still told
+    (tmp_path / "crm/models/marts/orders.sql").unlink()
+    (tmp_path / "crm/models/marts/fct_orders.sql").write_text("select 1 as id\n")
+    main(["check", "-q", "--parse", "always", "--baseline", "all.json"])
+    assert "baseline entries no longer match" in capsys.readouterr().err

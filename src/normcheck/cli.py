@@ -20,7 +20,7 @@ from normcheck import baseline as baseline_mod
 from normcheck.baseline import DEFAULT_BASELINE
 from normcheck.checks._api import Rule
 from normcheck.checks.registry import builtin_rules
-from normcheck.config.loader import find_config, load_config
+from normcheck.config.loader import display_path, find_config, load_config
 from normcheck.config.model import Config, RuleConfig
 from normcheck.config.schema import build_schema
 from normcheck.dbt_parse import PARSE_MODES
@@ -557,28 +557,38 @@ def baseline_command(
     result = run(options)
     if result.crashes:
         return _exit_code(result, "never")
-    path = target or (
-        project_dir / result.config.baseline
-        if result.config.baseline
-        else project_dir / DEFAULT_BASELINE
-    )
-    locked = {rule for rule, setting in result.config.rules.items() if setting.locked}
-    entries = baseline_mod.entries_for(result.findings, locked)
+    if target is not None:  # one file, for every project of a monorepo too
+        _write_baseline(target, [result], prune)
+        return EXIT_CLEAN
+    for part in result.parts or (result,):  # each project's own, where `check` reads it
+        path = part.project_dir / (part.config.baseline or DEFAULT_BASELINE)
+        _write_baseline(path, [part], prune)
+    if not prune and not result.config.baseline:
+        click.echo(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
+    return EXIT_CLEAN
+
+
+def _write_baseline(path: Path, results: Sequence[Result], prune: bool) -> None:
+    """Write (or, with ``prune``, only shrink) the baseline at ``path`` from these
+    results' findings, leaving out locked rules' findings."""
+    entries = []
+    left = 0
+    for result in results:
+        locked = {rule for rule, setting in result.config.rules.items() if setting.locked}
+        entries += baseline_mod.entries_for(result.findings, locked)
+        left += sum(1 for f in result.findings if f.rule in locked)
     if prune:
         old = baseline_mod.load(path, str(path))
         current = {e.fingerprint for e in entries}
         kept = [e for e in old if e.fingerprint in current]
         baseline_mod.write_atomic(path, baseline_mod.render(kept))
-        click.echo(f"pruned {len(old) - len(kept)} stale entries; {len(kept)} remain in {path}")
-        return EXIT_CLEAN
+        shown = display_path(path.resolve())
+        click.echo(f"pruned {len(old) - len(kept)} stale entries; {len(kept)} remain in {shown}")
+        return
     baseline_mod.write_atomic(path, baseline_mod.render(entries))
-    left = sum(1 for f in result.findings if f.rule in locked)
-    click.echo(f"wrote {len(entries)} entries to {path}")
+    click.echo(f"wrote {len(entries)} entries to {display_path(path.resolve())}")
     if left:
         click.echo(f"{left} findings of locked rules are not baselined: fix them")
-    if not result.config.baseline and target is None:
-        click.echo(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
-    return EXIT_CLEAN
 
 
 @cli.command()

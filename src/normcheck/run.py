@@ -68,6 +68,8 @@ class Result:
     notes: tuple[str, ...] = ()
     stale_baseline: tuple[baseline_mod.Entry, ...] = ()
     baseline_path: Path | None = None
+    project_dir: Path = Path()
+    parts: tuple[Result, ...] = ()  # a monorepo's: one result per project, in order
 
     @property
     def suppressed(self) -> int:
@@ -457,6 +459,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         notes=tuple(notes),
         stale_baseline=stale,
         baseline_path=path,
+        project_dir=project_dir,
     )
 
 
@@ -513,5 +516,17 @@ def combine(config: Config, results: Sequence[Result]) -> Result:
             for key in sorted({k for r in results for k in r.stats})
         },
         notes=tuple(n for r in results for n in r.notes),
-        stale_baseline=tuple(e for r in results for e in r.stale_baseline),
+        stale_baseline=_stale_in_all(results),
+        parts=tuple(results),
     )
+
+
+def _stale_in_all(results: Sequence[Result]) -> tuple[baseline_mod.Entry, ...]:
+    """The entries no project matched: one baseline file given to every project
+    (`--baseline`) holds each project's debt, which the others do not match."""
+    by_file: dict[Path, list[set[baseline_mod.Entry]]] = {}
+    for result in results:
+        if result.baseline_path is not None:
+            stale = set(result.stale_baseline)
+            by_file.setdefault(result.baseline_path.resolve(), []).append(stale)
+    return tuple(sorted(e for sets in by_file.values() for e in set.intersection(*sets)))
