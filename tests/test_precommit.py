@@ -119,6 +119,27 @@ def test_bad_commit_rejected_good_commit_accepted(tmp_path, env, hook_repo):
     good = sh(project, "git", "commit", "-qm", "add refunds", env=env, check=False)
     assert good.returncode == 0, good.stdout + good.stderr
 
+    # YAML that is no rule set of normcheck's is not judged as one; a rule set the
+    # configuration extends is validated wherever it lives
+    write_files(
+        project,
+        {
+            "rules/prometheus.yml": "groups:\n  - name: alerts\n",
+            "central/acme.yml": "version: 1\nrules:\n  naming/model-prefix: eror\n",
+            "normcheck.yml": "version: 1\nextends: [normcheck:default, central/acme.yml]\n",
+        },
+    )
+    sh(project, "git", "add", "-A", env=env)
+    central = sh(project, "git", "commit", "-qm", "central rules", env=env, check=False)
+    output = central.stdout + central.stderr
+    assert central.returncode != 0
+    assert "central/acme.yml:3: " in output and "eror" in output
+    assert "prometheus" not in output
+    (project / "central/acme.yml").write_text("version: 1\nrules:\n  naming/model-prefix: error\n")
+    sh(project, "git", "add", "-A", env=env)
+    fixed = sh(project, "git", "commit", "-qm", "central rules", env=env, check=False)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
     # a broken normcheck.yml is caught by the fast config hook
     (project / "normcheck.yml").write_text("version: 1\nruls: {}\n")
     sh(project, "git", "add", "-A", env=env)

@@ -20,7 +20,7 @@ from normcheck import baseline as baseline_mod
 from normcheck.baseline import DEFAULT_BASELINE
 from normcheck.checks._api import Rule
 from normcheck.checks.registry import builtin_rules
-from normcheck.config.loader import display_path, find_config, load_config
+from normcheck.config.loader import display_path, extends_root, find_config, load_config
 from normcheck.config.model import Config, RuleConfig
 from normcheck.config.schema import build_schema
 from normcheck.dbt_parse import PARSE_MODES
@@ -513,10 +513,19 @@ def config_command(
     """The resolved configuration, each value with the file:line that set it.
 
     With --check, validate each of FILES (normcheck.yml or rule sets, following
-    `extends`) and print nothing when they are valid."""
+    `extends`), or without FILES the project's configuration (every file it extends,
+    and each monorepo project's own), and print nothing when they are valid."""
     if check_only:
-        for file in files or (config or project_dir / "normcheck.yml",):
+        for file in files:
             load_config(file.parent, file)
+        if not files:  # the project's configuration, and each monorepo project's own
+            root = load_config(project_dir, config)
+            root_config = config or find_config(project_dir)
+            within = extends_root(root_config) if root_config is not None else None
+            for folder in root.projects:
+                nested = find_config(folder)
+                if nested is not None:
+                    load_config(folder, nested, within)
         return EXIT_CLEAN
     resolved = load_config(project_dir, config)
     if fmt == "json":
