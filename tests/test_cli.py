@@ -377,3 +377,17 @@ def test_the_console_script_runs_exit_handlers_before_it_exits(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (folder / "said-goodbye").read_text() == "yes"
+
+
+def test_config_check_without_files_validates_each_monorepo_project(tmp_path, capsys, chdir):
+    (tmp_path / "normcheck.yml").write_text("version: 1\nprojects: [shop, crm]\n")
+    for name in ("shop", "crm"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "shop" / "normcheck.yml").write_text("version: 1\nteam: shop\n")
+    chdir(tmp_path)
+    assert main(["config", "--check"]) == 0
+    (tmp_path / "crm" / "normcheck.yml").write_text("version: 1\nteem: crm\n")
+    code = main(["config", "--check"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "crm/normcheck.yml:2: unknown key `teem`" in err
