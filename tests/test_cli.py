@@ -14,6 +14,7 @@ from normcheck import cli as cli_module
 from normcheck.checks import registry
 from normcheck.checks._api import rule
 from normcheck.cli import main
+from normcheck.config.loader import load_config
 
 FILES = {
     "models/staging/stg_orders.sql": "{{ config(meta={'owner': 'growth'}) }}\nselect 1 as order_id\n",
@@ -290,9 +291,11 @@ def test_schema_is_valid_and_accepts_the_shipped_rule_sets(capsys):
 
 def test_init_writes_a_starter_that_resolves(tmp_path, capsys, chdir):
     chdir(tmp_path)
-    code, out, _ = run_cli(capsys, "init")
-    assert code == 0
+    (tmp_path / "dbt_project.yml").write_text("name: shop\n")
+    code, out, err = run_cli(capsys, "init")
+    assert (code, err) == (0, "")
     assert "wrote normcheck.yml" in out
+    assert '# tracking_plans: ["tracking/**/*.yml"]' in (tmp_path / "normcheck.yml").read_text()
     code, out, _ = run_cli(capsys, "config", "--format", "json")
     assert code == 0
     assert json.loads(out)["files"] == ["normcheck:default", "normcheck.yml"]
@@ -391,3 +394,19 @@ def test_config_check_without_files_validates_each_monorepo_project(tmp_path, ca
     _, err = capsys.readouterr()
     assert code == 2
     assert "crm/normcheck.yml:2: unknown key `teem`" in err
+
+
+def test_init_looks_at_the_folder(tmp_path, capsys, chdir):
+    """No dbt project here: said (the file is still written). Tracking plans under
+    tracking/: the starter reads them, or the tracking rules would check nothing."""
+    chdir(tmp_path)
+    (tmp_path / "tracking" / "web").mkdir(parents=True)
+    (tmp_path / "tracking" / "web" / "plan.yml").write_text("normcheck: plan/v1\nplan: {id: web}\n")
+    (tmp_path / "tracking" / "segment.json").write_text('{"rules": []}')
+    code, _, err = run_cli(capsys, "init")
+    assert code == 0
+    assert err.startswith("normcheck: no dbt_project.yml here: run `normcheck init` in the dbt")
+    text = (tmp_path / "normcheck.yml").read_text()
+    assert 'tracking_plans: ["tracking/**/*.yml", "tracking/**/*.json"]' in text
+    config = load_config(tmp_path)
+    assert config.tracking_plans == ("tracking/**/*.yml", "tracking/**/*.json")

@@ -623,7 +623,7 @@ extends: [normcheck:default]      # the packaged central rule set; add your cent
 # vocabulary:
 #   preferred: {amt: amount, cust: customer, qty: quantity}
 #   banned: [tmp, temp, test, new, old]
-rules:
+{tracking}rules:
   docs/missing-description: warning
   # naming/model-prefix:
   #   severity: error
@@ -647,10 +647,29 @@ def init(force: bool) -> int:
         raise UsageError(
             f"{existing} already exists: edit it, or pass --force to replace it", str(existing)
         )
+    if not Path("dbt_project.yml").is_file():
+        click.echo(
+            "normcheck: no dbt_project.yml here: run `normcheck init` in the dbt project's "
+            "folder (or keep this file and pass --project-dir to `normcheck check`)",
+            err=True,
+        )
+    globs = _plan_globs(Path("tracking"))
+    if globs:
+        tracking = f"tracking_plans: {json.dumps(globs)}   # the plans found under tracking/\n"
+    else:
+        tracking = '# tracking_plans: ["tracking/**/*.yml"]   # your tracking plans, if any\n'
     target = Path("normcheck.yml")
-    target.write_text(STARTER, encoding="utf-8")
+    target.write_text(STARTER.replace("{tracking}", tracking), encoding="utf-8")
     click.echo(f"wrote {target}; run `normcheck config` to see the resolved rules")
     return EXIT_CLEAN
+
+
+def _plan_globs(folder: Path) -> list[str]:
+    """Globs for the tracking-plan files under ``folder``, by the suffixes found."""
+    if not folder.is_dir():
+        return []
+    suffixes = {p.suffix for p in folder.rglob("*") if p.is_file()}
+    return [f"{folder.as_posix()}/**/*{s}" for s in (".yml", ".yaml", ".json") if s in suffixes]
 
 
 _SYMLINK_LOOP = re.compile(r"Symlink loop from '(.*)'$")
