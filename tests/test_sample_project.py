@@ -87,15 +87,16 @@ def test_a_changed_plugin_rechecks_everything(sample, monkeypatch, capsys):
 
 
 def test_paths_and_fingerprints_from_another_folder(sample, monkeypatch, capsys):
-    """Run from inside the project (`--project-dir ..`), files are shown relative to
-    the working folder (`../`), not absolute; fingerprints, the locked-rule finding's
-    too, are the same as from the project itself."""
+    """Run from inside the project (`--project-dir ..`, in a git repository), files
+    are shown relative to the working folder (`../`), not absolute; fingerprints, the
+    locked-rule finding's too, are the same as from the project itself."""
 
     def report(*args: str) -> list[dict[str, object]]:
         main(["check", "--format", "json", "--parse", "never", *args])
         findings: list[dict[str, object]] = json.loads(capsys.readouterr().out)["findings"]
         return findings
 
+    subprocess.run(["git", "init", "-q"], cwd=sample, check=True)  # a repository: `..`
     monkeypatch.chdir(sample / "sample_project")
     here = report()
     monkeypatch.chdir(sample / "sample_project" / "models")

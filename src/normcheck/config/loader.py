@@ -71,16 +71,22 @@ def packaged_sets() -> list[str]:
 
 
 def display_path(path: Path) -> str:
-    """A path as the user sees it: relative to the working directory, with `..` when
-    it lies beside it (`--project-dir ..`); absolute when only `/` is shared."""
+    """A path as the user sees it: relative to the working directory; with `..` when
+    both lie in one git repository (`cd models && normcheck check --project-dir ..`);
+    else absolute."""
     here = Path.cwd()
     try:
         return str(path.relative_to(here))
     except ValueError:
         pass
-    if not path.is_absolute() or os.path.commonpath([path, here]) == path.anchor:
+    if not path.is_absolute() or not _in_a_repository(os.path.commonpath([path, here])):
         return str(path)
     return os.path.relpath(path, here)
+
+
+@cache
+def _in_a_repository(folder: str) -> bool:
+    return any((parent / ".git").exists() for parent in (Path(folder), *Path(folder).parents))
 
 
 @dataclass(frozen=True)
