@@ -649,3 +649,25 @@ def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, ca
     (tmp_path / "crm/models/marts/fct_orders.sql").write_text("select 1 as id\n")
     main(["check", "-q", "--parse", "always", "--baseline", "all.json"])
     assert "baseline entries no longer match" in capsys.readouterr().err
+
+
+def test_ci_formats_name_files_from_the_repository_root(project, capsys):
+    """Code scanning and PR annotations read paths from the repository's root: run
+    in a project folder of the repository, they get `shop/models/...` while the
+    console shows paths from the working folder."""
+    git(project.parent, "init", "-q", "-b", "main")
+    code, report, _ = check(capsys)
+    assert code == 1
+    files = sorted({f["file"] for f in report["findings"]})
+    assert files and not any(f.startswith("shop/") for f in files)
+    main(["check", "--parse", "never", "--format", "github"])
+    annotations = capsys.readouterr().out
+    for file in files:
+        assert f"file=shop/{file}," in annotations
+    main(["check", "--parse", "never", "--format", "sarif"])
+    sarif = json.loads(capsys.readouterr().out)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+    }
+    assert uris == {f"shop/{file}" for file in files}

@@ -84,9 +84,31 @@ def display_path(path: Path) -> str:
     return os.path.relpath(path, here)
 
 
-@cache
 def _in_a_repository(folder: str) -> bool:
-    return any((parent / ".git").exists() for parent in (Path(folder), *Path(folder).parents))
+    return repository_root(folder) is not None
+
+
+@cache
+def repository_root(folder: str) -> Path | None:
+    """The git work tree that holds ``folder`` (the nearest with `.git`), or None."""
+    for parent in (Path(folder), *Path(folder).parents):
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def from_repository_root(shown: str) -> str:
+    """A shown path (relative to the working folder) relative to the root of the git
+    repository it is in, as code scanning and annotations read paths; unchanged
+    outside a repository, or when absolute."""
+    if not shown or Path(shown).is_absolute():
+        return shown
+    here = Path.cwd()
+    root = repository_root(str(here))
+    if root is None:
+        return shown
+    joined = os.path.normpath(Path(os.path.relpath(here, root)) / shown)
+    return shown if joined.startswith("..") else Path(joined).as_posix()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ request's diff and in the run's summary."""
 
 from __future__ import annotations
 
+from normcheck.config.loader import from_repository_root
 from normcheck.report._common import summary_line
 from normcheck.run import Result
 
@@ -26,7 +27,7 @@ def render_github(result: Result) -> str:
         properties = ",".join(
             f"{key}={escape_property(value)}"
             for key, value in (
-                ("file", finding.file),
+                ("file", from_repository_root(finding.file)),  # as the PR's diff names it
                 ("line", str(max(1, finding.line))),
                 ("title", f"normcheck {finding.rule}"),
             )

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from normcheck import __version__
 from normcheck.checks._api import Rule
+from normcheck.config.loader import from_repository_root
 from normcheck.docs import rule_markdown
 from normcheck.finding import Finding
 from normcheck.report._common import rule_for
@@ -66,8 +67,10 @@ def _descriptor(rule_id: str, result: Result) -> dict[str, object]:
 
 
 def artifact_location(file: str) -> dict[str, object]:
-    """A relative path stays relative to the checkout (``%SRCROOT%``); an
-    absolute one becomes a ``file://`` URI."""
+    """A relative path is made relative to the checkout (``%SRCROOT%``: the git
+    repository's root, wherever in it normcheck ran); an absolute one becomes a
+    ``file://`` URI."""
+    file = from_repository_root(file)
     if PurePosixPath(file).is_absolute():
         return {"uri": PurePosixPath(file).as_uri()}
     if PureWindowsPath(file).is_absolute():
