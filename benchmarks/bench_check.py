@@ -38,7 +38,8 @@ round by round so drift hits all alike) and their peak resident set size is meas
 next to the manifest) and every normcheck run has ``D`` as its working directory:
 normcheck resolves the changed paths against the working directory and maps them to
 resources by exact path, and its cache key includes the working directory. The
-model files need not exist. dbt-bouncer runs in a scratch directory holding a copy of
+three model files are created empty in ``D`` (a path that does not exist is a usage
+error, as in a checkout). dbt-bouncer runs in a scratch directory holding a copy of
 its config and ``target/manifest.json`` (a symbolic link to the manifest); dbt-score runs
 in ``benchmarks/peers/dbt-score`` (where it finds its ``pyproject.toml``) with
 ``--manifest M``.
@@ -964,6 +965,9 @@ def measure(
     """Prime and check (untimed), then time every command ``runs`` times, interleaved
     round by round so drift hits all alike. Fills ``row``."""
     manifest, picked = row.path, row.picked
+    for changed in picked.paths:  # as in a checkout: a path that does not exist is refused
+        (project_dir / changed).parent.mkdir(parents=True, exist_ok=True)
+        (project_dir / changed).touch()
     truth = load_truth(manifest) if row.synth_size is not None else None
     check_cmd = _check_cmd(normcheck, manifest, project_dir)
     sql_cmd = [*check_cmd, "--config", str(SQL_CONFIG)]
