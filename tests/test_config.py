@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from normcheck.checks.tracking.pii_undeclared import DEFAULT_PATTERNS
 from normcheck.config.loader import load_config
 from normcheck.errors import ConfigError
 
@@ -293,6 +295,7 @@ def test_stricter_options_of_a_locked_rule_are_allowed(tmp_path, chdir):
     central = CENTRAL + (
         "  naming/column-type-suffix: {severity: warning, locked: true}\n"
         "  metrics/north-star: {severity: warning, locked: true}\n"
+        "  tracking/pii-undeclared: {severity: warning, locked: true}\n"
     )
     local = (
         "extends: [central.yml]\nrules:\n  docs/missing-description:\n"
@@ -300,6 +303,9 @@ def test_stricter_options_of_a_locked_rule_are_allowed(tmp_path, chdir):
         " property, column], min_length: 10}\n"
         "  naming/column-type-suffix:\n    options: {boolean_prefixes: [is_, has_]}\n"
         "  metrics/north-star:\n    options: {max_north_stars: 1, require_tier: true}\n"
+        "  tracking/pii-undeclared:\n    options: {patterns: "
+        + json.dumps([*DEFAULT_PATTERNS, "passport"])
+        + "}\n"
     )
     chdir(tmp_path)
     write(tmp_path, {"central.yml": central, "normcheck.yml": local})
@@ -312,6 +318,8 @@ def test_stricter_options_of_a_locked_rule_are_allowed(tmp_path, chdir):
     assert suffix.boolean_prefixes == ["is_", "has_"]  # type: ignore[attr-defined]
     star = config.rules["metrics/north-star"].options
     assert (star.max_north_stars, star.require_tier) == (1, True)  # type: ignore[attr-defined]
+    pii = config.rules["tracking/pii-undeclared"].options
+    assert pii.patterns[-1] == "passport"  # type: ignore[attr-defined]
     # and the other way round each of them is a violation, without effect
     weaker = (
         "extends: [central.yml]\nrules:\n  naming/column-type-suffix:\n"

@@ -22,12 +22,11 @@ PII_FORMATS = ["email", "ipv4", "ipv6", "phone", "idn-email"]
 
 class PiiOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     patterns: Annotated[
-        list[
-            Annotated[
-                str, msgspec.Meta(extra_json_schema={"format": "regex"}, extra={"stricter": "more"})
-            ]
-        ],
-        msgspec.Meta(description="regexes on the snake_case property name that look personal"),
+        list[Annotated[str, msgspec.Meta(extra_json_schema={"format": "regex"})]],
+        msgspec.Meta(
+            description="regexes on the snake_case property name that look personal",
+            extra={"stricter": "more"},
+        ),
     ] = msgspec.field(default_factory=lambda: list(DEFAULT_PATTERNS))
     formats: Annotated[
         list[str],
