@@ -644,6 +644,25 @@ def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, ca
     (tmp_path / "normcheck.yml").write_text(root)
     code, after, err = check(capsys, "--baseline", "all.json")
     assert (code, after["findings"], err) == (0, [], "")  # no "entries no longer match"
+    # a rule one project locks in its own configuration stays out of the shared file
+    (tmp_path / "crm" / "normcheck.yml").write_text(
+        "extends: [../normcheck.yml]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    assert main(["baseline", "--parse", "never", "--output", "all.json"]) == 0
+    assert "1 findings of locked rules are not baselined" in capsys.readouterr().out
+    code, after, err = check(capsys, "--baseline", "all.json")
+    assert [f["rule"] for f in after["findings"]] == ["naming/model-prefix"]
+    (tmp_path / "crm" / "normcheck.yml").unlink()
+    # pruning: a project without a baseline yet (new to the monorepo) is said, not an error
+    (tmp_path / "crm/.normcheck-baseline.json").unlink()
+    (tmp_path / "normcheck.yml").write_text(root + "baseline: .normcheck-baseline.json\n")
+    assert main(["baseline", "--parse", "never", "--prune"]) == 0
+    out = capsys.readouterr().out
+    assert "no baseline at crm/.normcheck-baseline.json: nothing to prune" in out
+    assert "pruned 0 stale entries" in out
+    (tmp_path / "normcheck.yml").write_text(root)
+    assert main(["baseline", "--parse", "never", "--output", "all.json"]) == 0
+    capsys.readouterr()
     # a project's paid-off debt is still told
     (tmp_path / "crm/models/marts/orders.sql").unlink()
     (tmp_path / "crm/models/marts/fct_orders.sql").write_text("select 1 as id\n")
@@ -671,3 +690,20 @@ def test_ci_formats_name_files_from_the_repository_root(project, capsys):
         for r in sarif["runs"][0]["results"]
     }
     assert uris == {f"shop/{file}" for file in files}
+
+
+def test_monorepo_reports_a_lock_violation_of_the_root_config_once(tmp_path, monkeypatch, capsys):
+    """Projects at different depths: one finding, one fingerprint (not one a project)."""
+    build_dbt_project(tmp_path, {"models/marts/fct_orders.sql": "select 1 as id\n"})
+    build_dbt_project(tmp_path / "teams", {"models/marts/fct_x.sql": "select 1 as id\n"}, "crm")
+    (tmp_path / "central.yml").write_text(
+        "version: 1\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nextends: [central.yml]\nprojects: [shop, teams/crm]\n"
+        "rules:\n  naming/model-prefix: warning\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    _, report, _ = check(capsys)
+    locked = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert [(f["file"], f["line"]) for f in locked] == [("normcheck.yml", 5)]

@@ -566,11 +566,15 @@ def baseline_command(
     result = run(options)
     if result.crashes:
         return _exit_code(result, "never")
+    parts = result.parts or (result,)
     if target is not None:  # one file, for every project of a monorepo too
-        _write_baseline(target, [result], prune)
+        _write_baseline(target, parts, prune)
         return EXIT_CLEAN
-    for part in result.parts or (result,):  # each project's own, where `check` reads it
+    for part in parts:  # each project's own, where `check` reads it
         path = part.project_dir / (part.config.baseline or DEFAULT_BASELINE)
+        if prune and len(parts) > 1 and not path.is_file():  # a project new to the monorepo
+            click.echo(f"no baseline at {display_path(path.resolve())}: nothing to prune")
+            continue
         _write_baseline(path, [part], prune)
     if not prune and not result.config.baseline:
         click.echo(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
@@ -587,7 +591,7 @@ def _write_baseline(path: Path, results: Sequence[Result], prune: bool) -> None:
         entries += baseline_mod.entries_for(result.findings, locked)
         left += sum(1 for f in result.findings if f.rule in locked)
     if prune:
-        old = baseline_mod.load(path, str(path))
+        old = baseline_mod.load(path, display_path(path.resolve()))
         current = {e.fingerprint for e in entries}
         kept = [e for e in old if e.fingerprint in current]
         baseline_mod.write_atomic(path, baseline_mod.render(kept))

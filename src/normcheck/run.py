@@ -19,7 +19,13 @@ from normcheck import cache, suppression
 from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import drop_reads, load_manifest, prefetched, prefetching
 from normcheck.checks.registry import LOCKED_RULE
-from normcheck.config.loader import display_path, extends_root, find_config, load_config
+from normcheck.config.loader import (
+    display_path,
+    extends_root,
+    find_config,
+    load_config,
+    repository_root,
+)
 from normcheck.config.model import Config
 from normcheck.dbt_parse import needs_parse, run_dbt_parse
 from normcheck.engine import (
@@ -52,6 +58,7 @@ class RunOptions:
     baseline: Path | None = None
     use_baseline: bool = True
     use_cache: bool = True
+    monorepo: Path | None = None  # a monorepo's root folder, for each of its projects
 
 
 @dataclass(frozen=True)
@@ -367,12 +374,18 @@ def _plugin_crashes(config: Config) -> list[RuleCrash]:
     return [RuleCrash(PLUGIN_CRASH, name, text) for name, text in config.plugin_failures]
 
 
-def _lock_findings(config: Config, project_dir: Path) -> list[Finding]:
+def _lock_findings(config: Config, project_dir: Path, monorepo: Path | None) -> list[Finding]:
     findings = []
     for v in config.violations:
-        # the resource: the file from the project, not from wherever normcheck was run
-        # (its fingerprint, in baselines and SARIF, must not depend on the working folder)
-        resource = Path(os.path.relpath(Path(v.origin.file).resolve(), project_dir.resolve()))
+        # the resource: the file from its repository's root (else from the project), not
+        # from wherever normcheck ran, nor per project of a monorepo: its fingerprint, in
+        # SARIF, must be one
+        full = Path(v.origin.file).resolve()
+        base = repository_root(str(full.parent)) or (monorepo or project_dir).resolve()
+        try:
+            resource = Path(os.path.relpath(full, base))
+        except ValueError:  # another drive (Windows)
+            resource = full
         findings.append(
             Finding(
                 file=v.origin.file,
@@ -415,7 +428,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     evaluated = _cached_or_evaluated(
         project_dir, config, manifest_path, rule_ids, options.use_cache
     )
-    findings = [*evaluated.findings, *_lock_findings(config, project_dir)]
+    findings = [*evaluated.findings, *_lock_findings(config, project_dir, options.monorepo)]
     baselined: tuple[Finding, ...] = ()
     stale: tuple[baseline_mod.Entry, ...] = ()
     path = _baseline_path(options, config, project_dir) if options.use_baseline else None
@@ -439,6 +452,8 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
                 fingerprint(LOCKED_RULE, e.resource, f"baseline:{e.fingerprint}"),
             )
             for e in outcome.locked
+            # this project's: a file shared by a monorepo's projects holds the others' too
+            if e.resource in evaluated.resources or not options.monorepo
         ]
     scope = EVERYTHING
     if options.paths or options.since is not None:
@@ -480,7 +495,13 @@ def run(options: RunOptions) -> Result:
             raise UsageError(f"`projects:` lists `{display_path(folder)}`, which does not exist")
         nested = find_config(folder)
         project_config = load_config(folder, nested or root_config, within)
-        sub = replace(options, project_dir=folder, manifest=None, config=nested or root_config)
+        sub = replace(
+            options,
+            project_dir=folder,
+            manifest=None,
+            config=nested or root_config,
+            monorepo=options.project_dir,
+        )
         results.append(run_project(sub, folder, project_config))
     return combine(config, results)
 

@@ -79,9 +79,12 @@ def display_path(path: Path) -> str:
         return str(path.relative_to(here))
     except ValueError:
         pass
-    if not path.is_absolute() or not _in_a_repository(os.path.commonpath([path, here])):
-        return str(path)
-    return os.path.relpath(path, here)
+    try:
+        if path.is_absolute() and _in_a_repository(os.path.commonpath([path, here])):
+            return os.path.relpath(path, here)
+    except ValueError:  # on another drive (Windows): nothing in common
+        pass
+    return str(path)
 
 
 def _in_a_repository(folder: str) -> bool:
