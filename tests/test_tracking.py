@@ -185,6 +185,28 @@ def test_segment_properties_point_at_their_own_lines(name):
         assert got["large nullable optional integer"] == wanted < numbers.line
 
 
+def test_segment_properties_named_like_schema_keywords(tmp_path):
+    """A property called `type` or `description` is found where its schema object
+    starts, not at the `"type": "object"` of the schema around it."""
+    props = {
+        "description": {"description": "Free text", "type": "string"},
+        "order_id": {"description": "The order", "type": "string"},
+        "type": {"description": "The kind", "type": "string"},
+    }
+    schema = {
+        "properties": {"properties": {"properties": props, "type": "object"}},
+        "type": "object",
+    }
+    rule = {"jsonSchema": schema, "key": "Order Completed", "type": "TRACK", "version": 1}
+    text = json.dumps({"rules": [rule]}, indent=2, sort_keys=True)
+    (tmp_path / "plan.json").write_text(text)
+    (plan,) = load_plans(tmp_path, ["plan.json"])
+    lines = text.splitlines()
+    got = {p.name: p.line for p in plan.events[0].properties}
+    for name in props:
+        assert lines[got[name] - 1].strip() == f'"{name}": {{', (name, got[name])
+
+
 def test_iglu_cross_vendor_duplicates_are_found(tmp_path):
     plans = load_plans(TRACKING / "iglu-central", ["schemas/**/*"])
     findings = evaluate_plans(plans, "tracking/duplicate-event", tmp_path)

@@ -41,7 +41,7 @@ class _File:
         return _JsonKeys(self.text)
 
 
-_JSON_KEY = re.compile(r'"((?:[^"\\\n]|\\.)*)"\s*:\s*(?:"((?:[^"\\\n]|\\.)*)")?')
+_JSON_KEY = re.compile(r'"((?:[^"\\\n]|\\.)*)"\s*:\s*(?:"((?:[^"\\\n]|\\.)*)"|(\{))?')
 
 
 def _unescape(literal: str) -> str:
@@ -61,6 +61,7 @@ class _JsonKeys:
     def __init__(self, text: str) -> None:
         newlines = [m.start() for m in re.finditer("\n", text)]
         self.lines: dict[str, list[int]] = {}
+        self.objects: dict[str, list[int]] = {}  # keys whose value is an object
         self.pairs: dict[tuple[str, str], int] = {}
         for found in _JSON_KEY.finditer(text):
             line = bisect.bisect_left(newlines, found.start()) + 1
@@ -68,6 +69,8 @@ class _JsonKeys:
             self.lines.setdefault(key, []).append(line)
             if found.group(2) is not None:
                 self.pairs.setdefault((key, _unescape(found.group(2))), line)
+            elif found.group(3) is not None:
+                self.objects.setdefault(key, []).append(line)
 
     def first(self, *keys: str) -> int:
         """The line of the first of ``keys`` that appears, else 1."""
@@ -90,8 +93,9 @@ class _JsonKeys:
         return lines[index] if index < len(lines) else line
 
     def before(self, line: int, key: str) -> int:
-        """The last line before ``line`` where ``key`` appears, else ``line``."""
-        lines = self.lines.get(key, [])
+        """The last line before ``line`` where ``key`` holds an object (a property's
+        schema, not `"type": "object"` of the schema around it), else ``line``."""
+        lines = self.objects.get(key, [])
         index = bisect.bisect_left(lines, line)
         return lines[index - 1] if index > 0 else line
 
