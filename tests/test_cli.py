@@ -383,7 +383,12 @@ def test_the_console_script_runs_exit_handlers_before_it_exits(tmp_path):
 
 
 def test_config_check_without_files_validates_each_monorepo_project(tmp_path, capsys, chdir):
+    chdir(tmp_path)
+    assert main(["config", "--check"]) == 0  # nothing here: said, not silently passed
+    assert "no normcheck.yml in .: nothing to validate" in capsys.readouterr().err
     (tmp_path / "normcheck.yml").write_text("version: 1\nprojects: [shop, crm]\n")
+    assert main(["config", "--check"]) == 2
+    assert "`projects:` lists `shop`, which does not exist" in capsys.readouterr().err
     for name in ("shop", "crm"):
         (tmp_path / name).mkdir()
     (tmp_path / "shop" / "normcheck.yml").write_text("version: 1\nteam: shop\n")
@@ -403,10 +408,12 @@ def test_init_looks_at_the_folder(tmp_path, capsys, chdir):
     (tmp_path / "tracking" / "web").mkdir(parents=True)
     (tmp_path / "tracking" / "web" / "plan.yml").write_text("normcheck: plan/v1\nplan: {id: web}\n")
     (tmp_path / "tracking" / "segment.json").write_text('{"rules": []}')
+    (tmp_path / "tracking" / "common.schema.json").write_text('{"type": "object"}')
     code, _, err = run_cli(capsys, "init")
     assert code == 0
     assert err.startswith("normcheck: no dbt_project.yml here: run `normcheck init` in the dbt")
     text = (tmp_path / "normcheck.yml").read_text()
-    assert 'tracking_plans: ["tracking/**/*.yml", "tracking/**/*.json"]' in text
+    # every YAML file there is a plan: a glob; JSON beside a plain JSON Schema: by name
+    assert 'tracking_plans: ["tracking/**/*.yml", "tracking/segment.json"]' in text
     config = load_config(tmp_path)
-    assert config.tracking_plans == ("tracking/**/*.yml", "tracking/**/*.json")
+    assert config.tracking_plans == ("tracking/**/*.yml", "tracking/segment.json")

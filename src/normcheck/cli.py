@@ -521,8 +521,19 @@ def config_command(
         if not files:  # the project's configuration, and each monorepo project's own
             root = load_config(project_dir, config)
             root_config = config or find_config(project_dir)
+            if root_config is None:
+                click.echo(
+                    f"normcheck: no normcheck.yml in {display_path(project_dir.resolve())}: "
+                    "nothing to validate (pass --project-dir or --config)",
+                    err=True,
+                )
             within = extends_root(root_config) if root_config is not None else None
             for folder in root.projects:
+                if not folder.is_dir():
+                    raise UsageError(
+                        f"`projects:` lists `{display_path(folder)}`, which does not exist",
+                        None if root_config is None else display_path(root_config.resolve()),
+                    )
                 nested = find_config(folder)
                 if nested is not None:
                     load_config(folder, nested, within)
@@ -668,12 +679,24 @@ def init(force: bool) -> int:
     return EXIT_CLEAN
 
 
+_PLAN_MARKS = (b"normcheck: plan/v1", b"rudder/v", b'"rules"', b'"self"')
+
+
 def _plan_globs(folder: Path) -> list[str]:
-    """Globs for the tracking-plan files under ``folder``, by the suffixes found."""
+    """What `tracking_plans:` should read under ``folder``: a glob per suffix whose
+    files all look like tracking plans, else those files by name (a JSON Schema or
+    a CI file beside them would be refused as "not a tracking plan")."""
     if not folder.is_dir():
         return []
-    suffixes = {p.suffix for p in folder.rglob("*") if p.is_file()}
-    return [f"{folder.as_posix()}/**/*{s}" for s in (".yml", ".yaml", ".json") if s in suffixes]
+    out = []
+    for suffix in (".yml", ".yaml", ".json"):
+        files = sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file())
+        plans = [p for p in files if any(mark in p.read_bytes() for mark in _PLAN_MARKS)]
+        if plans and len(plans) == len(files):
+            out.append(f"{folder.as_posix()}/**/*{suffix}")
+        else:
+            out += [p.as_posix() for p in plans]
+    return out
 
 
 _SYMLINK_LOOP = re.compile(r"Symlink loop from '(.*)'$")
