@@ -18,7 +18,7 @@ from conftest import build_dbt_project, write_files
 from normcheck import run as run_module
 from normcheck.artifacts.manifest import load_manifest
 from normcheck.cli import main
-from normcheck.dbt_parse import dbt_folders, dbt_reads
+from normcheck.dbt_parse import dbt_folders, dbt_reads, needs_parse
 from normcheck.project import build_project
 
 FILES = {
@@ -245,6 +245,14 @@ def test_dbt_folders_follow_dbt_project_yml(tmp_path):
     (tmp_path / "dbt_project.yml").write_text("name: x\nmodel-paths: [\"{{ env_var('M') }}\"]\n")
     assert dbt_folders(tmp_path) is None  # not plain folders: every project file counts
     assert dbt_reads(tmp_path / "anything/a.sql", tmp_path, None)
+    assert not dbt_reads(tmp_path.parent / "another/a.sql", tmp_path, None)  # not the project's
+    # and only its files' times count: a folder's (reports/ written after the manifest) not
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text("{}")
+    time.sleep(0.01)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "out.txt").write_text("x")
+    assert needs_parse("auto", tmp_path, tmp_path / "target" / "manifest.json", []) is None
     (tmp_path / "dbt_project.yml").write_text("name: [\n")
     assert dbt_folders(tmp_path) is None
 

@@ -59,11 +59,11 @@ def dbt_reads(path: Path, project_dir: Path, folders: list[Path] | None) -> bool
     (normcheck's own configuration and tracking plans are not)."""
     if not path.name.endswith(PROJECT_SUFFIXES):
         return False
-    full = path.resolve()
-    if full.parent == project_dir.resolve() and full.name in DBT_FILES:
+    full, project = path.resolve(), project_dir.resolve()
+    if full.parent == project and full.name in DBT_FILES:
         return True
     if folders is None:
-        return True
+        return full.is_relative_to(project)
     return any(full.is_relative_to(folder) for folder in folders)
 
 
@@ -75,24 +75,20 @@ def _walk(project_dir: Path, folders: list[Path] | None) -> Iterable[tuple[str, 
             yield root, files
 
 
-def project_files(project_dir: Path, folders: list[Path] | None) -> Iterable[Path]:
-    """Files whose change can change the manifest."""
+def project_files(
+    project_dir: Path, folders: list[Path] | None, walked: list[Path] | None = None
+) -> Iterable[Path]:
+    """Files whose change can change the manifest; ``walked`` gets the folders
+    walked into (not the project's own, where dbt writes its database)."""
     for name in DBT_FILES:
         yield project_dir / name
+    top = str(project_dir)
     for root, files in _walk(project_dir, folders):
+        if walked is not None and root != top:
+            walked.append(Path(root))
         for name in files:
             if name.endswith(PROJECT_SUFFIXES):
                 yield Path(root) / name
-
-
-def project_folders(project_dir: Path, folders: list[Path] | None) -> Iterable[Path]:
-    """Folders whose own change (a file added, moved or removed: `git mv`, `rm`, which
-    leave the files' times as they were) can change the manifest; not the project's
-    own folder, where dbt writes its database and normcheck.yml lives."""
-    top = str(project_dir)
-    for root, _files in _walk(project_dir, folders):
-        if root != top:
-            yield Path(root)
 
 
 def newer_file(manifest: Path, candidates: Iterable[Path]) -> Path | None:
@@ -121,15 +117,20 @@ def needs_parse(
     if not manifest.is_file():
         return (f"no manifest at {manifest}: running `dbt parse`", True) if mode == "auto" else None
     folders = dbt_folders(project_dir)
+    walked: list[Path] = []  # folders whose own change (a file added, moved or removed:
+    # `git mv` and `rm` leave the files' times as they were) can change the manifest
     if changed:
         candidates: Iterable[Path] = [p for p in changed if dbt_reads(p, project_dir, folders)]
+        walked = sorted({p.parent for p in candidates if p.name not in DBT_FILES})
     else:
-        candidates = project_files(project_dir, folders)
+        candidates = project_files(project_dir, folders, walked)
     newer = newer_file(manifest, candidates)
     if newer is not None:
         what = f"{newer} is newer than the manifest"
     else:
-        folder = newer_file(manifest, project_folders(project_dir, folders))
+        # only dbt's own folders: with `*-paths` it cannot read, others hold reports,
+        # a moved target-path, ... that change after the manifest
+        folder = None if folders is None else newer_file(manifest, walked)
         if folder is None:
             return None
         from normcheck.config.loader import display_path  # not at import: a cycle
