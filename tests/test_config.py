@@ -266,8 +266,8 @@ rules:
             "overrides:\n  - match: {tags: [x]}\n    rules:\n"
             "      docs/missing-description: {options: {min_length: 1}}\n",
             5,
-            "an override of options",
-            id="an override that re-scopes options",
+            "an override weakening option `min_length`",
+            id="an override that weakens options",
         ),
     ],
 )
@@ -343,13 +343,18 @@ def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):
             "central.yml": CENTRAL,
             "normcheck.yml": "extends: [central.yml]\nrules:\n"
             "  docs/missing-description: {severity: error, options: {min_length: 4}}\n"
-            "overrides:\n  - match: {tags: [core]}\n    rules: {docs/missing-description: error}\n",
+            "overrides:\n  - match: {tags: [core]}\n    rules: {docs/missing-description: error}\n"
+            "  - match: {tags: [public]}\n"
+            "    rules: {docs/missing-description: {options: {min_length: 20}}}\n",
         },
     )
     config = load_config(tmp_path)
     assert config.violations == ()
     assert config.rules["docs/missing-description"].severity == "error"
     assert config.overrides[0].rules["docs/missing-description"].severity == "error"
+    # stricter options for some resources strengthen the rule there
+    stricter = config.overrides[1].rules["docs/missing-description"]
+    assert stricter.options == {"min_length": 20}
 
 
 def test_the_locking_file_may_adapt_its_own_rule(tmp_path, chdir):

@@ -471,6 +471,17 @@ class _Merger:
                     continue
             current_options[key] = (value, origin)
 
+    def weaker_option(self, rule_id: str, options: Mapping[str, object]) -> str | None:
+        """The first of ``options`` that a lock forbids: weaker than what the rule has
+        (an option with no stricter way may not change)."""
+        kind = self.rules[rule_id].options
+        held = self.options.get(rule_id, {})
+        for key, value in options.items():
+            old = held[key][0] if key in held else option_default(kind, key)
+            if not stricter_or_same(kind, key, value, old):
+                return str(key)
+        return None
+
     def apply_override(self, file: ConfigFile, index: int, entry: Mapping[str, Any]) -> None:
         match = entry["match"]
         rules: dict[str, OverrideRule] = {}
@@ -488,8 +499,10 @@ class _Merger:
                 if severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current]:
                     self.violation(rule_id, origin, f"an override to `{severity}`", f"o{index}")
                     severity = None
-                if options:
-                    self.violation(rule_id, origin, "an override of options", f"o{index}.opt")
+                weaker = self.weaker_option(rule_id, options) if options else None
+                if weaker is not None:  # stricter options for some resources strengthen it
+                    what = f"an override weakening option `{weaker}`"
+                    self.violation(rule_id, origin, what, f"o{index}.opt")
                     options = None
                 if severity is None and options is None:
                     continue
