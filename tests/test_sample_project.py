@@ -27,6 +27,7 @@ def sample(tmp_path_factory) -> Path:
         ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*"),
     )
     dbt_parse(root / "sample_project")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)  # a repository, as users have
     return root
 
 
@@ -96,7 +97,6 @@ def test_paths_and_fingerprints_from_another_folder(sample, monkeypatch, capsys)
         findings: list[dict[str, object]] = json.loads(capsys.readouterr().out)["findings"]
         return findings
 
-    subprocess.run(["git", "init", "-q"], cwd=sample, check=True)  # a repository: `..`
     monkeypatch.chdir(sample / "sample_project")
     here = report()
     monkeypatch.chdir(sample / "sample_project" / "models")

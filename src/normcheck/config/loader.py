@@ -93,7 +93,8 @@ def _in_a_repository(folder: str) -> bool:
 
 @cache
 def repository_root(folder: str) -> Path | None:
-    """The git work tree that holds ``folder`` (the nearest with `.git`), or None."""
+    """The git work tree that holds ``folder`` (the nearest with `.git`), or None;
+    remembered for the process (repositories do not come and go during a run)."""
     for parent in (Path(folder), *Path(folder).parents):
         if (parent / ".git").exists():
             return parent
