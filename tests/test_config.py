@@ -435,3 +435,32 @@ def test_a_validated_file_is_not_validated_again_until_it_or_normcheck_changes(
     with pytest.raises(ConfigError, match="loud"):
         load_config(tmp_path)
     assert not cache.known_valid(config.read_bytes()).exists()
+
+
+def test_paths_on_another_drive_are_shown_whole(tmp_path, chdir, monkeypatch):
+    """On Windows, os.path cannot relate paths on two drives (ValueError): such a path
+    is shown, and a locked-rule finding's file named, as it is, never a crash."""
+    from normcheck import run as run_module
+    from normcheck.config import loader
+
+    def other_drive(*_: object) -> str:
+        raise ValueError("path is on mount 'Z:', start on mount 'C:'")
+
+    chdir(tmp_path)
+    (tmp_path / ".git").mkdir()
+    beside = tmp_path.parent / "elsewhere.yml"
+    monkeypatch.setattr(loader.os.path, "commonpath", other_drive)
+    assert loader.display_path(beside) == str(beside)
+    monkeypatch.undo()
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "central.yml": CENTRAL,
+            "normcheck.yml": "extends: [central.yml]\nrules:\n  naming/model-prefix: warning\n",
+        },
+    )
+    config = load_config(tmp_path)
+    monkeypatch.setattr(run_module.os.path, "relpath", other_drive)
+    (finding,) = run_module._lock_findings(config, tmp_path, None)
+    assert finding.resource == (tmp_path / "normcheck.yml").resolve().as_posix()
