@@ -20,7 +20,7 @@ from normcheck import baseline as baseline_mod
 from normcheck.baseline import DEFAULT_BASELINE
 from normcheck.checks._api import Rule
 from normcheck.checks.registry import builtin_rules
-from normcheck.config.loader import display_path, extends_root, find_config, load_config
+from normcheck.config.loader import display_path, find_config, load_config
 from normcheck.config.model import Config, RuleConfig
 from normcheck.config.schema import build_schema
 from normcheck.dbt_parse import PARSE_MODES
@@ -35,7 +35,7 @@ from normcheck.errors import (
     UserError,
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
-from normcheck.run import PLUGIN_CRASH, Result, RunOptions, retain_for_exit, run
+from normcheck.run import PLUGIN_CRASH, Result, RunOptions, project_configs, retain_for_exit, run
 
 FAIL_ON = ("error", "warning", "info", "never")
 
@@ -527,16 +527,7 @@ def config_command(
                     "nothing to validate (pass --project-dir or --config)",
                     err=True,
                 )
-            within = extends_root(root_config) if root_config is not None else None
-            for folder in root.projects:
-                if not folder.is_dir():
-                    raise UsageError(
-                        f"`projects:` lists `{display_path(folder)}`, which does not exist",
-                        None if root_config is None else display_path(root_config.resolve()),
-                    )
-                nested = find_config(folder)
-                if nested is not None:
-                    load_config(folder, nested, within)
+            list(project_configs(root, root_config))  # loading each one validates it
         return EXIT_CLEAN
     resolved = load_config(project_dir, config)
     if fmt == "json":
@@ -598,19 +589,19 @@ def _write_baseline(path: Path, results: Sequence[Result], prune: bool) -> None:
     entries = []
     left = 0
     for result in results:
-        locked = {rule for rule, setting in result.config.rules.items() if setting.locked}
+        locked = result.config.locked_rules
         entries += baseline_mod.entries_for(result.findings, locked)
         left += sum(1 for f in result.findings if f.rule in locked)
+    shown = display_path(path.resolve())
     if prune:
-        old = baseline_mod.load(path, display_path(path.resolve()))
+        old = baseline_mod.load(path, shown)
         current = {e.fingerprint for e in entries}
         kept = [e for e in old if e.fingerprint in current]
         baseline_mod.write_atomic(path, baseline_mod.render(kept))
-        shown = display_path(path.resolve())
         click.echo(f"pruned {len(old) - len(kept)} stale entries; {len(kept)} remain in {shown}")
         return
     baseline_mod.write_atomic(path, baseline_mod.render(entries))
-    click.echo(f"wrote {len(entries)} entries to {display_path(path.resolve())}")
+    click.echo(f"wrote {len(entries)} entries to {shown}")
     if left:
         click.echo(f"{left} findings of locked rules are not baselined: fix them")
 

@@ -9,7 +9,7 @@ import contextlib
 import datetime as dt
 import gc
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -435,8 +435,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     if path is not None:
         shown = display_path(path.resolve())
         entries = baseline_mod.load(path, shown)
-        locked = {r for r, c in config.rules.items() if c.locked}
-        outcome = baseline_mod.apply(findings, entries, locked)
+        outcome = baseline_mod.apply(findings, entries, config.locked_rules)
         findings = list(outcome.kept)
         baselined, stale = outcome.hidden, outcome.stale
         findings += [
@@ -488,22 +487,33 @@ def run(options: RunOptions) -> Result:
             return run_project(options, options.project_dir, config)
     results = []
     root_config = options.config or find_config(options.project_dir)
-    # a project's own config may extend the monorepo's, up to the root config's repository
-    within = extends_root(root_config) if root_config is not None else None
-    for folder in config.projects:
-        if not folder.is_dir():
-            raise UsageError(f"`projects:` lists `{display_path(folder)}`, which does not exist")
-        nested = find_config(folder)
-        project_config = load_config(folder, nested or root_config, within)
+    for folder, config_file, project_config in project_configs(config, root_config):
         sub = replace(
             options,
             project_dir=folder,
             manifest=None,
-            config=nested or root_config,
+            config=config_file,
             monorepo=options.project_dir,
         )
         results.append(run_project(sub, folder, project_config))
     return combine(config, results)
+
+
+def project_configs(
+    config: Config, root_config: Path | None
+) -> Iterator[tuple[Path, Path | None, Config]]:
+    """Each project a monorepo's `projects:` lists: its folder, the configuration file
+    it runs with (its own, else the monorepo's) and that configuration loaded."""
+    # a project's own config may extend the monorepo's, up to the root config's repository
+    within = extends_root(root_config) if root_config is not None else None
+    for folder in config.projects:
+        if not folder.is_dir():
+            raise UsageError(
+                f"`projects:` lists `{display_path(folder)}`, which does not exist",
+                None if root_config is None else display_path(root_config.resolve()),
+            )
+        config_file = find_config(folder) or root_config
+        yield folder, config_file, load_config(folder, config_file, within)
 
 
 def _read_ahead(options: RunOptions) -> Path | None:

@@ -80,15 +80,11 @@ def display_path(path: Path) -> str:
     except ValueError:
         pass
     try:
-        if path.is_absolute() and _in_a_repository(os.path.commonpath([path, here])):
+        if path.is_absolute() and repository_root(os.path.commonpath([path, here])) is not None:
             return os.path.relpath(path, here)
     except ValueError:  # on another drive (Windows): nothing in common
         pass
     return str(path)
-
-
-def _in_a_repository(folder: str) -> bool:
-    return repository_root(folder) is not None
 
 
 @cache
@@ -107,12 +103,18 @@ def from_repository_root(shown: str) -> str:
     outside a repository, or when absolute."""
     if not shown or Path(shown).is_absolute():
         return shown
-    here = Path.cwd()
-    root = repository_root(str(here))
-    if root is None:
+    here = _from_root(str(Path.cwd()))
+    if here is None:
         return shown
-    joined = os.path.normpath(Path(os.path.relpath(here, root)) / shown)
+    joined = os.path.normpath(here / shown)
     return shown if joined.startswith("..") else Path(joined).as_posix()
+
+
+@cache
+def _from_root(here: str) -> Path | None:
+    """The working folder from its repository's root (once a run: asked per finding)."""
+    root = repository_root(here)
+    return None if root is None else Path(os.path.relpath(here, root))
 
 
 @dataclass(frozen=True)
@@ -461,27 +463,25 @@ class _Merger:
             origin = file.origin(*base, "options", key)
             current_options = self.options.setdefault(rule_id, {})
             if guarded:
-                kind = self.rules[rule_id].options
-                held = current_options.get(key)
-                old = held[0] if held is not None else option_default(kind, key)
-                if old == value:
+                if self.option_now(rule_id, key) == value:
                     continue
-                if not stricter_or_same(kind, key, value, old):
+                if self.weakens(rule_id, key, value):
+                    kind = self.rules[rule_id].options
                     verb = "weakening" if option_meta(kind, key).get("stricter") else "changing"
                     self.violation(rule_id, origin, f"{verb} option `{key}`", f"options.{key}")
                     continue
             current_options[key] = (value, origin)
 
-    def weaker_option(self, rule_id: str, options: Mapping[str, object]) -> str | None:
-        """The first of ``options`` that a lock forbids: weaker than what the rule has
-        (an option with no stricter way may not change)."""
+    def option_now(self, rule_id: str, key: str) -> object:
+        """The value of a rule's option as the files so far set it, else its default."""
+        held = self.options.get(rule_id, {}).get(key)
+        return held[0] if held is not None else option_default(self.rules[rule_id].options, key)
+
+    def weakens(self, rule_id: str, key: str, value: object) -> bool:
+        """Whether ``value`` would make a locked rule's option weaker than it is now
+        (an option with no stricter way may not change at all)."""
         kind = self.rules[rule_id].options
-        held = self.options.get(rule_id, {})
-        for key, value in options.items():
-            old = held[key][0] if key in held else option_default(kind, key)
-            if not stricter_or_same(kind, key, value, old):
-                return str(key)
-        return None
+        return not stricter_or_same(kind, key, value, self.option_now(rule_id, key))
 
     def apply_override(self, file: ConfigFile, index: int, entry: Mapping[str, Any]) -> None:
         match = entry["match"]
@@ -500,7 +500,9 @@ class _Merger:
                 if severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current]:
                     self.violation(rule_id, origin, f"an override to `{severity}`", f"o{index}")
                     severity = None
-                weaker = self.weaker_option(rule_id, options) if options else None
+                weaker = next(
+                    (k for k in options or {} if self.weakens(rule_id, k, options[k])), None
+                )
                 if weaker is not None:  # stricter options for some resources strengthen it
                     what = f"an override weakening option `{weaker}`"
                     self.violation(rule_id, origin, what, f"o{index}.opt")

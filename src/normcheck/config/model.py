@@ -111,3 +111,8 @@ class Config:
     plugin_failures: tuple[tuple[str, str], ...] = ()  # (plugin, traceback)
     rule_sources: Mapping[str, str] = field(default_factory=dict)  # rule id -> plugin or uses
     scorecard: ScorecardThresholds = ScorecardThresholds()
+
+    @property
+    def locked_rules(self) -> frozenset[str]:
+        """The rules a rule set locks (never weakened, never baselined)."""
+        return frozenset(rule_id for rule_id, setting in self.rules.items() if setting.locked)
