@@ -341,6 +341,14 @@ def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
             "duplicate key `order_id` (first at line 4)",
             id="a shared property twice",
         ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nproperties:\n  order_id: {type: string}\n"
+            "events:\n  - name: X\n    properties:\n      - ref: order_id\n"
+            "        required: true\n        type: integer\n",
+            10,
+            "`type` in `events.0.properties.0`: an item with `ref` takes only `required`",
+            id="a ref item with its own type (was silently ignored)",
+        ),
         pytest.param("just: yaml\n", 1, "not a tracking plan", id="not a plan"),
     ],
 )

@@ -108,6 +108,9 @@ def plan_schema() -> dict[str, Any]:
                                     **_PROPERTY_FIELDS,
                                 },
                                 "oneOf": [{"required": ["ref"]}, {"required": ["name"]}],
+                                # the rest of a shared property is its catalogue entry's
+                                "if": {"required": ["ref"]},
+                                "then": {"propertyNames": {"enum": ["ref", "required"]}},
                             },
                         },
                     },
@@ -140,4 +143,12 @@ def validate_plan(doc: YamlDoc) -> None:
         if extra:
             line = doc.line((*path, extra[0])) or line
             raise ArtifactError(f"unknown key `{extra[0]}` in `{where}`", doc.path, line)
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        line = doc.line((*path, error.instance)) or line
+        raise ArtifactError(
+            f"`{error.instance}` in `{where}`: an item with `ref` takes only `required`;"
+            " the rest belongs to the property's entry in the plan's `properties:`",
+            doc.path,
+            line,
+        )
     raise ArtifactError(f"invalid plan at `{where}`: {error.message}", doc.path, line)
