@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
+import msgspec
 import pytest
 import yaml
 
@@ -307,6 +309,39 @@ def test_init_writes_a_starter_that_resolves(tmp_path, capsys, chdir):
     (tmp_path / "normcheck.yml").write_text("x")
     assert run_cli(capsys, "init", "--force")[0] == 0
     assert (tmp_path / "normcheck.yml").read_text() == before
+
+
+def test_init_writes_the_layers_the_model_folders_follow(tmp_path, capsys, chdir):
+    """The commented `layers:` example is the project's own folders and prefixes
+    (where most of a folder's models share them), in the order data flows; once
+    uncommented, it resolves to exactly those layers."""
+    chdir(tmp_path)
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nmodel-paths: [transform]\n")
+    models = {
+        "core": ["fct_a", "fct_b", "dim_a", "dim_b", "misc"],  # 4 of 5: enough
+        "base/crm": ["base_a", "base_b"],  # nested: counted for base/
+        "base": ["base_c"],
+        "scratch": ["a", "b", "c_d"],  # no shared prefix
+        "one": ["x_a"],  # one model is no convention
+    }
+    for folder, names in models.items():
+        (tmp_path / "transform" / folder).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (tmp_path / "transform" / folder / f"{name}.sql").write_text("select 1 as a")
+    assert run_cli(capsys, "init")[0] == 0
+    text = (tmp_path / "normcheck.yml").read_text()
+    assert "# the layers your model folders follow" in text
+    assert "# governance/layer-dependency names layers too" in text
+    enabled = text.replace("  # naming/model-prefix:", "  naming/model-prefix:")
+    enabled = re.sub(r"(?m)^  #   ", "    ", enabled)
+    (tmp_path / "normcheck.yml").write_text(enabled)
+    options = load_config(tmp_path).rules["naming/model-prefix"].options
+    layers = msgspec.to_builtins(options)["layers"]
+    assert layers == {
+        "base": {"paths": ["transform/base/**"], "prefixes": ["base_"]},
+        "core": {"paths": ["transform/core/**"], "prefixes": ["dim_", "fct_"]},
+    }
+    assert list(layers) == ["base", "core"]
 
 
 def test_version_and_help(capsys):

@@ -36,6 +36,7 @@ from normcheck.errors import (
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
 from normcheck.run import PLUGIN_CRASH, Result, RunOptions, project_configs, retain_for_exit, run
+from normcheck.starter import starter
 
 FAIL_ON = ("error", "warning", "info", "never")
 
@@ -619,31 +620,6 @@ def schema(plan: bool) -> int:
     return EXIT_CLEAN
 
 
-STARTER = """\
-# normcheck configuration: see `normcheck config` for what it resolves to.
-version: 1
-extends: [normcheck:default]      # the packaged central rule set; add your central team's file
-# team: my-team                   # owner of findings on resources nobody owns
-# owners:                         # registry of owning teams (usually kept centrally)
-#   my-team: {email: my-team@example.com}
-# vocabulary:
-#   preferred: {amt: amount, cust: customer, qty: quantity}
-#   banned: [tmp, temp, test, new, old]
-{tracking}rules:
-  docs/missing-description: warning
-  # naming/model-prefix:
-  #   severity: error
-  #   options:
-  #     layers:
-  #       staging: {paths: ["models/staging/**"], prefixes: [stg_]}
-  #       intermediate: {paths: ["models/intermediate/**"], prefixes: [int_]}
-  #       marts: {paths: ["models/marts/**"], prefixes: [fct_, dim_]}
-# overrides:                      # local adaptation, matched per resource; later wins
-#   - match: {paths: ["models/legacy/**"]}
-#     rules: {docs/missing-description: info}
-"""
-
-
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing normcheck.yml.")
 def init(force: bool) -> int:
@@ -659,35 +635,10 @@ def init(force: bool) -> int:
             "folder (or keep this file and pass --project-dir to `normcheck check`)",
             err=True,
         )
-    globs = _plan_globs(Path("tracking"))
-    if globs:
-        tracking = f"tracking_plans: {json.dumps(globs)}   # the plans found under tracking/\n"
-    else:
-        tracking = '# tracking_plans: ["tracking/**/*.yml"]   # your tracking plans, if any\n'
     target = Path("normcheck.yml")
-    target.write_text(STARTER.replace("{tracking}", tracking), encoding="utf-8")
+    target.write_text(starter(Path()), encoding="utf-8")
     click.echo(f"wrote {target}; run `normcheck config` to see the resolved rules")
     return EXIT_CLEAN
-
-
-_PLAN_MARKS = (b"normcheck: plan/v1", b"rudder/v", b'"rules"', b'"self"')
-
-
-def _plan_globs(folder: Path) -> list[str]:
-    """What `tracking_plans:` should read under ``folder``: a glob per suffix whose
-    files all look like tracking plans, else those files by name (a JSON Schema or
-    a CI file beside them would be refused as "not a tracking plan")."""
-    if not folder.is_dir():
-        return []
-    out = []
-    for suffix in (".yml", ".yaml", ".json"):
-        files = sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file())
-        plans = [p for p in files if any(mark in p.read_bytes() for mark in _PLAN_MARKS)]
-        if plans and len(plans) == len(files):
-            out.append(f"{folder.as_posix()}/**/*{suffix}")
-        else:
-            out += [p.as_posix() for p in plans]
-    return out
 
 
 _SYMLINK_LOOP = re.compile(r"Symlink loop from '(.*)'$")
