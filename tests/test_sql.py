@@ -19,12 +19,13 @@ import pytest
 from conftest import CORPUS, build_dbt_project
 from normcheck import _parse_worker, analysis, cache
 from normcheck._jinja import Renderer, RenderError
-from normcheck._parse_worker import renderer_for
+from normcheck._parse_worker import _raw_line, renderer_for
 from normcheck.artifacts.manifest import decode_manifest, load_manifest
 from normcheck.cli import main
 from normcheck.project import build_project
 from normcheck.sql import analyse
 from normcheck.sqlfacts import (
+    UNRESOLVED,
     Item,
     MacroSource,
     ParseContext,
@@ -205,6 +206,42 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
             id="names match as the warehouse matches them, case-blind",
         ),
         pytest.param(
+            "postgres",
+            'select ORDER_ID, CUSTOMER_ID as BUYER_ID, "MixedCase" from t',
+            [("order_id", None, None), ("buyer_id", None, None), ("MixedCase", None, None)],
+            id="postgres stores unquoted names in lower case",
+        ),
+        pytest.param(
+            "snowflake",
+            'select ORDER_ID, "Quoted" from t',
+            [("order_id", None, None), ("Quoted", None, None)],
+            id="snowflake folds unquoted names too (dbt's YAML spells them in lower case)",
+        ),
+        pytest.param(
+            "duckdb",
+            "select ORDER_ID from t",
+            [("ORDER_ID", None, None)],
+            id="duckdb keeps a name as written",
+        ),
+        pytest.param(
+            "duckdb",
+            "select * exclude (reason) from (values (1, 'a', 'b')) as v (id, Reason, kind)",
+            [("id", None, None), ("kind", None, None)],
+            id="a star over a VALUES list its alias names",
+        ),
+        pytest.param(
+            "postgres",
+            "select v.* from (values (1)) as v (ID)",
+            [("id", None, None)],
+            id="the names a VALUES alias gives, folded",
+        ),
+        pytest.param(
+            "duckdb",
+            "select * from (values (1))",
+            None,
+            id="a VALUES list without names: its output is not known",
+        ),
+        pytest.param(
             "mysql",
             "select match (a) against ('x') as score from t",
             [("score", None, None)],
@@ -230,6 +267,7 @@ def test_tables_star_and_comparisons():
 
 def test_final_star_over_an_upstream_relation_counts_but_not_over_a_named_cte():
     assert analyse("select * from upstream", "duckdb").star is True
+    assert analyse("select * from (values (1)) as v (a)", "duckdb").star is False
     assert analyse("with f as (select 1 as a) select * from f", "duckdb").star is False
     assert analyse("with f as (select * from up) select * from f", "duckdb").star is True
 
@@ -249,6 +287,31 @@ def test_unparsable_sql_is_a_fact_not_a_crash(sql, line, needle):
     assert needle in facts.error
     if line is not None:
         assert facts.error_line == line
+
+
+def test_items_and_tables_know_their_lines():
+    """Where the select names a column (not where the word first appears), where
+    a star is, and where each table is first read."""
+    facts = analyse(
+        "with c as (\n  select * from raw.orders\n)\nselect\n"
+        "  case when n > 1 then 1 end as flag,\n  n,\n  c.*\n"
+        "from c\njoin raw.customer k on k.id = c.id\njoin raw.orders o2 on true",
+        "duckdb",
+    )
+    assert [(i.name, i.star, i.line) for i in facts.items or ()] == [
+        ("flag", None, 5),
+        ("n", None, 6),
+        ("*", "raw.orders", 7),  # the line of `c.*`, which brings the CTE's star out
+    ]
+    assert facts.table_lines == {"raw.customer": 9, "raw.orders": 2}
+
+
+def test_a_parse_error_is_on_the_nearest_line_of_the_model_with_its_text():
+    raw = "with a as (\n  select 1 from {{ ref('x') }}\n)\n{# note #}\nselect (\n)\n"
+    rendered = "with a as (\n  select 1 from x\n)\n\nselect (\n)\n"
+    assert _raw_line(rendered, 6, raw) == 6  # `)` is on lines 3 and 6: the same line
+    assert _raw_line(rendered, 5, raw.replace("{# note #}\n", "")) == 4  # moved up by one
+    assert _raw_line(rendered, 2, raw) is None  # rendered text the model file does not have
 
 
 def test_deep_nesting_is_a_fact():
@@ -549,11 +612,12 @@ def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
             ("sql/select-star", "model.shop.fct_orders", "models/marts/fct_orders.sql:4"),
             ("sql/select-star", "model.shop.fct_stars", "models/marts/fct_stars.sql:1"),
             # `o.*` resolves through the CTE to stg_orders' output; `*` to stg_raw's, to the source
+            # on the line of the star that brings them (`o.*`)
             *[
                 (
                     "sql/undocumented-column",
                     f"model.shop.fct_orders.{c}",
-                    "models/marts/fct_orders.sql:1",
+                    "models/marts/fct_orders.sql:4",
                 )
                 for c in ("amt", "created", "paid")
             ],
@@ -589,22 +653,84 @@ def test_sql_rules_on_a_real_project(tmp_path, monkeypatch, capsys):
             (
                 "naming/column-type-suffix",
                 "model.shop.fct_orders.created",
-                "models/marts/fct_orders.sql:1",
+                "models/marts/fct_orders.sql:4",
             ),
             (
                 "naming/column-type-suffix",
                 "model.shop.fct_orders.paid",
-                "models/marts/fct_orders.sql:1",
+                "models/marts/fct_orders.sql:4",
             ),
             ("naming/vocabulary", "source.shop.shop.orders.amt", "models/staging/_sources.yml:6"),
             ("naming/vocabulary", "model.shop.stg_orders.amt", "models/staging/stg_orders.sql:1"),
-            ("naming/vocabulary", "model.shop.fct_orders.amt", "models/marts/fct_orders.sql:1"),
+            ("naming/vocabulary", "model.shop.fct_orders.amt", "models/marts/fct_orders.sql:4"),
             ("naming/vocabulary", "model.shop.stg_raw.amt", "models/staging/stg_raw.sql:1"),
             ("naming/vocabulary", "model.shop.fct_stars.amt", "models/marts/fct_stars.sql:1"),
         ]
     )
     assert "SQL parsed          4 of 5 models (80.0%)" in err
     assert code == 1
+
+
+def test_what_dbt_rendered_is_judged_where_the_model_file_has_it(tmp_path, monkeypatch, capsys):
+    """A branch taken as dbt took it, by a variable scoped to the project; a
+    source() in the other branch, which the manifest does not know, is no
+    hard-coded relation; each finding on the line that makes it, not where the
+    word first appears; a star over a VALUES list whose alias names its columns
+    is neither a star interface nor an unknown output."""
+    files = {
+        "dbt_project.yml": (
+            "name: shop\nversion: '1.0'\nprofile: shop\n"
+            "vars:\n  use_live: true\n  shop:\n    use_live: false\n"
+        ),
+        "models/staging/_sources.yml": (
+            "version: 2\nsources:\n  - name: shop\n    tables: [{name: orders}]\n"
+        ),
+        "models/staging/stg_orders.sql": (
+            "select 1 as order_id, 2 as customer_id from {{ source('shop', 'orders') }}\n"
+        ),
+        # the project's own `use_live` (false) wins over the global one: the second branch
+        "models/marts/fct_branch.sql": (
+            "{% if var('use_live') %}\nselect order_id as live_id from {{ ref('stg_orders') }}\n"
+            "{% else %}\nselect order_id from {{ ref('stg_orders') }}\n{% endif %}\n"
+        ),
+        # dbt parsed with DBT_LIVE empty; normcheck's env_var() gives the name, so it
+        # takes the first branch, whose source dbt never looked up
+        "models/marts/fct_env.sql": (
+            "{% if env_var('DBT_LIVE') %}\nselect 1 as id from {{ source('shop', 'orders_live') }}"
+            "\n{% else %}\nselect 1 as id\n{% endif %}\n"
+        ),
+        "models/marts/fct_lines.sql": (
+            "select\n  case when order_id > 3 then 1 end as big,\n  customer_id,\n"
+            "  order_id\nfrom {{ ref('stg_orders') }}\njoin raw.customer c on c.id = customer_id\n"
+        ),
+        "models/marts/fct_values.sql": (
+            "select * from (values (1, 'a')) as overrides (order_id, reason)\n"
+        ),
+        "models/marts/_marts.yml": (
+            "version: 2\nmodels:\n  - name: fct_lines\n    columns: [{name: big}]\n"
+            "  - name: fct_branch\n    columns: [{name: order_id}]\n"
+            "  - name: fct_env\n    columns: [{name: id}]\n"
+            "  - name: fct_values\n    columns: [{name: order_id}, {name: reason}, "
+            "{name: not_there}]\n"
+        ),
+    }
+    monkeypatch.setenv("DBT_LIVE", "")
+    root = build_dbt_project(tmp_path, files)
+    monkeypatch.delenv("DBT_LIVE")
+    (root / "normcheck.yml").write_text("version: 1\nextends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+    assert main(["check", "--format", "json", "--parse", "never", "--select", "sql"]) == 1
+    got = sorted(
+        (f["rule"], f["resource"], f["line"])
+        for f in json.loads(capsys.readouterr().out)["findings"]
+        if "fct_" in f["resource"]
+    )
+    assert got == [
+        ("sql/hardcoded-relation", "model.shop.fct_lines", 6),  # not line 3, `customer_id`
+        ("sql/missing-column", "model.shop.fct_values.not_there", 10),
+        ("sql/undocumented-column", "model.shop.fct_lines.customer_id", 3),
+        ("sql/undocumented-column", "model.shop.fct_lines.order_id", 4),  # not 2, the `when`
+    ]
 
 
 def test_a_models_yaml_owns_the_columns_its_sql_adds(tmp_path, monkeypatch, capsys):
@@ -842,6 +968,10 @@ def test_anything_else_is_left_to_jinja(code):
     assert shop._substitute(RenderInput("m", "shop", code, {}, "m")) is None
 
 
+def unlined(items):
+    return None if items is None else [msgspec.structs.replace(i, line=None) for i in items]
+
+
 def test_jinja_free_path_gives_the_facts_real_jinja_gives_on_the_corpus(tmp_path):
     manifest = load_manifest(
         unpack(CORPUS / "dbt" / "ol-data-platform" / "manifest.json.gz", tmp_path)
@@ -861,8 +991,10 @@ def test_jinja_free_path_gives_the_facts_real_jinja_gives_on_the_corpus(tmp_path
             analyse(shop._render_jinja(given), dialect),
         )
         assert fast_facts.error == jinja_facts.error, model.uid
-        assert (fast_facts.items, fast_facts.tables, fast_facts.comparisons) == (
-            jinja_facts.items,
+        # lines aside: Jinja drops a `{# #}` comment's lines, the fast path keeps them
+        # blank; both are mapped back to the model file by their text
+        assert (unlined(fast_facts.items), fast_facts.tables, fast_facts.comparisons) == (
+            unlined(jinja_facts.items),
             jinja_facts.tables,
             jinja_facts.comparisons,
         ), model.uid
@@ -1256,7 +1388,8 @@ def test_the_workers_get_the_variables_as_dbt_project_yml_gives_them():
         pool.close()
     assert facts["model.shop.a"].error is None
     assert [item.name for item in facts["model.shop.a"].items or ()] == ["from_2024"]
-    assert facts["model.shop.a"].tables == ["orders"]
+    # no relation for `orders` in the context: the ref renders to the unresolved schema
+    assert facts["model.shop.a"].tables == [f"{UNRESOLVED}.orders"]
 
 
 @pytest.mark.parametrize(

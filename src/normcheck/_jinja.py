@@ -24,7 +24,7 @@ import jinja2.ext
 import jinja2.sandbox
 import yaml
 
-from normcheck.sqlfacts import MacroSource, RenderInput
+from normcheck.sqlfacts import UNRESOLVED, MacroSource, RenderInput
 
 PLACEHOLDER = "NULL"
 
@@ -439,12 +439,12 @@ class Renderer:
             version = kwargs.get("version", kwargs.get("v"))
             package, name = (args[0], args[1]) if len(args) > 1 else (None, args[0])
             key = (package, name, None if version is None else str(version))
-            text = self.refs.get(key) or self.refs.get((None, name, key[2])) or name
-            return Relation(text, name)
+            text = self.refs.get(key) or self.refs.get((None, name, key[2]))
+            return Relation(text or f"{UNRESOLVED}.{name}", name)
 
         def source(source_name: str, table: str) -> Relation:
-            text = self.refs.get((f"source:{source_name}", table, None)) or table
-            return Relation(text, table, source_name)
+            text = self.refs.get((f"source:{source_name}", table, None))
+            return Relation(text or f"{UNRESOLVED}.{table}", table, source_name)
 
         def var(name: str, default: object = None) -> object:
             if name in self.variables:

@@ -19,7 +19,7 @@ from normcheck._jinja import Renderer, RenderError
 from normcheck.artifacts.manifest import decode_macros
 from normcheck.project import macro_sources
 from normcheck.sql import analyse
-from normcheck.sqlfacts import Facts, Job, MacroSource, ParseContext, too_big
+from normcheck.sqlfacts import Facts, Job, MacroSource, ParseContext, nearest, too_big
 
 
 def renderer_for(context: ParseContext) -> Renderer:
@@ -47,7 +47,9 @@ def work(job: Job, dialect: str, renderer: Renderer) -> tuple[str, Facts]:
 
 
 def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
-    """Map a line of the rendered SQL back to the model file, where the text matches."""
+    """Map a line of the rendered SQL back to the model file: of the lines with
+    the same text, the nearest (rendering keeps most lines where they were; a
+    line such as `)` is on many)."""
     if line is None:
         return None
     lines = rendered.splitlines()
@@ -56,10 +58,8 @@ def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
     text = lines[line - 1].strip()
     if not text:
         return None
-    for number, raw_line in enumerate(raw.splitlines(), 1):
-        if text in raw_line:
-            return number
-    return None
+    found = [number for number, there in enumerate(raw.splitlines(), 1) if text in there]
+    return nearest(found, line)
 
 
 # -- in the worker processes ----------------------------------------------------

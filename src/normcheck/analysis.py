@@ -5,7 +5,6 @@ the column rules judge them too."""
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import hashlib
 import multiprocessing
@@ -17,6 +16,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -33,12 +33,21 @@ from normcheck.sqlfacts import (
     ParseContext,
     RenderInput,
     dialect_for,
+    nearest,
     parse_relation,
+    word_line,
 )
 
 PARALLEL_FROM = 200  # models; below this, forking costs more than it saves
 
-Column = tuple[str, str | None]
+
+class Column(NamedTuple):
+    """An output column of a model's SQL."""
+
+    name: str
+    type: str | None
+    line: int | None = None  # the rendered SQL's line that names it (or its star)
+    star: bool = False  # a star brings it (from upstream): ``line`` is the star's
 
 
 @dataclass(frozen=True)
@@ -98,13 +107,17 @@ class SqlAnalysis:
         out: list[Column] = []
         for item in items:
             if item.star is None:
-                out.append((item.name, item.type))
+                out.append(Column(item.name, item.type, item.line))
                 continue
             upstream = self._columns_of(item.star)
             if upstream is None:
                 return None
             excluded = {e.lower() for e in item.excluded}
-            out.extend(c for c in upstream if c[0].lower() not in excluded)
+            out.extend(
+                Column(c.name, c.type, item.line, star=True)
+                for c in upstream
+                if c.name.lower() not in excluded
+            )
         return out
 
     def _columns_of(self, relation: str) -> list[Column] | None:
@@ -119,7 +132,7 @@ class SqlAnalysis:
         documented = [self.project.resources[c] for c in resource.columns]
         if not documented:
             return None
-        return [(c.name, c.data_type) for c in documented if not c.from_sql]
+        return [Column(c.name, c.data_type) for c in documented if not c.from_sql]
 
     def coverage(self) -> Coverage:
         return Coverage(len(self.facts), sum(1 for f in self.facts.values() if f.error is None))
@@ -161,16 +174,26 @@ def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
     return refs
 
 
-def project_vars(root: Path) -> dict[str, object]:
-    """Global `vars:` of dbt_project.yml (the manifest does not keep them)."""
+def project_vars(project: Project) -> dict[str, object]:
+    """The `vars:` of dbt_project.yml the root project's models see (the manifest
+    does not keep them): the global ones, then those scoped to the root project
+    (`vars: {my_project: {...}}`), which win. A mapping under another project's
+    or package's name is that one's, not a variable."""
     try:  # normcheck's loader: refuses alias bombs and deep nesting; dbt reports the rest
-        data = load_yaml(root / "dbt_project.yml").data
+        data = load_yaml(project.root / "dbt_project.yml").data
     except UserError:
         return {}
-    values = data.get("vars") if isinstance(data, dict) else None
-    if not isinstance(values, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("vars"), dict):
         return {}
-    return {str(k): v for k, v in values.items() if not isinstance(v, dict)}
+    values = data["vars"]
+    name = data["name"] if isinstance(data.get("name"), str) else project.name
+    packages = {name, project.name, *(m.package for m in project.macros)}
+    packages.update(r.package for r in project.resources.values())
+    found = {str(k): v for k, v in values.items() if not (isinstance(v, dict) and k in packages)}
+    for scope in dict.fromkeys((project.name, name)):
+        if isinstance(values.get(scope), dict):
+            found.update({str(k): v for k, v in values[scope].items()})
+    return found
 
 
 def _fingerprint(resource: Resource, dialect: str, context: str) -> str:
@@ -211,7 +234,7 @@ def context_for(
         project.name,
         project.adapter or "",
         project.macros,
-        project_vars(project.root) if variables is None else variables,
+        project_vars(project) if variables is None else variables,
         _refs(project) if refs is None else refs,
     )
 
@@ -267,7 +290,7 @@ class PendingAnalysis:
         self.dialect = dialect = dialect_for(dialect_setting or project.adapter)
         self.models = models = sql_models(project)
         self.refs = refs = _refs(project)
-        self.variables = variables = project_vars(project.root)
+        self.variables = variables = project_vars(project)
         cached: dict[str, Facts] = {}
         if cache_file is not None:
             try:
@@ -524,7 +547,7 @@ def with_sql_columns(
         added = []
         seen = set()
         typed: dict[str, str] = {}  # documented columns' types, as the SQL gives them
-        for name, data_type in produced:
+        for name, data_type, line, star in produced:
             lower = name.lower()
             if lower in documented:
                 if data_type is not None:
@@ -543,7 +566,7 @@ def with_sql_columns(
                 owner=model.owner,
                 data_type=in_catalog.get(lower) or data_type,
                 parent=uid,
-                line=words.line_of(name),
+                line=(star and words.line_near("*", line)) or words.line_near(name, line),
                 from_sql=True,
             )
             resources[column.uid] = column
@@ -568,26 +591,26 @@ def _type_documented(
 
 
 class _WordLines:
-    """The line of a word's first whole-word occurrence (case-insensitive) in
-    ``code``. The words are indexed once per model: searching the code again for
-    each of its columns is quadratic, minutes on a 1 MB model with 60,000 columns."""
+    """The lines where a word is (whole word, any case) in ``code``, and of those
+    the nearest to the line the rendered SQL has it on (rendering keeps most
+    lines where they are; a macro's output or a Jinja comment moves the rest a
+    little), or the first. The words are indexed once per model: searching the
+    code again for each of its columns is quadratic, minutes on a 1 MB model
+    with 60,000 columns."""
 
     def __init__(self, code: str) -> None:
         self.code = code
-        self._first: dict[str, int] | None = None
-        self._newlines: list[int] = []
+        self._lines: dict[str, list[int]] | None = None
 
-    def line_of(self, word: str) -> int | None:
-        if self._first is None:
-            first: dict[str, int] = {}
-            for word_found in _WORD.finditer(self.code):
-                first.setdefault(word_found.group().lower(), word_found.start())
-            self._first = first
-            self._newlines = [m.start() for m in re.finditer("\n", self.code)]
-        if _WORD.fullmatch(word):
-            at = self._first.get(word.lower())
-        else:  # a quoted name with other characters: search for it
-            pattern = rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])"
-            found = re.search(pattern, self.code, re.IGNORECASE)
-            at = None if found is None else found.start()
-        return None if at is None else bisect.bisect_left(self._newlines, at) + 1
+    def line_near(self, word: str, line: int | None) -> int | None:
+        if self._lines is None:
+            index: dict[str, list[int]] = {}
+            for number, text in enumerate(self.code.splitlines(), 1):
+                for found in {w.lower() for w in _WORD.findall(text)}:
+                    index.setdefault(found, []).append(number)
+                if "*" in text:
+                    index.setdefault("*", []).append(number)
+            self._lines = index
+        if word == "*" or _WORD.fullmatch(word):
+            return nearest(self._lines.get(word.lower(), []), line)
+        return word_line(self.code, word, line)  # a quoted name with other characters

@@ -10,12 +10,13 @@ too, never exceptions."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.parser import Parser
 from sqlglot.tokens import Tokenizer
@@ -91,11 +92,31 @@ def _one_type(results: list[exp.Expr | None], dialect: str) -> str | None:
     return found
 
 
+# dialects whose warehouse stores an unquoted name in one case (sqlglot's
+# LOWERCASE and UPPERCASE strategies, and Redshift, which it calls case-insensitive)
+_FOLDING = frozenset({NormalizationStrategy.LOWERCASE, NormalizationStrategy.UPPERCASE})
+
+
+@functools.cache
+def folds_case(dialect: str) -> bool:
+    """Whether the dialect's warehouse folds unquoted names to one case, so that
+    `ORDER_ID` is the column `order_id`, as dbt's YAML spells it."""
+    if dialect == "redshift":
+        return True
+    return Dialect.get_or_raise(dialect or None).NORMALIZATION_STRATEGY in _FOLDING
+
+
+def _quoted(node: exp.Expr) -> bool:
+    identifier = node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
+    return identifier is not None and bool(identifier.quoted)
+
+
 class _Local:
     """Output columns of one statement, resolving CTEs and subqueries."""
 
     def __init__(self, ctes: dict[str, exp.Expr], dialect: str) -> None:
         self.dialect = dialect
+        self.folds = folds_case(dialect)
         self.ctes = ctes
         self.memo: dict[int, list[Item] | None] = {}
         self.types: dict[int, dict[str, str | None] | None] = {}
@@ -128,8 +149,9 @@ class _Local:
         for projection in query.expressions:
             if isinstance(projection, exp.Star):
                 excluded = [c.output_name.lower() for c in _except(projection)]
+                line = _line(projection)
                 for source in sources.values():
-                    expanded = self._expand(source, excluded)
+                    expanded = self._expand(source, excluded, line)
                     if expanded is None:
                         return None
                     items.extend(expanded)
@@ -138,18 +160,21 @@ class _Local:
                 if qualified is None:
                     return None
                 excluded = [c.output_name.lower() for c in _except(projection.this)]
-                expanded = self._expand(qualified, excluded)
+                expanded = self._expand(qualified, excluded, _line(projection.this))
                 if expanded is None:
                     return None
                 items.extend(expanded)
             else:
+                named = projection.args.get("alias") if type(projection) is exp.Alias else None
                 name = projection.output_name
                 if not name:
                     return None  # an unnamed expression: the warehouse picks its name
+                if self.folds and not _quoted(named or projection):
+                    name = name.lower()  # the warehouse stores it so
                 kind = _type_of(projection, self.dialect)
                 if kind is None:
                     kind = self._passed_type(projection, sources, resolved)
-                items.append(Item(name, kind))
+                items.append(Item(name, kind, line=_line(named or projection)))
         return items
 
     def _passed_type(
@@ -216,22 +241,40 @@ class _Local:
             out[node.alias_or_name.lower()] = node
         return out
 
-    def _expand(self, source: exp.Expr, excluded: list[str]) -> list[Item] | None:
+    def _expand(self, source: exp.Expr, excluded: list[str], line: int | None) -> list[Item] | None:
+        """What a star on ``line`` over ``source`` gives: a local query's columns
+        (a star in it left for the upstream relation, now on this line), a
+        relation's star, or the columns a VALUES list's alias names; None when
+        that cannot be known."""
         query = self._local_query(source)
         if query is not None:
             inner = self.columns(query)
         elif isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
             key = relation_key([source.catalog, source.db, source.name])
-            return [Item("*", None, key, excluded)]
+            return [Item("*", None, key, excluded, line)]
+        elif isinstance(source, exp.Values) and source.alias_column_names:
+            names = [n.lower() if self.folds else n for n in source.alias_column_names]
+            return [Item(n, None, line=line) for n in names if n.lower() not in excluded]
         else:
             return None
         if inner is None:
             return None
         return [
-            Item(i.name, i.type, i.star, [*i.excluded, *excluded]) if i.star is not None else i
+            Item(i.name, i.type, i.star, [*i.excluded, *excluded], line or i.line)
+            if i.star is not None
+            else i
             for i in inner
             if i.star is not None or i.name.lower() not in excluded
         ]
+
+
+def _line(node: exp.Expr) -> int | None:
+    """The line of the rendered SQL where a node's name is (its first identifier's)."""
+    line = node.meta.get("line")
+    if line is None:
+        identifier = node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
+        line = None if identifier is None else identifier.meta.get("line")
+    return line if isinstance(line, int) else None
 
 
 def _except(star: exp.Expr) -> list[exp.Expr]:
@@ -315,14 +358,19 @@ class _Walk:
                 note(node.this, node.expression)
                 note(node.expression, node.this)
         self.comparisons = {k: sorted(v) for k, v in sorted(found.items())}
-        out = set()
+        lines: dict[str, int] = {}
         for table in tables:
             if not isinstance(table.this, exp.Identifier) or not table.name:
                 continue
             if not table.db and table.name.lower() in self.ctes:
                 continue
-            out.add(relation_key([table.catalog, table.db, table.name]))
-        self.tables = sorted(out)
+            key = relation_key([table.catalog, table.db, table.name])
+            line = table.this.meta.get("line")
+            line = line if isinstance(line, int) else 0  # 0: not known
+            if key not in lines or (line and not 0 < lines[key] <= line):
+                lines[key] = line
+        self.tables = sorted(lines)
+        self.table_lines = {k: v for k, v in sorted(lines.items()) if v}
 
 
 def _final_has_star(tree: exp.Expr) -> bool:
@@ -362,7 +410,13 @@ def analyse(sql: str, dialect: str) -> Facts:
     # `select * from final` over a CTE that names its columns is dbt style, not a star
     # interface: only a star that reaches an upstream relation (or cannot be resolved) counts
     star = _final_has_star(tree) and (items is None or any(i.star for i in items))
-    facts = Facts(items=items, tables=walk.tables, star=star, comparisons=walk.comparisons)
+    facts = Facts(
+        items=items,
+        tables=walk.tables,
+        table_lines=walk.table_lines,
+        star=star,
+        comparisons=walk.comparisons,
+    )
     _tear_down(walk.nodes)
     return facts
 

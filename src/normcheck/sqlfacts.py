@@ -57,6 +57,7 @@ class Item(msgspec.Struct, frozen=True, array_like=True):
     type: str | None = None
     star: str | None = None
     excluded: list[str] = []
+    line: int | None = None  # of the rendered SQL: where the select names it (or its star)
 
 
 class Facts(msgspec.Struct, frozen=True):
@@ -64,8 +65,14 @@ class Facts(msgspec.Struct, frozen=True):
     error_line: int | None = None
     items: list[Item] | None = None  # None: the output cannot be known
     tables: list[str] = []
+    table_lines: dict[str, int] = {}  # each table's first line in the rendered SQL
     star: bool = False
     comparisons: dict[str, list[str]] = {}  # column name -> string literals compared with it
+
+
+# the schema of what a ref() or source() the manifest does not know renders to (a
+# branch of the model's Jinja dbt did not take, as `var()` decided when it parsed)
+UNRESOLVED = "__normcheck_unresolved__"
 
 
 def relation_key(parts: list[str]) -> str:
@@ -124,3 +131,22 @@ class ParseContext:
     macros: tuple[MacroSource, ...]
     variables: Mapping[str, object]
     refs: Mapping[tuple[str | None, str, str | None], str]
+
+
+def nearest(lines: list[int], line: int | None) -> int | None:
+    """Of ``lines`` (ascending), the nearest to ``line`` (the earlier of two as
+    near; the first when ``line`` is None)."""
+    if not lines:
+        return None
+    if line is None:
+        return lines[0]
+    return min(lines, key=lambda number: (abs(number - line), number))
+
+
+def word_line(code: str, word: str, line: int | None) -> int | None:
+    """The line of ``code`` with ``word`` (whole, any case) nearest to ``line``:
+    where the rendered SQL has it, the model file has it on the same line or
+    near, unless Jinja made it."""
+    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", re.IGNORECASE)
+    found = [n for n, text in enumerate(code.splitlines(), 1) if pattern.search(text)]
+    return nearest(found, line)

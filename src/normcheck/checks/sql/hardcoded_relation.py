@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from normcheck.checks._api import Context, Hit, NoOptions, rule
 from normcheck.checks._common import code_line
 from normcheck.project import Resource
+from normcheck.sqlfacts import UNRESOLVED, word_line
 
 
 @rule("sql/hardcoded-relation", severity="error", targets=["model"])
@@ -43,12 +44,19 @@ def hardcoded_relation(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit
     short = {k.rsplit(".", 1)[-1] for k in known}
     for table in facts.tables:
         name = table.rsplit(".", 1)[-1]
-        if table in known or (table == name and name in short) or name.startswith("__dbt__cte__"):
+        if (
+            table in known
+            or (table == name and name in short)
+            or name.startswith("__dbt__cte__")
+            or table.startswith(f"{UNRESOLVED}.")  # a ref() or source(), though unknown
+        ):
             continue
         yield Hit(
             f"model `{model.name}` reads `{table}` by name: use ref() or source() so dbt "
             "knows the dependency",
             key=table,
             where="file",
-            line=code_line(model.raw_code.lower(), name) or 1,
+            line=word_line(model.raw_code, name, facts.table_lines.get(table))
+            or code_line(model.raw_code.lower(), name)
+            or 1,
         )
