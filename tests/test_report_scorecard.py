@@ -3,7 +3,9 @@ thresholds in normcheck.yml, and `normcheck report` on the real sample project."
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 
@@ -319,3 +321,35 @@ def test_markdown_cell_escaping(text, expected):
     from normcheck.report._common import md_cell
 
     assert md_cell(text) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "``<img src=x onerror=alert(1)><b>bold</b>",
+        "`<b>x</b>",
+        "a``b<i>c</i>",
+        "x` <b>y</b> `z",
+        "<script>alert(1)</script> | clicked",
+        "`",
+        "``",
+    ],
+)
+def test_a_name_cannot_leave_its_code_span_in_markdown(name):
+    """Rendered by a real CommonMark parser (with GFM tables), a message quoting
+    any name stays one cell, with no HTML of its own; a file path is one code
+    span holding exactly the path."""
+    from markdown_it import MarkdownIt
+
+    from normcheck.report._common import md_cell, md_code
+
+    message = f"event `{name}` is not Title Case `Object Action`: rename it"
+    where = f"models/R&D <x> `{name}`.sql:3"
+    table = f"| what | where |\n|---|---|\n| {md_cell(message)} | {md_code(where)} |\n"
+    rendered = MarkdownIt("commonmark").enable("table").render(table)
+    row = rendered.split("<tbody>")[1]
+    assert row.count("<td>") == 2, rendered
+    tags = set(re.findall(r"</?([a-z]+)", row))
+    assert tags <= {"tr", "td", "code", "tbody", "table"}, rendered
+    spans = re.findall(r"<code>(.*?)</code>", row.split("</td>")[1])
+    assert [html.unescape(s) for s in spans] == [where], rendered

@@ -47,18 +47,32 @@ def one_line(text: str) -> str:
 
 
 def md_cell(text: str) -> str:
-    """Text for a Markdown table cell: one line, pipes escaped, and outside
-    `code` spans no raw HTML."""
+    """Text for a Markdown table cell: one line, pipes escaped, `names` as code
+    spans that hold whatever the name holds, and outside them no raw HTML."""
     parts = one_line(text).split("`")
     if len(parts) % 2 == 0:  # an unpaired backtick: treat it as text
         parts = [one_line(text).replace("`", "'")]
     out = []
     for index, part in enumerate(parts):
         if index % 2:
-            out.append("`" + part.replace("|", "\\|") + "`")
-        else:
-            out.append(html.escape(part, quote=False).replace("|", "\\|"))
+            # an empty pair: two backticks in the name itself
+            out.append(md_code(part or "``"))
+        elif part or 0 < index < len(parts) - 1:
+            # between two code spans, at least a space: `a``b` would be one span
+            out.append(html.escape(part, quote=False).replace("|", "\\|") or " ")
     return "".join(out)
+
+
+def md_code(text: str) -> str:
+    """A Markdown code span of ``text`` as it is, in a table cell: fenced by one
+    backtick more than its longest run of them (CommonMark closes a span only
+    with a run as long as the one that opened it), pipes escaped."""
+    text = one_line(text)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    escaped = text.replace("|", "\\|")
+    return f"{fence}{pad}{escaped}{pad}{fence}"
 
 
 def html_text(text: str) -> str:

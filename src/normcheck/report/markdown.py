@@ -12,6 +12,7 @@ from normcheck.report._common import (
     LIGHT_EMOJI,
     SEVERITY_EMOJI,
     md_cell,
+    md_code,
     plural,
     summary_line,
 )
@@ -30,7 +31,7 @@ def finding_rows(rows: Sequence[scorecard.Row], budget: int) -> tuple[list[str],
         status = "" if row.status == scorecard.OPEN else f" ({row.status})"
         line = (
             f"| {SEVERITY_EMOJI[f.severity]} {f.severity}{status} "
-            f"| `{f.rule}` | `{md_cell(f.file)}:{f.line}` "
+            f"| `{f.rule}` | {md_code(f'{f.file}:{f.line}')} "
             f"| {md_cell(f.message)} |"
         )
         if used + len(line) + 1 > budget:
