@@ -196,6 +196,28 @@ def test_markdown_summary_points_to_rule_docs_and_fits_a_comment(teams_result):
 # -- the CLI: --format and --output ---------------------------------------------------
 
 
+def test_junit_and_sarif_show_only_the_rules_that_ran(teams, monkeypatch):
+    """`--select` / `--ignore`: no passing test cases, no rule descriptors, for
+    rules that did not run (a dashboard would show them green)."""
+    monkeypatch.chdir(teams)
+    result = run(
+        RunOptions(
+            project_dir=Path(), use_cache=False, select=("naming",), ignore=("naming/vocabulary",)
+        )
+    )
+    ran = set(result.rules_run)
+    # normcheck's own rules (locks, suppressions) run whatever is selected
+    assert {r.split("/")[0] for r in ran} == {"naming", "normcheck"}
+    assert "naming/model-prefix" in ran and "naming/vocabulary" not in ran
+    suites = {s.get("name") for s in validate_junit(render(result, "junit")).iter("testsuite")}
+    # normcheck/locked-rule: a finding of the configuration, whatever is selected
+    assert suites == {"normcheck.naming", "normcheck.normcheck"}
+    driver = validate_sarif(render(result, "sarif"))["runs"][0]["tool"]["driver"]
+    described = {d["id"] for d in driver["rules"]}
+    assert described == ran | {f.rule for f in result.findings}
+    assert "docs/missing-description" not in described
+
+
 def test_check_writes_every_format_in_one_run(teams, monkeypatch, capsys):
     monkeypatch.chdir(teams)
     outputs = [f"--output={fmt}:out/report.{fmt}" for fmt in sorted(FORMATS)]

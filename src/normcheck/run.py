@@ -68,6 +68,7 @@ class Result:
     crashes: tuple[RuleCrash, ...] = ()
     checked: int = 0
     rule_count: int = 0
+    rules_run: tuple[str, ...] = ()  # the rules that ran (--select / --ignore applied)
     suppressed_findings: tuple[Finding, ...] = ()
     baselined_findings: tuple[Finding, ...] = ()
     resources: Mapping[str, str] = field(default_factory=dict)  # judged uid -> owner ("" none)
@@ -85,6 +86,13 @@ class Result:
     @property
     def baselined(self) -> int:
         return len(self.baselined_findings)
+
+    def enabled_rules(self) -> set[str]:
+        """The rules that ran: as the run says, else (a result made by hand) every
+        rule the configuration turns on."""
+        if self.rules_run:
+            return set(self.rules_run)
+        return {rule_id for rule_id, rc in self.config.rules.items() if rc.severity != "off"}
 
     def summary(self) -> Mapping[str, int]:
         return {**count(self.findings), "suppressed": self.suppressed, "baselined": self.baselined}
@@ -466,6 +474,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         crashes=(*_plugin_crashes(config), *evaluated.crashes),
         checked=evaluated.checked,
         rule_count=evaluated.rule_count,
+        rules_run=tuple(r for r in rule_ids if config.rules[r].severity != "off"),
         suppressed_findings=limit(evaluated.suppressed, defined_in, scope),
         baselined_findings=limit(baselined, defined_in, scope),
         resources=evaluated.resources,
@@ -539,6 +548,7 @@ def combine(config: Config, results: Sequence[Result]) -> Result:
         crashes=tuple(c for r in results for c in r.crashes),
         checked=sum(r.checked for r in results),
         rule_count=max((r.rule_count for r in results), default=0),
+        rules_run=tuple(sorted({rule for r in results for rule in r.rules_run})),
         suppressed_findings=tuple(f for r in results for f in r.suppressed_findings),
         baselined_findings=tuple(f for r in results for f in r.baselined_findings),
         resources={k: v for r in results for k, v in r.resources.items()},

@@ -38,11 +38,10 @@ class _Case:
 
 
 def _judged_families(result: Result) -> Mapping[str, set[str]]:
-    """resource type -> the families with an enabled rule on that type."""
+    """resource type -> the families with a rule that ran on that type."""
     out: dict[str, set[str]] = {}
-    for rule_config in result.config.rules.values():
-        if rule_config.severity == "off":
-            continue
+    for rule_id in sorted(result.enabled_rules()):
+        rule_config = result.config.rules[rule_id]
         for target in rule_config.rule.targets:
             types = _COLUMN_HOLDERS if target == "column" else (target,)
             for kind in types:

@@ -104,8 +104,7 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
 
 
 def render_sarif(result: Result) -> str:
-    enabled = {rule_id for rule_id, rc in result.config.rules.items() if rc.severity != "off"}
-    rule_ids = sorted(enabled | {f.rule for f in result.findings})
+    rule_ids = sorted(result.enabled_rules() | {f.rule for f in result.findings})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     payload = {
         "$schema": SARIF_SCHEMA,
