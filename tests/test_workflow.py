@@ -3,6 +3,7 @@ stale manifests and `dbt parse`, suppressions, baselines, the warm cache, monore
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -323,6 +324,42 @@ rules:
   governance/group-required: 'off'
   sql/undocumented-column: 'off'
 """
+
+
+def test_a_suppression_expires_on_the_same_day_in_every_time_zone(tmp_path, monkeypatch, capsys):
+    """`until:` is compared with the date in UTC: runners in Auckland and Hawaii
+    agree. The date is chosen so that one of the two zones' local date differs
+    from UTC's in the expiring direction, whatever the hour the test runs."""
+    now = dt.datetime.now(dt.timezone.utc)
+    # before noon UTC, Etc/GMT+12 is still on yesterday; from 10:00 on, Etc/GMT-14 is on tomorrow
+    until = now.date() - dt.timedelta(days=1) if now.hour < 12 else now.date()
+    expired = until < now.date()
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_a.sql": "select 1 as a\n",
+            "models/marts/_models.yml": (
+                "version: 2\nmodels:\n  - name: fct_a\n    config:\n      meta:\n"
+                "        normcheck:\n          ignore:\n"
+                f"            - {{rule: docs/missing-description, reason: r, until: {until}}}\n"
+            ),
+            "normcheck.yml": "extends: [normcheck:default]\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    seen = []
+    for zone in ("Etc/GMT+12", "Etc/GMT-14"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        try:
+            _, report, _ = check(capsys, "--no-cache", "--select", "docs,normcheck")
+        finally:
+            monkeypatch.undo()
+            time.tzset()
+            monkeypatch.chdir(root)
+        seen.append(sorted({f["rule"] for f in report["findings"]}))
+    rules = ["docs/missing-description", "normcheck/expired-suppression"] if expired else []
+    assert seen == [rules, rules]
 
 
 def test_suppressions_hide_findings_and_stay_honest(tmp_path, monkeypatch, capsys):

@@ -170,7 +170,8 @@ def run_key(
     digest.update(config_digest.encode())
     for item in extra:
         digest.update(item.encode() + b"\x00")
-    digest.update(dt.date.today().isoformat().encode())
+    # suppressions expire on a day in UTC (suppression.today): a run a day later is new
+    digest.update(dt.datetime.now(dt.timezone.utc).date().isoformat().encode())
     return digest.hexdigest()[:32]
 
 

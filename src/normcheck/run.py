@@ -6,7 +6,6 @@ Each stage is importable and testable alone; this module only wires them."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import gc
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -276,7 +275,7 @@ def _evaluate_with(
         config,
         severity_of,
         evaluation.place_suppression,
-        dt.date.today(),
+        suppression.today(),
     )
     findings = sort_findings((*outcome.kept, *outcome.honesty))
     defined_in: dict[str, tuple[str, ...]] = {}

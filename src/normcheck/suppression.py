@@ -91,6 +91,12 @@ def collect(project: Project) -> list[Suppression]:
     return out
 
 
+def today() -> dt.date:
+    """The date `until:` is compared with: in UTC, so every CI runner and laptop
+    agrees on the day a suppression expires, wherever its clock is set."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
 def _expired(until: str | None, today: dt.date) -> str | None:
     if until is None:
         return None

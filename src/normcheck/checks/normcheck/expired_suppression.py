@@ -11,8 +11,9 @@ def expired_suppression(project: Project, ctx: Context[NoOptions]) -> Iterator[H
     """A suppression whose `until` date has passed (or is not a date); it no longer applies.
 
     ## What it finds
-    A `meta.normcheck.ignore` entry whose `until:` (YYYY-MM-DD) is before today, or is not a
-    date. The suppression has no effect, so the finding it hid is reported again as well.
+    A `meta.normcheck.ignore` entry whose `until:` (YYYY-MM-DD) is before today (the date in
+    UTC, the same on every machine), or is not a date. The suppression has no effect, so the
+    finding it hid is reported again as well.
 
     ## Why it matters
     Temporary exceptions are how debt gets paid down on a schedule; an expired one is a
