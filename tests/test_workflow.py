@@ -326,6 +326,27 @@ rules:
 """
 
 
+def test_a_warm_run_on_a_stale_manifest_gives_the_lines_a_cold_run_gives(project, capsys):
+    """--parse never, a properties YAML edited after the manifest: the lines are
+    read from the file as it is now, which the run's cache key cannot see, so
+    that run is not cached (cold and warm agree)."""
+    check(capsys)  # primes the cache
+    yml = project / "models" / "staging" / "_models.yml"
+    yml.write_text("# a comment\n# another\n" + yml.read_text())
+    after = (project / "target" / "manifest.json").stat().st_mtime_ns + 10**9
+    os.utime(yml, ns=(after, after))  # edited after the manifest was written
+    _, warm, err = check(capsys)
+    _, cold, _ = check(capsys, "--no-cache")
+    assert "is newer than the manifest (not re-parsed: --parse never)" in err
+    lines = {
+        f["resource"]: f["line"] for f in warm["findings"] if f["file"].endswith("_models.yml")
+    }
+    assert lines and lines == {
+        f["resource"]: f["line"] for f in cold["findings"] if f["file"].endswith("_models.yml")
+    }
+    assert lines["model.shop.stg_orders"] == 5  # `- name: stg_orders`, two lines down
+
+
 def test_a_suppression_expires_on_the_same_day_in_every_time_zone(tmp_path, monkeypatch, capsys):
     """`until:` is compared with the date in UTC: runners in Auckland and Hawaii
     agree. The date is chosen so that one of the two zones' local date differs

@@ -314,7 +314,11 @@ def _cached_or_evaluated(
     manifest_path: Path,
     rule_ids: list[str],
     use_cache: bool,
+    whole_run_cache: bool = True,
 ) -> _Evaluated:
+    """The run's findings from the cache, else evaluated (and cached). Without
+    ``whole_run_cache`` only the per-model SQL facts are cached."""
+    use_run_cache = use_cache and whole_run_cache
     key = cache.run_key(
         manifest_path,
         manifest_path.parent / "catalog.json",
@@ -326,7 +330,7 @@ def _cached_or_evaluated(
             *_plan_identity(project_dir, config),
         ],
     )
-    hit = cache.load(key) if use_cache else None
+    hit = cache.load(key) if use_run_cache else None
     if hit is not None:
         defined_in = {c.fingerprint: tuple(c.defined_in) for c in hit.findings if c.defined_in}
         return _Evaluated(
@@ -340,7 +344,7 @@ def _cached_or_evaluated(
             stats={**hit.stats, "cached": 1},
         )
     evaluated = _evaluate_project(project_dir, config, manifest_path, rule_ids, use_cache)
-    if use_cache and not evaluated.crashes:
+    if use_run_cache and not evaluated.crashes:
         cached = cache.CachedRun(
             findings=[
                 cache.cached(f, evaluated.defined_in.get(f.fingerprint, ()))
@@ -424,6 +428,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     changed = [Path(p) for p in options.paths]
     if options.since is not None:
         changed += changed_since(options.since, project_dir)
+    whole_run_cache = True
     if options.manifest is None:
         freshness = needs_parse(options.parse, project_dir, manifest_path, changed)
         if freshness is not None:
@@ -431,9 +436,13 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
             if freshness[1]:
                 drop_reads()  # dbt writes it anew
                 run_dbt_parse(project_dir)
+            else:
+                # files changed after the manifest (--parse never): the lines read from
+                # them may have moved, which the run's cache key cannot see
+                whole_run_cache = False
     rule_ids = select_rules(config, options.select, options.ignore)
     evaluated = _cached_or_evaluated(
-        project_dir, config, manifest_path, rule_ids, options.use_cache
+        project_dir, config, manifest_path, rule_ids, options.use_cache, whole_run_cache
     )
     findings = [*evaluated.findings, *_lock_findings(config, project_dir, options.monorepo)]
     baselined: tuple[Finding, ...] = ()
