@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -338,6 +339,19 @@ def tricky(tmp_path) -> Result:
         suppressed_findings=(hidden,),
         resources={"model.shop.a": "data, platform", "model.shop.b": ""},
     )
+
+
+def test_the_console_report_shows_control_characters_as_escapes(tricky):
+    """A name holding a newline, a carriage return or an escape sequence (an
+    event name in a plan) keeps its finding on one line and cannot move the
+    cursor or clear the terminal."""
+    nasty = "event `Line One\nline two\r\x1b[2J\x1b[31mred` is not Title Case"
+    first = replace(tricky.findings[0], message=nasty, file="plans/a\x1bb.yml")
+    text = render(replace(tricky, findings=(first,)), "text")
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text)
+    assert "plans/a\\x1bb.yml\n" in text
+    assert "`Line One\\nline two\\r\\x1b[2J\\x1b[31mred` is not Title Case\n" in text
+    assert len(text.splitlines()) == 4  # the file, the finding, a blank line, the summary
 
 
 @pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"text", "json"}))

@@ -738,8 +738,8 @@ def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, ca
 
 def test_ci_formats_name_files_from_the_repository_root(project, capsys):
     """Code scanning and PR annotations read paths from the repository's root: run
-    in a project folder of the repository, they get `shop/models/...` while the
-    console shows paths from the working folder."""
+    in a project folder of the repository, they (and JUnit, which GitLab reads)
+    get `shop/models/...` while the console shows paths from the working folder."""
     git(project.parent, "init", "-q", "-b", "main")
     code, report, _ = check(capsys)
     assert code == 1
@@ -756,6 +756,12 @@ def test_ci_formats_name_files_from_the_repository_root(project, capsys):
         for r in sarif["runs"][0]["results"]
     }
     assert uris == {f"shop/{file}" for file in files}
+    main(["check", "--parse", "never", "--format", "junit"])
+    junit = capsys.readouterr().out
+    named = set(re.findall(r'file="([^"]+)"', junit))
+    assert named and named <= {f"shop/{file}" for file in files}
+    for file in named:
+        assert f" at {file}:" in junit  # the failure's text too
 
 
 def test_monorepo_reports_a_lock_violation_of_the_root_config_once(tmp_path, monkeypatch, capsys):

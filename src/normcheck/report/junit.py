@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from normcheck.config.loader import from_repository_root
 from normcheck.report.scorecard import OPEN, Row, resource_of, rows
 from normcheck.run import Result
 
@@ -70,13 +71,14 @@ def _cases(result: Result) -> dict[str, dict[str, _Case]]:
 def _line(row: Row) -> str:
     f = row.finding
     status = "" if row.status == OPEN else f" ({row.status})"
-    return f"{f.severity}{status} {f.rule} at {f.file}:{f.line}: {f.message}"
+    return f"{f.severity}{status} {f.rule} at {from_repository_root(f.file)}:{f.line}: {f.message}"
 
 
 def _testcase(family: str, uid: str, case: _Case) -> ET.Element:
     element = ET.Element("testcase", {"name": uid, "classname": f"normcheck.{family}"})
     if case.rows:
-        element.set("file", case.rows[0].finding.file)
+        # from the repository's root, as GitLab and CI dashboards link files
+        element.set("file", from_repository_root(case.rows[0].finding.file))
     element.set("time", "0")
     failing = case.failing
     if failing:

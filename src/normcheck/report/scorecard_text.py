@@ -10,6 +10,7 @@ import click
 from normcheck.report import scorecard
 from normcheck.report._common import plural
 from normcheck.report.scorecard import Cell, Scorecard, describe
+from normcheck.report.text import printable
 from normcheck.run import Result
 
 Style = Callable[[str, str], str]  # (padded text, light or "") -> text
@@ -67,7 +68,7 @@ def _render(card: Scorecard, style: Style) -> str:
     header = ["team", "light", "errors", "warnings", "infos", "suppressed", "baselined", "clean"]
     rows: list[list[tuple[str, str]]] = []
     for team in (*card.teams, None):
-        name = team.name if team else "all teams"
+        name = printable(team.name) if team else "all teams"
         cell = team.total if team else card.total
         c = cell.counts
         row = [(name, ""), (cell.light, cell.light)]
@@ -81,7 +82,7 @@ def _render(card: Scorecard, style: Style) -> str:
     header += [""] * (width - len(header))
     grid_rows: list[list[tuple[str, str]]] = []
     for team in (*card.teams, None):
-        name = team.name if team else "all teams"
+        name = printable(team.name) if team else "all teams"
         cells = team.families if team else card.family_totals
         grid_rows.append(
             [(name, "")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 
 import click
@@ -9,6 +10,14 @@ import click
 from normcheck.run import Result
 
 _COLORS = {"error": "red", "warning": "yellow", "info": "blue"}
+# control characters a name may hold (a newline, a carriage return, an escape
+# sequence): shown as escapes, so a finding is one line and cannot rewrite the terminal
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (`\\n`, `\\x1b`)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def render_text(result: Result, color: bool) -> str:
@@ -17,11 +26,11 @@ def render_text(result: Result, color: bool) -> str:
 
     lines: list[str] = []
     for file, group in groupby(result.findings, key=lambda f: f.file):
-        lines.append(style(file, bold=True))
+        lines.append(style(printable(file), bold=True))
         for finding in group:
             level = style(f"{finding.severity:<7}", fg=_COLORS[finding.severity])
             rule = style(finding.rule, bold=True)
-            lines.append(f"  {finding.line:>4}  {level}  {rule}  {finding.message}")
+            lines.append(f"  {finding.line:>4}  {level}  {rule}  {printable(finding.message)}")
         lines.append("")
     summary = result.summary()
     parts = [f"{summary[k]} {k}{'s' if summary[k] != 1 else ''}" for k in ("error", "warning")]
