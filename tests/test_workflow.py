@@ -561,10 +561,56 @@ def test_baseline_write_is_atomic(project, capsys, monkeypatch):
     ]
 
 
+def test_baseline_never_replaces_what_is_not_a_baseline(project, capsys):
+    """A wrong `--output` (the project's own dbt_project.yml, a folder, a path
+    under a file) is one line and exit 2, and nothing is changed."""
+    before = (project / "dbt_project.yml").read_bytes()
+    (project / "empty.json").write_text("")
+    cases = {
+        "dbt_project.yml": "exists and is not a normcheck baseline: refusing to replace it",
+        "dbt_project.yml/base.json": "cannot write the baseline:",
+        "models": "is not a file: refusing to write the baseline there",  # from normcheck.yml
+    }
+    config = (project / "normcheck.yml").read_text()
+    for target, message in cases.items():
+        if target == "models":
+            (project / "normcheck.yml").write_text(config + "baseline: models\n")
+            code = main(["baseline", "--parse", "never"])
+        else:
+            code = main(["baseline", "--parse", "never", "--output", target])
+        _, err = capsys.readouterr()
+        assert code == 2, target
+        assert err.startswith(f"normcheck: error: {target}: {message}"), err
+        assert len(err.splitlines()) == 1
+    (project / "normcheck.yml").write_text(config)
+    assert (project / "dbt_project.yml").read_bytes() == before
+    assert main(["baseline", "--parse", "never", "--output", "empty.json"]) == 0  # empty: fine
+    assert json.loads((project / "empty.json").read_text())["version"] == 1
+
+
+def test_baseline_writes_through_a_link_and_keeps_the_files_mode(project, capsys):
+    shared = project / "shared"
+    shared.mkdir()
+    (project / "link.json").symlink_to(Path("shared") / "base.json")
+    old = os.umask(0o022)
+    try:
+        assert main(["baseline", "--parse", "never", "--output", "link.json"]) == 0
+        assert "to shared/base.json" in capsys.readouterr().out
+        assert (project / "link.json").is_symlink()
+        assert json.loads((shared / "base.json").read_text())["entries"]
+        assert (shared / "base.json").stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600
+        (shared / "base.json").chmod(0o664)
+        assert main(["baseline", "--parse", "never", "--output", "link.json"]) == 0
+        assert (shared / "base.json").stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
         pytest.param("{", "invalid baseline JSON", id="broken JSON"),
+        pytest.param("[" * 100_000, "nested too deeply", id="nested too deeply"),
         pytest.param('{"version": 2, "entries": []}', "not a normcheck baseline", id="version"),
         pytest.param('{"version": 1}', "no `entries` list", id="no entries"),
         pytest.param(

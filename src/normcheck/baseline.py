@@ -55,20 +55,48 @@ def entries_for(findings: Iterable[Finding], locked_rules: AbstractSet[str]) -> 
     )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_atomic(path: Path, text: str, shown: str | None = None) -> Path:
+    """Write a baseline at ``path`` (through a symbolic link, to the file it
+    names), atomically, keeping an existing file's permissions; returns where it
+    wrote. Refuses to replace what is not a baseline (a `dbt_project.yml` given
+    by mistake, a folder, a device) and says so instead of failing later."""
+    target = path.resolve()
+    shown = shown or str(path)
+    if target.exists():
+        if not target.is_file():
+            raise ArtifactError("is not a file: refusing to write the baseline there", shown)
+        try:
+            if target.stat().st_size:  # an empty file may be replaced
+                load(target, shown)
+        except ArtifactError:
+            raise ArtifactError(
+                "exists and is not a normcheck baseline: refusing to replace it "
+                "(give another path, or remove the file)",
+                shown,
+            ) from None
+        mode = target.stat().st_mode & 0o7777
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask  # as any new file
     import tempfile  # only when writing a baseline
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise ArtifactError(f"cannot write the baseline: {exc.strerror or exc}", shown) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(tmp).replace(path)
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return target
 
 
 def load(path: Path, shown: str) -> list[Entry]:
@@ -84,6 +112,8 @@ def load(path: Path, shown: str) -> list[Entry]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"invalid baseline JSON: {exc.msg}", shown, exc.lineno) from None
+    except RecursionError:
+        raise ArtifactError("invalid baseline JSON: nested too deeply", shown, 1) from None
     if not isinstance(data, dict) or data.get("version") != 1:
         raise ArtifactError("not a normcheck baseline (expected version 1)", shown, 1)
     raw = data.get("entries")

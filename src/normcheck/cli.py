@@ -598,10 +598,10 @@ def _write_baseline(path: Path, results: Sequence[Result], prune: bool) -> None:
         old = baseline_mod.load(path, shown)
         current = {e.fingerprint for e in entries}
         kept = [e for e in old if e.fingerprint in current]
-        baseline_mod.write_atomic(path, baseline_mod.render(kept))
+        baseline_mod.write_atomic(path, baseline_mod.render(kept), shown)
         click.echo(f"pruned {len(old) - len(kept)} stale entries; {len(kept)} remain in {shown}")
         return
-    baseline_mod.write_atomic(path, baseline_mod.render(entries))
+    baseline_mod.write_atomic(path, baseline_mod.render(entries), shown)
     click.echo(f"wrote {len(entries)} entries to {shown}")
     if left:
         click.echo(f"{left} findings of locked rules are not baselined: fix them")
