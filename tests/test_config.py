@@ -193,6 +193,21 @@ def test_unknown_packaged_set(tmp_path, chdir):
             "cannot be configured",
             id="locked-rule itself cannot be configured",
         ),
+        pytest.param(
+            "rules:\n  docs/missing-description:\n    options: {resource_types: [model], min_length: 5}\n"
+            "overrides:\n  - match: {paths: ['nothing/**']}\n    rules:\n"
+            "      docs/missing-description: {options: {min_length: x}}\n",
+            7,
+            "invalid options for `docs/missing-description`: Expected `int`, got `str`",
+            id="an override's options, though it matches nothing yet",
+        ),
+        pytest.param(
+            "overrides:\n  - match: {tags: [web]}\n    rules:\n"
+            "      tracking/pii-undeclared: {options: {patterns: ['(']}}\n",
+            4,
+            "the regular expression `(`",
+            id="an override's regular expression",
+        ),
     ],
 )
 def test_invalid_configuration_names_file_and_line(tmp_path, chdir, text, line, needle):

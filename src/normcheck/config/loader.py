@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -539,6 +540,15 @@ class _Merger:
                 raw_options=raw,
                 option_origins=origins,
             )
+        for override in self.overrides:  # checked now, not once a resource it matches appears
+            for rule_id, setting in override.rules.items():
+                if setting.options and rule_id in out:
+                    base = out[rule_id]
+                    convert_options(
+                        base.rule,
+                        {**base.raw_options, **setting.options},
+                        {**base.option_origins, **dict.fromkeys(setting.options, setting.origin)},
+                    )
         return out
 
 
@@ -548,7 +558,9 @@ def convert_options(
     try:
         options = msgspec.convert(dict(raw), rule.options)
     except msgspec.ValidationError as exc:
-        origin = next(iter(origins.values()), DEFAULT_ORIGIN)
+        where = re.search(r"`\$\.(\w+)", str(exc))  # "... - at `$.min_length`"
+        origin = origins.get(where.group(1)) if where else None
+        origin = origin or next(iter(origins.values()), DEFAULT_ORIGIN)
         raise ConfigError(
             f"invalid options for `{rule.id}`: {exc}", origin.file, origin.line
         ) from None
