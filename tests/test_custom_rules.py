@@ -186,6 +186,19 @@ def test_local_plugins_run_and_failures_are_reported(tmp_path, monkeypatch, caps
     log = Path(err.rsplit("Traceback written to ", 1)[1].strip())
     assert "ModuleNotFoundError: No module named 'not_a_module_anywhere'" in log.read_text()
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["acme/no-legacy"]
+    # the pre-commit validation says so too, in one line, instead of passing
+    assert main(["config", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "normcheck: error: governance/broken.py: plugin failed to import: "
+        "ModuleNotFoundError: No module named 'not_a_module_anywhere'\n"
+    )
+    # a syntax error is the file's, not a bug: exit 2 at its line, for check and config
+    (root / "governance" / "broken.py").write_text("x = 1\n\ndef f(:\n")
+    for command in (["check", "--parse", "never"], ["config", "--check"]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("normcheck: error: governance/broken.py:3: plugin does not compile")
 
 
 def test_plugin_rules_may_not_take_builtin_families(tmp_path):

@@ -31,6 +31,7 @@ from normcheck.errors import (
     EXIT_FINDINGS,
     EXIT_INTERNAL_ERROR,
     EXIT_USER_ERROR,
+    ConfigError,
     UsageError,
     UserError,
 )
@@ -518,9 +519,9 @@ def config_command(
     and each monorepo project's own), and print nothing when they are valid."""
     if check_only:
         for file in files:
-            load_config(file.parent, file)
+            _plugins_imported(load_config(file.parent, file))
         if not files:  # the project's configuration, and each monorepo project's own
-            root = load_config(project_dir, config)
+            root = _plugins_imported(load_config(project_dir, config))
             root_config = config or find_config(project_dir)
             if root_config is None:
                 click.echo(
@@ -528,7 +529,8 @@ def config_command(
                     "nothing to validate (pass --project-dir or --config)",
                     err=True,
                 )
-            list(project_configs(root, root_config))  # loading each one validates it
+            for _, _, loaded in project_configs(root, root_config):  # loading validates
+                _plugins_imported(loaded)
         return EXIT_CLEAN
     resolved = load_config(project_dir, config)
     if fmt == "json":
@@ -536,6 +538,15 @@ def config_command(
     else:
         click.echo(_config_text(resolved), nl=False)
     return EXIT_CLEAN
+
+
+def _plugins_imported(config: Config) -> Config:
+    """The configuration, unless a plugin it names failed to import (`check` would
+    run without its rules and exit 3): then that plugin's error, as a config error."""
+    for plugin, text in config.plugin_failures:
+        last = text.strip().splitlines()[-1] if text.strip() else "it raised"
+        raise ConfigError(f"plugin failed to import: {last}", plugin)
+    return config
 
 
 @cli.command("baseline")

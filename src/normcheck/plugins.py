@@ -172,6 +172,11 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
         previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
         try:
             spec.loader.exec_module(module)
+        except SyntaxError as exc:  # the user's file, not yet a program: an input error
+            del sys.modules[module_name]
+            raise ConfigError(
+                f"plugin does not compile: SyntaxError: {exc.msg}", shown, exc.lineno
+            ) from None
         except Exception:
             del sys.modules[module_name]
             found.failures.append(PluginFailure(shown, traceback.format_exc()))
