@@ -202,6 +202,18 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="an override's options, though it matches nothing yet",
         ),
         pytest.param(
+            "vocabulary:\n  preferred:\n    amt: amount\n    no: number\n",
+            4,
+            "key `no` is a boolean to YAML, not text: quote it ('no')",
+            id="a key YAML reads as a boolean (was a crash)",
+        ),
+        pytest.param(
+            "rules:\n  5: warning\n", 2, "key `5` is a number to YAML", id="a number as a key"
+        ),
+        pytest.param(
+            "rules:\n  ? [a, b]\n  : warning\n", 2, "a key must be text", id="a list as a key"
+        ),
+        pytest.param(
             "overrides:\n  - match: {tags: [web]}\n    rules:\n"
             "      tracking/pii-undeclared: {options: {patterns: ['(']}}\n",
             4,

@@ -164,10 +164,20 @@ def _index_lines(node: yaml.Node, key: PathKey, out: dict[PathKey, int], seen: s
             _index_lines(item, child, out, seen)
 
 
+_KINDS = {
+    "bool": "a boolean",
+    "int": "a number",
+    "float": "a number",
+    "null": "null",
+    "timestamp": "a date",
+}
+
+
 def _check_unique_keys(root: yaml.Node, path: str, error: type[UserError]) -> None:
     """Refuse a mapping that holds a key twice, on the composed document (before
-    a merge key `<<` adds keys that the mapping may then override). Walks each
-    node once, without recursion."""
+    a merge key `<<` adds keys that the mapping may then override), and a key
+    that is not text (YAML reads `no:` as false, `5:` as a number: normcheck's
+    keys are names). Walks each node once, without recursion."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -178,8 +188,19 @@ def _check_unique_keys(root: yaml.Node, path: str, error: type[UserError]) -> No
         if isinstance(node, yaml.MappingNode):
             first: dict[tuple[str, str], int] = {}
             for key_node, _ in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                if key_node.tag.endswith(":merge"):
                     continue
+                line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise error("a key must be text, not a list or a mapping", path, line)
+                if not key_node.tag.endswith(":str"):  # `no: number`, `5: warning`
+                    kind = _KINDS.get(key_node.tag.rsplit(":", 1)[-1], "not text")
+                    raise error(
+                        f"key `{key_node.value}` is {kind} to YAML, not text: "
+                        f"quote it ('{key_node.value}')",
+                        path,
+                        line,
+                    )
                 key = (key_node.tag, key_node.value)  # `1` and `"1"` are two keys
                 line = key_node.start_mark.line + 1
                 if key in first:
