@@ -375,6 +375,40 @@ def test_json_errors_and_duplicate_plan_ids(tmp_path):
         load_plans(tmp_path, ["*.yml"])
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "needle"),
+    [
+        pytest.param(
+            "s.json", '{"rules": {"events": 5}}', "`rules.events` must be a list", id="segment"
+        ),
+        pytest.param(
+            "r.yaml",
+            "version: rudder/v0.1\nkind: events\nspec:\n  events: 5\n",
+            "`spec.events` must be a list",
+            id="rudderstack events",
+        ),
+        pytest.param(
+            "r.yaml",
+            "version: rudder/v0.1\nkind: properties\nspec:\n  properties: some text\n",
+            "`spec.properties` must be a list",
+            id="rudderstack properties, text (was read letter by letter)",
+        ),
+        pytest.param(
+            "r.yaml",
+            "version: rudder/v0.1\nkind: tp\nspec:\n  id: x\n  rules: 3.5\n",
+            "`spec.rules` must be a list",
+            id="rudderstack rules",
+        ),
+    ],
+)
+def test_a_scalar_where_a_foreign_plan_has_a_list_is_one_clear_error(tmp_path, name, text, needle):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ArtifactError) as info:
+        load_plans(tmp_path, [name])
+    assert needle in info.value.message
+    assert info.value.file == name
+
+
 def test_globs_do_not_follow_symlink_loops(tmp_path):
     folder = tmp_path / "plans"
     folder.mkdir()

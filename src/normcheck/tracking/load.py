@@ -404,13 +404,23 @@ def _once(first: dict[str, int], kind: str, name: str, line: int, file: _File) -
     first[name] = line
 
 
+def _listed(value: object, where: str, shown: str, line: int | None = None) -> list[Any]:
+    """A plan's list (absent: empty); anything else is an error, not a crash or,
+    for text, its characters iterated one by one."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ArtifactError(f"`{where}` must be a list", shown, line)
+    return value
+
+
 def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
     rules = data["rules"]
     events = []
     if isinstance(rules, dict):  # the legacy shape: rules.events
         items = [
             (e, e.get("name"), e.get("rules"))
-            for e in rules.get("events") or ()
+            for e in _listed(rules.get("events"), "rules.events", file.shown)
             if isinstance(e, dict)
         ]
     elif isinstance(rules, list):
@@ -564,7 +574,8 @@ def _rudder(folder: Path, docs: list[tuple[_File, YamlDoc]]) -> Plan:
         spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         assert isinstance(spec, dict)
         if kind == "events":
-            for index, event in enumerate(spec.get("events") or ()):
+            listed = _listed(spec.get("events"), "spec.events", file.shown, doc.line(("spec",)))
+            for index, event in enumerate(listed):
                 if isinstance(event, dict) and "id" in event:
                     events[str(event["id"])] = (
                         file,
@@ -572,7 +583,10 @@ def _rudder(folder: Path, docs: list[tuple[_File, YamlDoc]]) -> Plan:
                         event,
                     )
         elif kind == "properties":
-            for index, prop in enumerate(spec.get("properties") or ()):
+            where = doc.line(("spec",))
+            for index, prop in enumerate(
+                _listed(spec.get("properties"), "spec.properties", file.shown, where)
+            ):
                 if isinstance(prop, dict) and "id" in prop:
                     properties[str(prop["id"])] = (
                         file,
@@ -596,14 +610,16 @@ def _rudder(folder: Path, docs: list[tuple[_File, YamlDoc]]) -> Plan:
     plan_id = None
     for file, doc, spec in plans:
         plan_id = plan_id or str(spec.get("id") or file.path.stem)
-        for r_index, rule in enumerate(spec.get("rules") or ()):
+        listed = _listed(spec.get("rules"), "spec.rules", file.shown, doc.line(("spec",)))
+        for r_index, rule in enumerate(listed):
             if not isinstance(rule, dict) or "event" not in rule:
                 continue
             line = doc.line(("spec", "rules", r_index)) or 1
             event = rule["event"]
             ref = event.get("$ref") if isinstance(event, dict) else event
             event_id = resolve(ref, events, file, line)
-            for p_index, prop in enumerate(rule.get("properties") or ()):
+            props = _listed(rule.get("properties"), "properties", file.shown, line)
+            for p_index, prop in enumerate(props):
                 p_line = doc.line(("spec", "rules", r_index, "properties", p_index)) or line
                 prop_ref = prop.get("$ref") if isinstance(prop, dict) else prop
                 prop_id = resolve(prop_ref, properties, file, p_line)
