@@ -451,6 +451,17 @@ def test_invalid_utf8_catalog(tmp_path, capsys):
     assert_refused(code, err, "target/catalog.json", "invalid catalog")
 
 
+def test_a_folder_named_like_a_file_normcheck_reads_or_writes(tmp_path, capsys, monkeypatch):
+    folder = project(tmp_path, {})
+    (folder / "target" / "catalog.json").mkdir()
+    code, _, err, _ = check(capsys, folder)
+    assert_refused(code, err, "target/catalog.json", "cannot read catalog")
+    (folder / "normcheck.yml").mkdir()
+    monkeypatch.chdir(folder)
+    code = main(["init"])
+    assert_refused(code, capsys.readouterr().err, "normcheck.yml", "cannot write the file")
+
+
 def test_corrupt_cache_files_are_ignored(tmp_path, capsys, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(cache))

@@ -101,11 +101,14 @@ def _file_identity(path: Path, digest: _Digest) -> None:
         digest.update(b"missing:" + str(path).encode())
         return
     digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}".encode())
-    with path.open("rb") as handle:
-        digest.update(handle.read(_CHUNK))
-        if stat.st_size > 2 * _CHUNK:
-            handle.seek(-_CHUNK, os.SEEK_END)
+    try:
+        with path.open("rb") as handle:
             digest.update(handle.read(_CHUNK))
+            if stat.st_size > 2 * _CHUNK:
+                handle.seek(-_CHUNK, os.SEEK_END)
+                digest.update(handle.read(_CHUNK))
+    except OSError:  # a folder, say: whoever reads it says what is wrong
+        digest.update(b"unreadable")
 
 
 @functools.cache

@@ -647,7 +647,10 @@ def init(force: bool) -> int:
             err=True,
         )
     target = Path("normcheck.yml")
-    target.write_text(starter(Path()), encoding="utf-8")
+    try:
+        target.write_text(starter(Path()), encoding="utf-8")
+    except OSError as exc:  # a folder of that name, a read-only folder
+        raise UsageError(f"cannot write the file: {exc.strerror or exc}", str(target)) from None
     click.echo(f"wrote {target}; run `normcheck config` to see the resolved rules")
     return EXIT_CLEAN
 
