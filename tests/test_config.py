@@ -208,6 +208,12 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="a key YAML reads as a boolean (was a crash)",
         ),
         pytest.param(
+            "dialect: snowfake\n",
+            1,
+            "`snowfake` is not allowed at `dialect`: use one of athena,",
+            id="an unknown dialect (was the generic one, quietly)",
+        ),
+        pytest.param(
             "rules:\n  5: warning\n", 2, "key `5` is a number to YAML", id="a number as a key"
         ),
         pytest.param(

@@ -98,6 +98,16 @@ def resources(report: dict) -> set[str]:
             {"model.shop.dim_customers.v1", "model.shop.dim_customers.v2", "exposure.shop.board"},
             id="exposures and versions declared in YAML",
         ),
+        pytest.param(
+            ["models/staging"],
+            {
+                "model.shop.stg_orders",
+                "model.shop.stg_refunds",
+                "source.shop.shop.orders",
+                "source.shop.shop.refunds",
+            },
+            id="a folder stands for the files under it (was: nothing checked, exit 0)",
+        ),
         pytest.param(["README.md"], set(), id="a file outside the project owns nothing"),
         pytest.param(["models/marts/orders.yml"], set(), id="same stem, other file: nothing"),
     ],

@@ -156,7 +156,8 @@ def check(
     statistics: bool,
 ) -> int:
     """Lint the project. PATHS (as pre-commit passes them) limit the report to
-    what those files define; a changed normcheck.yml re-checks everything."""
+    what those files define (a folder: the files under it); a changed
+    normcheck.yml re-checks everything."""
     outputs = _outputs(output)
     options = RunOptions(
         project_dir=project_dir,

@@ -38,7 +38,14 @@ from normcheck.engine import (
 from normcheck.errors import UsageError
 from normcheck.finding import Finding, fingerprint, sort_findings
 from normcheck.project import Project, Resource
-from normcheck.scope import EVERYTHING, changed_since, defining_files, limit, scope_for
+from normcheck.scope import (
+    EVERYTHING,
+    changed_since,
+    defining_files,
+    files_in,
+    limit,
+    scope_for,
+)
 
 if TYPE_CHECKING:
     from normcheck.analysis import PendingAnalysis, Workers
@@ -425,7 +432,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     """One dbt project: every stage, in order."""
     notes: list[str] = []
     manifest_path = options.manifest or project_dir / "target" / "manifest.json"
-    changed = [Path(p) for p in options.paths]
+    changed = files_in([Path(p) for p in options.paths])
     if options.since is not None:
         changed += changed_since(options.since, project_dir)
     whole_run_cache = True

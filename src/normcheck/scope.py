@@ -28,6 +28,20 @@ class Scope:
 EVERYTHING = Scope(frozenset(), everything=True)
 
 
+def files_in(paths: Iterable[Path]) -> list[Path]:
+    """The paths given, a folder standing for every file under it (`normcheck check
+    models/marts`), but in hidden folders (`.git`)."""
+    out = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        for folder, subfolders, files in os.walk(path):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            out += [Path(folder, name) for name in sorted(files)]
+    return out
+
+
 def scope_for(paths: Iterable[Path], config_files: Iterable[Path]) -> Scope:
     files = frozenset(str(p.resolve()) for p in paths)
     if files & {str(p.resolve()) for p in config_files}:

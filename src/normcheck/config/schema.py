@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from normcheck.checks._api import SEVERITIES, Rule
+from normcheck.sqlfacts import DIALECTS
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*$"
 SCHEMA_ID = "https://normcheck.dev/schema/normcheck.schema.json"
@@ -98,7 +99,11 @@ def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
                 "anyOf": [{"type": "string"}, _STRINGS],
             },
             "team": {"type": "string", "description": "default owner for unowned findings"},
-            "dialect": {"type": "string", "description": "SQL dialect (default: adapter)"},
+            "dialect": {
+                "enum": sorted({*DIALECTS, *DIALECTS.values()}),
+                "description": "SQL dialect, as sqlglot or a dbt adapter names it (default: the"
+                " manifest's adapter)",
+            },
             "tracking_plans": {**_STRINGS, "description": "globs of tracking-plan files"},
             "fail_on": {"enum": ["error", "warning", "info", "never"]},
             "baseline": {"type": "string", "description": "path of the baseline file"},
