@@ -208,6 +208,12 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="a key YAML reads as a boolean (was a crash)",
         ),
         pytest.param(
+            "rules:\n  ownership/missing-owner:\n    options: {resource_types: [model, modle]}\n",
+            3,
+            "`modle` is not allowed at `rules.ownership/missing-owner.options.resource_types.1`",
+            id="a misspelt resource type (was: quietly never matched)",
+        ),
+        pytest.param(
             "dialect: snowfake\n",
             1,
             "`snowfake` is not allowed at `dialect`: use one of athena,",

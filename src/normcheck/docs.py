@@ -44,6 +44,8 @@ def _type_name(prop: Mapping[str, Any]) -> str:
         return " | ".join(_type_name(p) for p in prop["anyOf"])
     if "$ref" in prop:
         return "object"
+    if "enum" in prop and "type" not in prop:  # a choice: resource types, say
+        return " / ".join(f"`{v}`" for v in prop["enum"])
     kind = str(prop.get("type", "any"))
     if kind == "array":
         return f"list of {_type_name(prop.get('items', {}))}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_args
 
 import msgspec
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 SEVERITIES = ("off", "info", "warning", "error")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
-RESOURCE_TYPES = (
+ResourceType = Literal[
     "model",
     "seed",
     "snapshot",
@@ -33,7 +33,8 @@ RESOURCE_TYPES = (
     "column",
     "event",
     "property",
-)
+]
+RESOURCE_TYPES: tuple[str, ...] = get_args(ResourceType)
 PROJECT = "project"
 
 OptionsT = TypeVar("OptionsT")

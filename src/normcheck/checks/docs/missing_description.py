@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from normcheck.checks._api import Context, Hit, Options, rule
+from normcheck.checks._api import Context, Hit, Options, ResourceType, rule
 from normcheck.project import Resource
 
 DESCRIBED_TYPES = [
@@ -26,7 +26,7 @@ DESCRIBED_TYPES = [
 
 class MissingDescriptionOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str],
+        list[ResourceType],
         msgspec.Meta(
             description="resource types that must be described", extra={"stricter": "more"}
         ),

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from normcheck.checks._api import Context, Hit, Options, rule
+from normcheck.checks._api import Context, Hit, Options, ResourceType, rule
 from normcheck.checks._common import words
 from normcheck.checks.docs.missing_description import DESCRIBED_TYPES
 from normcheck.project import Resource
@@ -15,7 +15,7 @@ from normcheck.project import Resource
 
 class PlaceholderOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str],
+        list[ResourceType],
         msgspec.Meta(
             description="resource types whose descriptions are checked", extra={"stricter": "more"}
         ),

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from normcheck._glob import match_any
-from normcheck.checks._api import Context, Hit, Options, rule
+from normcheck.checks._api import Context, Hit, Options, ResourceType, rule
 from normcheck.checks._common import Regex, code_line, layer_of
 from normcheck.project import Resource
 
@@ -42,7 +42,7 @@ class Scope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 class RequiredMetaOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str],
+        list[ResourceType],
         msgspec.Meta(
             description="resource types that must carry the keys", extra={"stricter": "more"}
         ),

@@ -5,11 +5,11 @@ from typing import Annotated
 
 import msgspec
 
-from normcheck.checks._api import Context, Hit, Options, rule
+from normcheck.checks._api import Context, Hit, Options, ResourceType, rule
 from normcheck.checks._common import CaseName, Regex, case_problem
 from normcheck.project import Resource
 
-NAMED_TYPES = [
+NAMED_TYPES: list[ResourceType] = [
     "model",
     "seed",
     "snapshot",
@@ -28,7 +28,7 @@ class NameCaseOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=
         Regex | None, msgspec.Meta(description="a regular expression instead of `case`")
     ] = None
     resource_types: Annotated[
-        list[str],
+        list[ResourceType],
         msgspec.Meta(
             description="resource types whose names are checked", extra={"stricter": "more"}
         ),

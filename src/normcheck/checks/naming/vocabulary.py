@@ -5,11 +5,11 @@ from typing import Annotated
 
 import msgspec
 
-from normcheck.checks._api import Context, Hit, Options, rule
+from normcheck.checks._api import Context, Hit, Options, ResourceType, rule
 from normcheck.checks._common import words
 from normcheck.project import Resource
 
-VOCABULARY_TYPES = [
+VOCABULARY_TYPES: list[ResourceType] = [
     "model",
     "seed",
     "snapshot",
@@ -25,7 +25,7 @@ VOCABULARY_TYPES = [
 
 class VocabularyOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
     resource_types: Annotated[
-        list[str],
+        list[ResourceType],
         msgspec.Meta(
             description="resource types whose names are checked", extra={"stricter": "more"}
         ),
