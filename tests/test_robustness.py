@@ -328,12 +328,17 @@ def test_yaml_loader_limits_in_process(tmp_path):
     assert _yaml.parse_yaml("", "x.yml").data is None
 
 
-def test_yaml_unique_keys_allow_merge_overrides_and_typed_keys():
-    """A key a merge (`<<`) brought in may be overridden, and `1` and `"1"` are two
-    keys; a key written twice in one mapping is refused where it is written again."""
-    merged = "base: &b {a: 1, c: 2}\nteam:\n  <<: *b\n  a: 3\n1: x\n'1': y\n"
+def test_yaml_unique_keys_allow_merge_overrides_and_refuse_keys_that_are_not_text():
+    """A key a merge (`<<`) brought in may be overridden; a key YAML reads as
+    something else than text (`1`, `no`) is refused, saying to quote it; a key
+    written twice in one mapping is refused where it is written again."""
+    merged = "base: &b {a: 1, c: 2}\nteam:\n  <<: *b\n  a: 3\n'1': y\n"
     doc = _yaml.parse_yaml(merged, "x.yml", unique_keys=True)
-    assert doc.data == {"base": {"a": 1, "c": 2}, "team": {"a": 3, "c": 2}, 1: "x", "1": "y"}
+    assert doc.data == {"base": {"a": 1, "c": 2}, "team": {"a": 3, "c": 2}, "1": "y"}
+    with pytest.raises(_yaml.ArtifactError, match=r"key `1` is a number to YAML") as caught:
+        _yaml.parse_yaml(merged + "1: x\n", "x.yml", unique_keys=True)
+    assert caught.value.line == 6
+    assert _yaml.parse_yaml("1: x\n", "x.yml").data == {1: "x"}  # dbt's files: as YAML says
     twice = "a: 1\nteam:\n  b: [{c: 1, c: 2}]\n"
     assert _yaml.parse_yaml(twice, "x.yml").data == {"a": 1, "team": {"b": [{"c": 2}]}}
     with pytest.raises(
