@@ -436,6 +436,30 @@ def test_config_check_without_files_validates_each_monorepo_project(tmp_path, ca
     assert "crm/normcheck.yml:2: unknown key `teem`" in err
 
 
+def test_config_files_without_check_are_a_usage_error(tmp_path, capsys, chdir):
+    """`normcheck config other.yml` showed normcheck.yml's configuration, not the
+    file's, and passed: FILES are read only by --check."""
+    chdir(tmp_path)
+    (tmp_path / "other.yml").write_text("version: 1\n")
+    code, out, err = run_cli(capsys, "config", "other.yml")
+    assert (code, out) == (2, "")
+    assert err == (
+        "normcheck: error: FILES are validated with --check; to see one file's resolved "
+        "configuration, pass --config FILE\n"
+    )
+
+
+def test_a_relative_xdg_cache_home_is_ignored(monkeypatch, tmp_path):
+    from normcheck import cache
+
+    monkeypatch.delenv("NORMCHECK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # would put the cache in the project
+    assert cache.cache_dir() == tmp_path / ".cache" / "normcheck"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.cache_dir() == tmp_path / "xdg" / "normcheck"
+
+
 def test_init_looks_at_the_folder(tmp_path, capsys, chdir):
     """No dbt project here: said (the file is still written). Tracking plans under
     tracking/: the starter reads them, or the tracking rules would check nothing."""

@@ -214,6 +214,21 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="a misspelt resource type (was: quietly never matched)",
         ),
         pytest.param(
+            "vocabulary:\n  banned: [tmp, no]\n",
+            2,
+            "invalid value at `vocabulary.banned.1`: YAML reads it as false, not text: quote it",
+            id="a value YAML reads as a boolean",
+        ),
+        pytest.param(
+            "projects: [a, ./a/]\n", 1, "`projects:` lists `./a/` twice", id="a project twice"
+        ),
+        pytest.param(
+            "plugins: [models]\n",
+            1,
+            "plugin `models` is a folder, not a Python file",
+            id="a folder",
+        ),
+        pytest.param(
             "dialect: snowfake\n",
             1,
             "`snowfake` is not allowed at `dialect`: use one of athena,",
@@ -237,6 +252,7 @@ def test_unknown_packaged_set(tmp_path, chdir):
 def test_invalid_configuration_names_file_and_line(tmp_path, chdir, text, line, needle):
     chdir(tmp_path)
     write(tmp_path, {"normcheck.yml": text})
+    (tmp_path / "models").mkdir()  # a folder, for the configurations that name it
     error = error_of(tmp_path)
     assert error.file == "normcheck.yml"
     assert error.line == line, str(error)

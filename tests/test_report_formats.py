@@ -273,6 +273,24 @@ def test_report_command_user_errors(teams, monkeypatch, capsys, args, message):
     assert "Traceback" not in err
 
 
+def test_no_report_is_written_over_what_the_run_read(teams, monkeypatch, capsys):
+    """`--output json:normcheck.yml` (or the manifest) would lose the input: refused
+    before any report is written, the first output too."""
+    monkeypatch.chdir(teams)
+    for target in ("normcheck.yml", "target/manifest.json"):
+        before = Path(target).read_bytes()
+        args = ["--output", "json:first.json", "--output", f"json:{target}"]
+        code = main(["check", "--parse", "never", "-q", *args])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert err == (
+            f"normcheck: error: {target}: is an input of this run: "
+            "refusing to write a report over it\n"
+        )
+        assert Path(target).read_bytes() == before
+        assert not Path("first.json").exists()
+
+
 def test_output_folders_are_made_as_needed(teams, monkeypatch, capsys):
     """CI writes reports into a folder of their own, which need not exist yet."""
     monkeypatch.chdir(teams)

@@ -622,6 +622,9 @@ def test_baseline_writes_through_a_link_and_keeps_the_files_mode(project, capsys
         pytest.param("{", "invalid baseline JSON", id="broken JSON"),
         pytest.param("[" * 100_000, "nested too deeply", id="nested too deeply"),
         pytest.param('{"version": 2, "entries": []}', "not a normcheck baseline", id="version"),
+        pytest.param(
+            '{"version": true, "entries": []}', "not a normcheck baseline", id="true is not 1"
+        ),
         pytest.param('{"version": 1}', "no `entries` list", id="no entries"),
         pytest.param(
             '{"version": 1, "entries": [{"rule": 1}]}', "needs rule, resource", id="bad entry"

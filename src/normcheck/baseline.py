@@ -114,7 +114,7 @@ def load(path: Path, shown: str) -> list[Entry]:
         raise ArtifactError(f"invalid baseline JSON: {exc.msg}", shown, exc.lineno) from None
     except RecursionError:
         raise ArtifactError("invalid baseline JSON: nested too deeply", shown, 1) from None
-    if not isinstance(data, dict) or data.get("version") != 1:
+    if not isinstance(data, dict) or type(data.get("version")) is not int or data["version"] != 1:
         raise ArtifactError("not a normcheck baseline (expected version 1)", shown, 1)
     raw = data.get("entries")
     if not isinstance(raw, list):

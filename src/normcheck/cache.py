@@ -89,7 +89,9 @@ def cache_dir() -> Path:
     explicit = os.environ.get("NORMCHECK_CACHE_DIR")
     if explicit:
         return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not Path(base).is_absolute():  # the XDG spec: a relative value is ignored
+        base = str(Path.home() / ".cache")
     return Path(base) / "normcheck"
 
 

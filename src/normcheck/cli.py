@@ -62,9 +62,28 @@ def _outputs(
     return out
 
 
-def _write_outputs(outputs: Sequence[tuple[str, Path]], rendered: Callable[[str], str]) -> None:
+def _write_outputs(
+    outputs: Sequence[tuple[str, Path]],
+    rendered: Callable[[str], str],
+    result: Result,
+    options: RunOptions,
+) -> None:
     """Write each --output file (its folders made as needed), before the console
-    report: a path that cannot be written is the one line a user sees."""
+    report: a path that cannot be written is the one line a user sees. None is
+    written over what the run read (`--output json:normcheck.yml`, a typo, would
+    lose the configuration): checked for all before any is written."""
+    manifest = options.manifest or options.project_dir / "target" / "manifest.json"
+    read = {manifest, manifest.parent / "catalog.json"}
+    for part in (result, *result.parts):
+        read.update(part.config.paths)
+        if part.baseline_path is not None:
+            read.add(part.baseline_path)
+    inputs = {path.resolve() for path in read}
+    for _, path in outputs:
+        if path.resolve() in inputs:
+            raise UsageError(
+                "is an input of this run: refusing to write a report over it", str(path)
+            )
     for fmt, path in outputs:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +196,7 @@ def check(
         click.echo(f"normcheck: {note}", err=True)
     if statistics:
         _print_statistics(result, time.perf_counter() - started)
-    _write_outputs(outputs, lambda out_fmt: render(result, out_fmt, False))
+    _write_outputs(outputs, lambda out_fmt: render(result, out_fmt, False), result, options)
     color = _color(no_color)
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
@@ -283,7 +302,9 @@ def report_command(
     result = run(options)
     for note in result.notes:
         click.echo(f"normcheck: {note}", err=True)
-    _write_outputs(outputs, lambda out_fmt: render_scorecard(result, out_fmt, False))
+    _write_outputs(
+        outputs, lambda out_fmt: render_scorecard(result, out_fmt, False), result, options
+    )
     color = _color(no_color)
     click.echo(render_scorecard(result, fmt, color), nl=False)
     return _exit_code(result, "never")
@@ -518,6 +539,11 @@ def config_command(
     With --check, validate each of FILES (normcheck.yml or rule sets, following
     `extends`), or without FILES the project's configuration (every file it extends,
     and each monorepo project's own), and print nothing when they are valid."""
+    if files and not check_only:
+        raise UsageError(
+            "FILES are validated with --check; to see one file's resolved configuration, "
+            "pass --config FILE"
+        )
     if check_only:
         for file in files:
             _plugins_imported(load_config(file.parent, file))

@@ -532,8 +532,9 @@ def project_configs(
     within = extends_root(root_config) if root_config is not None else None
     for folder in config.projects:
         if not folder.is_dir():
+            what = "a file, not a project folder" if folder.exists() else "which does not exist"
             raise UsageError(
-                f"`projects:` lists `{display_path(folder)}`, which does not exist",
+                f"`projects:` lists `{display_path(folder)}`, {what}",
                 None if root_config is None else display_path(root_config.resolve()),
             )
         config_file = find_config(folder) or root_config

@@ -4,6 +4,7 @@ the JSON Schema, and merge them in order with provenance and locks."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -166,6 +167,15 @@ def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> Config
         key_line = file.doc.line((*path, str(error.instance)))
         return ConfigError(
             f"`{error.instance}` is not a rule id (expected family/name)", file.shown, key_line
+        )
+    wanted = error.validator_value if error.validator == "type" else None
+    wants_text = wanted == "string" or (isinstance(wanted, list) and "string" in wanted)
+    if wants_text and isinstance(error.instance, (bool, int, float, type(None))):
+        read = json.dumps(error.instance)  # `no` -> false, `1.10` -> 1.1, `~` -> null
+        return ConfigError(
+            f"invalid value at `{where}`: YAML reads it as {read}, not text: quote it",
+            file.shown,
+            line,
         )
     if error.validator == "format" and error.validator_value == "regex":
         return ConfigError(
@@ -365,6 +375,13 @@ class _Merger:
                 self.settings[key] = (data[key], file.origin(key))
         if "projects" in data:
             folders = tuple((file.path.parent / p).resolve() for p in data["projects"])
+            for index, folder in enumerate(folders):
+                if folder in folders[:index]:  # `a` and `./a/`: one project checked twice
+                    raise ConfigError(
+                        f"`projects:` lists `{data['projects'][index]}` twice",
+                        file.shown,
+                        file.doc.line(("projects", index)),
+                    )
             self.settings["projects"] = (folders, file.origin("projects"))
         for level in ("red", "yellow"):  # each level is replaced whole by a later file
             if level in (data.get("scorecard") or {}):
@@ -684,8 +701,9 @@ def _plugin_paths(files: list[ConfigFile]) -> list[Path]:
         for index, entry in enumerate(file.data.get("plugins") or ()):
             path = (file.path.parent / str(entry)).resolve()
             if not path.is_file():  # said at the line that names it
+                what = "is a folder, not a Python file" if path.is_dir() else "not found"
                 raise ConfigError(
-                    f"plugin `{entry}` not found (looked for {path})",
+                    f"plugin `{entry}` {what} (looked for {path})",
                     file.shown,
                     file.doc.line(("plugins", index)),
                 )
