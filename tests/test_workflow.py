@@ -440,6 +440,36 @@ def test_suppressions_hide_findings_and_stay_honest(tmp_path, monkeypatch, capsy
     assert code == 1
 
 
+def test_a_suppression_block_without_ignore_is_said_to_have_no_effect(
+    tmp_path, monkeypatch, capsys
+):
+    """`meta.normcheck: [...]` (the `ignore:` forgotten) hid nothing and said nothing."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_a.sql": "select 1 as a\n",
+            "models/marts/_models.yml": (
+                "version: 2\nmodels:\n  - name: fct_a\n    config:\n      meta:\n"
+                "        normcheck: [{rule: docs/missing-description, reason: later}]\n"
+            ),
+            "normcheck.yml": "extends: [normcheck:default]\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    _, report, _ = check(capsys, "--select", "docs,normcheck")
+    got = {(f["rule"], f["message"]) for f in report["findings"]}
+    assert got == {
+        (
+            "docs/missing-description",
+            "model `fct_a` has no description: add `description:` to its YAML",
+        ),
+        (
+            "normcheck/unused-suppression",
+            "model `fct_a` has a `meta.normcheck` that is not `{ignore: [...]}`: it has no effect",
+        ),
+    }
+
+
 def test_column_suppressions_stay_honest_when_no_selected_rule_judges_columns(
     tmp_path, monkeypatch, capsys
 ):

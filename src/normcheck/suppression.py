@@ -56,7 +56,8 @@ def _sql_suppressions(resource: Resource) -> Iterator[Suppression]:
 
 def _yaml_suppressions(resource: Resource) -> Iterator[Suppression]:
     block = resource.meta.get("normcheck")
-    if not isinstance(block, Mapping):
+    if not isinstance(block, Mapping):  # `normcheck: [...]`, `ignore:` forgotten
+        yield Suppression("", "", None, resource, "yaml", None, 0, "not a mapping")
         return
     entries = block.get("ignore")
     if not isinstance(entries, list):
@@ -159,11 +160,15 @@ def apply(
     for s in suppressions:
         what = f"suppression of `{s.rule}` on {s.resource.type} `{s.resource.name}`"
         if s.malformed:
+            shape = (
+                "`meta.normcheck` that is not `{ignore: [...]}`"
+                if s.malformed == "not a mapping"
+                else "suppression that is not `{rule, reason, until}`"
+            )
             report(
                 UNUSED,
                 s,
-                f"{s.resource.type} `{s.resource.name}` has a suppression that "
-                "is not `{rule, reason, until}`: it has no effect",
+                f"{s.resource.type} `{s.resource.name}` has a {shape}: it has no effect",
                 f"malformed:{s.index}",
             )
             continue
