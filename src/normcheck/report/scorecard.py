@@ -123,10 +123,9 @@ def describe(thresholds: ScorecardThresholds) -> str:
             parts.append(f"under {t.clean_below:g}% clean")
         return " or ".join(parts) or "never"
 
-    return (
-        f"red: {level(thresholds.red)}; yellow: {level(thresholds.yellow)}, "
-        "or any error; green: otherwise"
-    )
+    # an error never leaves a cell green: said where red needs more than one
+    errors = "" if thresholds.red.errors == 1 else ", or any error"
+    return f"red: {level(thresholds.red)}; yellow: {level(thresholds.yellow)}{errors}; green: otherwise"
 
 
 def resource_of(uid: str, resources: Mapping[str, str]) -> str | None:
