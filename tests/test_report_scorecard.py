@@ -85,9 +85,7 @@ def test_light(counts, share, thresholds, expected):
 
 
 def test_describe_thresholds():
-    assert (
-        describe(DEFAULT) == "red: 1+ errors; yellow: 1+ warnings; green: otherwise"
-    )
+    assert describe(DEFAULT) == "red: 1+ errors; yellow: 1+ warnings; green: otherwise"
     custom = ScorecardThresholds(red=Threshold(errors=3, clean_below=50.5), yellow=Threshold())
     assert describe(custom) == (
         "red: 3+ errors or under 50.5% clean; yellow: never, or any error; green: otherwise"

@@ -125,7 +125,8 @@ def describe(thresholds: ScorecardThresholds) -> str:
 
     # an error never leaves a cell green: said where red needs more than one
     errors = "" if thresholds.red.errors == 1 else ", or any error"
-    return f"red: {level(thresholds.red)}; yellow: {level(thresholds.yellow)}{errors}; green: otherwise"
+    yellow = level(thresholds.yellow) + errors
+    return f"red: {level(thresholds.red)}; yellow: {yellow}; green: otherwise"
 
 
 def resource_of(uid: str, resources: Mapping[str, str]) -> str | None:
