@@ -207,9 +207,26 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
         ),
         pytest.param(
             "postgres",
-            'select ORDER_ID, CUSTOMER_ID as BUYER_ID, "MixedCase" from t',
-            [("order_id", None, None), ("buyer_id", None, None), ("MixedCase", None, None)],
-            id="postgres stores unquoted names in lower case",
+            'select ORDER_ID, CUSTOMER_ID as BUYER_ID, "MixedCase", "UPPER" from t',
+            [
+                ("order_id", None, None),
+                ("buyer_id", None, None),
+                ("MixedCase", None, None),
+                ("UPPER", None, None),
+            ],
+            id="postgres stores unquoted names in lower case; quoted ones as written",
+        ),
+        pytest.param(
+            "postgres",
+            "select OrderTotal from t",
+            [("OrderTotal", None, None)],
+            id="a mixed-case name keeps the words it meant, for the naming rules",
+        ),
+        pytest.param(
+            "",
+            "select ORDER_ID from t",
+            [("ORDER_ID", None, None)],
+            id="an unknown warehouse: no guess at its folding",
         ),
         pytest.param(
             "snowflake",
@@ -231,9 +248,15 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
         ),
         pytest.param(
             "postgres",
-            "select v.* from (values (1)) as v (ID)",
-            [("id", None, None)],
-            id="the names a VALUES alias gives, folded",
+            'select v.* from (values (1, 2)) as v (ID, "KEEP")',
+            [("id", None, None), ("KEEP", None, None)],
+            id="the names a VALUES alias gives, folded unless quoted",
+        ),
+        pytest.param(
+            "postgres",
+            "select * from (values (1, 2, 3)) as v (a, b)",
+            None,
+            id="a VALUES alias naming fewer columns than it has: not known",
         ),
         pytest.param(
             "duckdb",
@@ -1229,6 +1252,14 @@ def test_the_parse_starts_on_the_half_built_project_and_finds_what_the_whole_giv
         assert facts.facts == late.finish().facts
     assert facts.project is whole
     assert any(facts.output(m.uid) for m in analysis.sql_models(whole))
+    # output() is plugin API: (name, type) pairs, as rules have unpacked them; the
+    # lines are produced()'s
+    for model in analysis.sql_models(whole):
+        pairs, produced = facts.output(model.uid), facts.produced(model.uid)
+        assert (pairs is None) == (produced is None)
+        if produced is not None:
+            assert pairs == [(c.name, c.type) for c in produced]
+            assert all(type(pair) is tuple and len(pair) == 2 for pair in pairs)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
-import re
 import signal
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -32,10 +31,9 @@ from normcheck.sqlfacts import (
     Job,
     ParseContext,
     RenderInput,
+    WordLines,
     dialect_for,
-    nearest,
     parse_relation,
-    word_line,
 )
 
 PARALLEL_FROM = 200  # models; below this, forking costs more than it saves
@@ -93,8 +91,14 @@ class SqlAnalysis:
             found = self._known[model.uid] = _known_relations(self.project, model)
         return found
 
-    def output(self, uid: str) -> list[Column] | None:
-        """The model's output columns with stars expanded, or None when unknown."""
+    def output(self, uid: str) -> list[tuple[str, str | None]] | None:
+        """The model's output columns with stars expanded, as (name, type), or None
+        when unknown (part of the API rules and plugins use)."""
+        produced = self.produced(uid)
+        return None if produced is None else [(c.name, c.type) for c in produced]
+
+    def produced(self, uid: str) -> list[Column] | None:
+        """:meth:`output`, each column with the line of the rendered SQL that makes it."""
         if uid in self.resolved:
             return self.resolved[uid]
         self.resolved[uid] = None  # a cycle resolves to "unknown"
@@ -126,7 +130,7 @@ class SqlAnalysis:
             return None
         resource = self.project.resources[uid]
         if resource.type == "model" and uid in self.facts:
-            produced = self.output(uid)
+            produced = self.produced(uid)
             if produced is not None:
                 return produced
         documented = [self.project.resources[c] for c in resource.columns]
@@ -525,9 +529,6 @@ def _store(path: Path, facts: dict[str, Facts]) -> None:
         return
 
 
-_WORD = re.compile(r"[A-Za-z0-9_]+")
-
-
 def with_sql_columns(
     project: Project, analysis: SqlAnalysis, catalog: Catalog | None = None
 ) -> Project:
@@ -538,12 +539,12 @@ def with_sql_columns(
     resources = dict(project.resources)
     for uid in analysis.facts:
         model = resources[uid]
-        produced = analysis.output(uid)
+        produced = analysis.produced(uid)
         if not produced:
             continue
         in_catalog = catalog.column_types(uid) if catalog is not None else {}
         documented = analysis.documented(uid)
-        words = _WordLines(model.raw_code)
+        words = WordLines(model.raw_code)
         added = []
         seen = set()
         typed: dict[str, str] = {}  # documented columns' types, as the SQL gives them
@@ -588,29 +589,3 @@ def _type_documented(
         data_type = typed.get(column.name.lower())
         if data_type is not None and not column.data_type and not column.from_sql:
             resources[uid] = msgspec.structs.replace(column, data_type=data_type)
-
-
-class _WordLines:
-    """The lines where a word is (whole word, any case) in ``code``, and of those
-    the nearest to the line the rendered SQL has it on (rendering keeps most
-    lines where they are; a macro's output or a Jinja comment moves the rest a
-    little), or the first. The words are indexed once per model: searching the
-    code again for each of its columns is quadratic, minutes on a 1 MB model
-    with 60,000 columns."""
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        self._lines: dict[str, list[int]] | None = None
-
-    def line_near(self, word: str, line: int | None) -> int | None:
-        if self._lines is None:
-            index: dict[str, list[int]] = {}
-            for number, text in enumerate(self.code.splitlines(), 1):
-                for found in {w.lower() for w in _WORD.findall(text)}:
-                    index.setdefault(found, []).append(number)
-                if "*" in text:
-                    index.setdefault("*", []).append(number)
-            self._lines = index
-        if word == "*" or _WORD.fullmatch(word):
-            return nearest(self._lines.get(word.lower(), []), line)
-        return word_line(self.code, word, line)  # a quoted name with other characters

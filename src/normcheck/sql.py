@@ -100,15 +100,24 @@ _FOLDING = frozenset({NormalizationStrategy.LOWERCASE, NormalizationStrategy.UPP
 @functools.cache
 def folds_case(dialect: str) -> bool:
     """Whether the dialect's warehouse folds unquoted names to one case, so that
-    `ORDER_ID` is the column `order_id`, as dbt's YAML spells it."""
+    `ORDER_ID` is the column `order_id`, as dbt's YAML spells it (not for an
+    unknown warehouse: no guess)."""
     if dialect == "redshift":
         return True
-    return Dialect.get_or_raise(dialect or None).NORMALIZATION_STRATEGY in _FOLDING
+    return bool(dialect) and Dialect.get_or_raise(dialect).NORMALIZATION_STRATEGY in _FOLDING
 
 
-def _quoted(node: exp.Expr) -> bool:
-    identifier = node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
-    return identifier is not None and bool(identifier.quoted)
+def _folded(name: str, identifier: exp.Identifier | None) -> str:
+    """An output name as a folding warehouse stores it: in lower case when it is
+    unquoted and written all in capitals (`ORDER_ID`, the style of upper-case
+    SQL). A mixed-case name (`OrderTotal`) stays as written, so the naming rules
+    still see the words it meant (the warehouse's `ordertotal` hides them)."""
+    quoted = identifier is not None and bool(identifier.quoted)
+    return name.lower() if not quoted and name.isupper() else name
+
+
+def _identifier(node: exp.Expr) -> exp.Identifier | None:
+    return node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
 
 
 class _Local:
@@ -169,8 +178,8 @@ class _Local:
                 name = projection.output_name
                 if not name:
                     return None  # an unnamed expression: the warehouse picks its name
-                if self.folds and not _quoted(named or projection):
-                    name = name.lower()  # the warehouse stores it so
+                if self.folds:
+                    name = _folded(name, _identifier(named or projection))
                 kind = _type_of(projection, self.dialect)
                 if kind is None:
                     kind = self._passed_type(projection, sources, resolved)
@@ -252,8 +261,11 @@ class _Local:
         elif isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
             key = relation_key([source.catalog, source.db, source.name])
             return [Item("*", None, key, excluded, line)]
-        elif isinstance(source, exp.Values) and source.alias_column_names:
-            names = [n.lower() if self.folds else n for n in source.alias_column_names]
+        elif isinstance(source, exp.Values) and _named_values(source):
+            alias = source.args["alias"]
+            names = [
+                _folded(c.name, _identifier(c)) if self.folds else c.name for c in alias.columns
+            ]
             return [Item(n, None, line=line) for n in names if n.lower() not in excluded]
         else:
             return None
@@ -266,6 +278,18 @@ class _Local:
             for i in inner
             if i.star is not None or i.name.lower() not in excluded
         ]
+
+
+def _named_values(values: exp.Values) -> bool:
+    """A VALUES list whose alias names each of its columns (`as t (a, b)`): a
+    shorter list leaves the others to the warehouse's naming."""
+    alias = values.args.get("alias")
+    rows = values.expressions
+    if alias is None or not alias.columns or not rows:
+        return False
+    first = rows[0]
+    width = len(first.expressions) if isinstance(first, exp.Tuple) else 1
+    return len(alias.columns) == width
 
 
 def _line(node: exp.Expr) -> int | None:

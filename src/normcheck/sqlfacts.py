@@ -143,10 +143,35 @@ def nearest(lines: list[int], line: int | None) -> int | None:
     return min(lines, key=lambda number: (abs(number - line), number))
 
 
-def word_line(code: str, word: str, line: int | None) -> int | None:
-    """The line of ``code`` with ``word`` (whole, any case) nearest to ``line``:
-    where the rendered SQL has it, the model file has it on the same line or
-    near, unless Jinja made it."""
-    pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", re.IGNORECASE)
-    found = [n for n, text in enumerate(code.splitlines(), 1) if pattern.search(text)]
-    return nearest(found, line)
+class WordLines:
+    """The lines where a word is (whole word, any case) in a model's ``code``,
+    and of those the nearest to the line the rendered SQL has it on (rendering
+    keeps most lines where they are; a macro's output or a Jinja comment moves
+    the rest a little), or the first. Indexed once per model: searching the
+    code again for each of its columns or tables is quadratic, minutes on a
+    1 MB model with 60,000 columns."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self._texts: list[str] | None = None
+        self._index: dict[str, list[int]] | None = None
+
+    def line_near(self, word: str, line: int | None) -> int | None:
+        if self._texts is None:
+            self._texts = self.code.splitlines()
+        if word == "*" or _WORD.fullmatch(word):
+            if self._index is None:
+                index: dict[str, list[int]] = {}
+                for number, text in enumerate(self._texts, 1):
+                    for found in {w.lower() for w in _WORD.findall(text)}:
+                        index.setdefault(found, []).append(number)
+                    if "*" in text:
+                        index.setdefault("*", []).append(number)
+                self._index = index
+            return nearest(self._index.get(word.lower(), []), line)
+        # a quoted name with other characters: searched for, in the lines split once
+        pattern = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", re.I)
+        return nearest([n for n, t in enumerate(self._texts, 1) if pattern.search(t)], line)
+
+
+_WORD = re.compile(r"[A-Za-z0-9_]+")

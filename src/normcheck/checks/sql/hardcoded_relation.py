@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from normcheck.checks._api import Context, Hit, NoOptions, rule
 from normcheck.checks._common import code_line
 from normcheck.project import Resource
-from normcheck.sqlfacts import UNRESOLVED, word_line
+from normcheck.sqlfacts import UNRESOLVED, WordLines
 
 
 @rule("sql/hardcoded-relation", severity="error", targets=["model"])
@@ -42,6 +42,7 @@ def hardcoded_relation(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit
         return
     known = ctx.sql.known_relations(model)
     short = {k.rsplit(".", 1)[-1] for k in known}
+    words = WordLines(model.raw_code)  # the model's lines, split and indexed once
     for table in facts.tables:
         name = table.rsplit(".", 1)[-1]
         if (
@@ -56,7 +57,7 @@ def hardcoded_relation(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit
             "knows the dependency",
             key=table,
             where="file",
-            line=word_line(model.raw_code, name, facts.table_lines.get(table))
+            line=words.line_near(name, facts.table_lines.get(table))
             or code_line(model.raw_code.lower(), name)
             or 1,
         )

@@ -48,7 +48,7 @@ def missing_column(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     produced = ctx.sql.output(model.uid) if ctx.sql else None
     if ctx.sql is None or produced is None:
         return
-    missing = ctx.sql.documented(model.uid) - {column.name.lower() for column in produced}
+    missing = ctx.sql.documented(model.uid) - {name.lower() for name, _ in produced}
     for uid in model.columns if missing else ():
         column = ctx.project.resources[uid]
         if column.from_sql or column.name.lower() not in missing:
