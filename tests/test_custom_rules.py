@@ -199,6 +199,13 @@ def test_local_plugins_run_and_failures_are_reported(tmp_path, monkeypatch, caps
         assert main(command) == 2
         err = capsys.readouterr().err
         assert err.startswith("normcheck: error: governance/broken.py:3: plugin does not compile")
+    # in a module the plugin imports: that module's file and line
+    (root / "governance" / "broken.py").write_text("import helpers_bad\n")
+    (root / "governance" / "helpers_bad.py").write_text("x = (\n")
+    monkeypatch.syspath_prepend(str(root / "governance"))
+    assert main(["config", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("normcheck: error: governance/helpers_bad.py:1: plugin does not compile")
 
 
 def test_plugin_rules_may_not_take_builtin_families(tmp_path):

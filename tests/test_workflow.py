@@ -626,6 +626,12 @@ def test_baseline_never_replaces_what_is_not_a_baseline(project, capsys):
     assert (project / "dbt_project.yml").read_bytes() == before
     assert main(["baseline", "--parse", "never", "--output", "empty.json"]) == 0  # empty: fine
     assert json.loads((project / "empty.json").read_text())["version"] == 1
+    # a baseline a merge left with conflict markers: rewritten, as that mends it
+    text = (project / "empty.json").read_text().splitlines(keepends=True)
+    conflicted = ["<<<<<<< HEAD\n", *text[:3], "=======\n", *text[:3], ">>>>>>> main\n"]
+    (project / "empty.json").write_text("".join(conflicted + text[3:]))
+    assert main(["baseline", "--parse", "never", "--output", "empty.json"]) == 0
+    assert json.loads((project / "empty.json").read_text())["version"] == 1
 
 
 def test_baseline_writes_through_a_link_and_keeps_the_files_mode(project, capsys):

@@ -66,8 +66,8 @@ def write_atomic(path: Path, text: str, shown: str | None = None) -> Path:
         if not target.is_file():
             raise ArtifactError("is not a file: refusing to write the baseline there", shown)
         try:
-            if target.stat().st_size:  # an empty file may be replaced
-                load(target, shown)
+            if target.stat().st_size and not _was_baseline(target):
+                load(target, shown)  # says what it is not
         except ArtifactError:
             raise ArtifactError(
                 "exists and is not a normcheck baseline: refusing to replace it "
@@ -97,6 +97,14 @@ def write_atomic(path: Path, text: str, shown: str | None = None) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _was_baseline(path: Path) -> bool:
+    """A baseline, perhaps broken by a merge (`<<<<<<<` lines): rewriting it is
+    how that is mended. Only its first bytes are read."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return b'"version"' in head and b'"entries"' in head
 
 
 def load(path: Path, shown: str) -> list[Entry]:

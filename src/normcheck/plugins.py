@@ -154,10 +154,7 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
             continue
         _add(found, _rules_in(loaded), name, builtin)
     for path in local:
-        try:
-            shown = str(path.relative_to(Path.cwd()))
-        except ValueError:
-            shown = str(path)
+        shown = _shown(path)
         try:
             digest.update(path.read_bytes())
         except OSError as exc:
@@ -174,8 +171,11 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
             spec.loader.exec_module(module)
         except SyntaxError as exc:  # the user's file, not yet a program: an input error
             del sys.modules[module_name]
+            where = shown
+            if exc.filename and Path(exc.filename).resolve() != path.resolve():
+                where = _shown(Path(exc.filename))  # in a module the plugin imports
             raise ConfigError(
-                f"plugin does not compile: SyntaxError: {exc.msg}", shown, exc.lineno
+                f"plugin does not compile: SyntaxError: {exc.msg}", where, exc.lineno
             ) from None
         except Exception:
             del sys.modules[module_name]
@@ -186,6 +186,13 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
         _add(found, _rules_in(module), shown, builtin)
     found.digest = digest.hexdigest()
     return found
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def import_entry(value: str) -> object:
