@@ -355,6 +355,15 @@ def test_a_warm_run_on_a_stale_manifest_gives_the_lines_a_cold_run_gives(project
         f["resource"]: f["line"] for f in cold["findings"] if f["file"].endswith("_models.yml")
     }
     assert lines["model.shop.stg_orders"] == 5  # `- name: stg_orders`, two lines down
+    # the same with the manifest given (--manifest): no freshness note, the same lines
+    given = ("--manifest", "target/manifest.json")
+    check(capsys, *given)
+    yml.write_text("# a third\n" + yml.read_text())
+    os.utime(yml, ns=(after + 10**9, after + 10**9))
+    _, warm, _ = check(capsys, *given)
+    assert {f["resource"]: f["line"] for f in warm["findings"] if f["file"].endswith(".yml")}[
+        "model.shop.stg_orders"
+    ] == 6
 
 
 def test_a_suppression_expires_on_the_same_day_in_every_time_zone(tmp_path, monkeypatch, capsys):

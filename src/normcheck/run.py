@@ -447,6 +447,8 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
                 # files changed after the manifest (--parse never): the lines read from
                 # them may have moved, which the run's cache key cannot see
                 whole_run_cache = False
+    elif needs_parse("never", project_dir, manifest_path, changed) is not None:
+        whole_run_cache = False  # the same with a manifest given (--manifest), said or not
     rule_ids = select_rules(config, options.select, options.ignore)
     evaluated = _cached_or_evaluated(
         project_dir, config, manifest_path, rule_ids, options.use_cache, whole_run_cache
