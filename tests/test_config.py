@@ -229,7 +229,7 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="a folder",
         ),
         pytest.param(
-            "dialect: snowfake\n",
+            "dialect: Snowfake\n",
             1,
             "`snowfake` is not allowed at `dialect`: use one of athena,",
             id="an unknown dialect (was the generic one, quietly)",

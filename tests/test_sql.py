@@ -906,6 +906,7 @@ def test_items_are_compact_structs():
     ("dialect", "parses"),
     [
         pytest.param("bigquery", True, id="bigquery reads backticks and safe_cast"),
+        pytest.param("BigQuery", True, id="named in any case, as dbt's docs write it"),
         pytest.param("postgres", False, id="postgres does not"),
     ],
 )

@@ -199,7 +199,10 @@ def validate(file: ConfigFile) -> None:
     if marker is not None and marker.exists():
         return
     validator = _validator(tuple(sorted(builtin_rules())))
-    errors = list(validator.iter_errors(file.doc.data))
+    data = file.doc.data
+    if isinstance(data.get("dialect"), str):  # `Snowflake` as dbt's docs write it
+        data = {**data, "dialect": data["dialect"].lower()}
+    errors = list(validator.iter_errors(data))
     if not errors:
         if marker is not None:
             run_cache.mark(marker)
