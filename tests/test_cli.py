@@ -316,18 +316,20 @@ def test_init_writes_the_layers_the_model_folders_follow(tmp_path, capsys, chdir
     (where most of a folder's models share them), in the order data flows; once
     uncommented, it resolves to exactly those layers."""
     chdir(tmp_path)
-    (tmp_path / "dbt_project.yml").write_text("name: shop\nmodel-paths: [transform]\n")
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nmodel-paths: [transform, old]\n")
     models = {
-        "core": ["fct_a", "fct_b", "dim_a", "dim_b", "misc"],  # 4 of 5: enough
-        "base/crm": ["base_a", "base_b"],  # nested: counted for base/
-        "base": ["base_c"],
-        "scratch": ["a", "b", "c_d"],  # no shared prefix
-        "one": ["x_a"],  # one model is no convention
+        "transform/core": ["fct_a", "fct_b", "dim_a", "dim_b", "misc"],  # 4 of 5: enough
+        "transform/base/crm": ["base_a", "base_b"],  # nested: counted for base/
+        "transform/base": ["base_c"],
+        "transform/scratch": ["a", "b", "c_d"],  # no shared prefix
+        "transform/one": ["x_a"],  # one model is no convention
+        "old/base": ["src_a", "src_b"],  # a second folder of that name: the same layer
+        "old/2024": ["rpt_a", "rpt_b"],  # a name YAML would read as a number
     }
     for folder, names in models.items():
-        (tmp_path / "transform" / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         for name in names:
-            (tmp_path / "transform" / folder / f"{name}.sql").write_text("select 1 as a")
+            (tmp_path / folder / f"{name}.sql").write_text("select 1 as a")
     assert run_cli(capsys, "init")[0] == 0
     text = (tmp_path / "normcheck.yml").read_text()
     assert "# the layers your model folders follow" in text
@@ -338,10 +340,11 @@ def test_init_writes_the_layers_the_model_folders_follow(tmp_path, capsys, chdir
     options = load_config(tmp_path).rules["naming/model-prefix"].options
     layers = msgspec.to_builtins(options)["layers"]
     assert layers == {
-        "base": {"paths": ["transform/base/**"], "prefixes": ["base_"]},
+        "base": {"paths": ["old/base/**", "transform/base/**"], "prefixes": ["src_", "base_"]},
         "core": {"paths": ["transform/core/**"], "prefixes": ["dim_", "fct_"]},
+        "2024": {"paths": ["old/2024/**"], "prefixes": ["rpt_"]},
     }
-    assert list(layers) == ["base", "core"]
+    assert list(layers) == ["base", "core", "2024"]
 
 
 def test_version_and_help(capsys):

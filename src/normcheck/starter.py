@@ -5,6 +5,7 @@ folders already follow)."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -61,9 +62,10 @@ def starter(folder: Path) -> str:
     if seen:
         lines[0] += "   # the layers your model folders follow (most of their models' prefixes)"
     lines += ["  #   severity: error", "  #   options:", "  #     layers:"]
-    for name, path, prefixes in seen or _DEFAULT_LAYERS:
+    for name, paths, prefixes in _merged(seen) if seen else _DEFAULT_LAYERS_MERGED:
+        listed = ", ".join(json.dumps(p) for p in paths)
         lines.append(
-            f"  #       {name}: {{paths: [{json.dumps(path)}], prefixes: [{', '.join(prefixes)}]}}"
+            f"  #       {_key(name)}: {{paths: [{listed}], prefixes: [{', '.join(prefixes)}]}}"
         )
     if seen and {name for name, _, _ in seen} != {name for name, _, _ in _DEFAULT_LAYERS}:
         lines.append(
@@ -71,6 +73,31 @@ def starter(folder: Path) -> str:
             " give it yours"
         )
     return STARTER.format(tracking=tracking, layers="\n".join(lines) + "\n")
+
+
+def _merged(
+    seen: list[tuple[str, str, list[str]]],
+) -> list[tuple[str, list[str], list[str]]]:
+    """One layer a name: folders of one name under two model paths are one layer."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for name, path, prefixes in seen:
+        paths, known = out.setdefault(name, ([], []))
+        paths.append(path)
+        known.extend(p for p in prefixes if p not in known)
+    return [(name, paths, prefixes) for name, (paths, prefixes) in out.items()]
+
+
+_DEFAULT_LAYERS_MERGED = _merged(_DEFAULT_LAYERS)
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def _key(name: str) -> str:
+    """A layer's name as a YAML key that reads back as that text (`2024`, `on`
+    and `my layer` quoted)."""
+    if _PLAIN_KEY.fullmatch(name) and name.lower() not in _YAML_WORDS:
+        return name
+    return json.dumps(name)
 
 
 _PLAN_MARKS = (b"normcheck: plan/v1", b"rudder/v", b'"rules"', b'"self"')
