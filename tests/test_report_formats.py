@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -277,7 +278,22 @@ def test_no_report_is_written_over_what_the_run_read(teams, monkeypatch, capsys)
     """`--output json:normcheck.yml` (or the manifest) would lose the input: refused
     before any report is written, the first output too."""
     monkeypatch.chdir(teams)
-    for target in ("normcheck.yml", "target/manifest.json"):
+    properties = sorted(Path("models").rglob("*.yml"))[0].as_posix()  # read for its lines
+    config = Path("normcheck.yml").read_text()  # the module's project: put back after
+    (teams / "tracking").mkdir()
+    Path("tracking/web.yml").write_text("normcheck: plan/v1\nplan: {id: web, owner: growth}\n")
+    Path("normcheck.yml").write_text(config + 'tracking_plans: ["tracking/*.yml"]\n')
+    try:
+        _refuses_each(
+            ("normcheck.yml", "target/manifest.json", properties, "tracking/web.yml"), capsys
+        )
+    finally:
+        Path("normcheck.yml").write_text(config)
+        shutil.rmtree(teams / "tracking")
+
+
+def _refuses_each(targets, capsys):
+    for target in targets:
         before = Path(target).read_bytes()
         args = ["--output", "json:first.json", "--output", f"json:{target}"]
         code = main(["check", "--parse", "never", "-q", *args])

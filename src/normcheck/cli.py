@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -72,15 +73,9 @@ def _write_outputs(
     report: a path that cannot be written is the one line a user sees. None is
     written over what the run read (`--output json:normcheck.yml`, a typo, would
     lose the configuration): checked for all before any is written."""
-    manifest = options.manifest or options.project_dir / "target" / "manifest.json"
-    read = {manifest, manifest.parent / "catalog.json"}
-    for part in (result, *result.parts):
-        read.update(part.config.paths)
-        if part.baseline_path is not None:
-            read.add(part.baseline_path)
-    inputs = {path.resolve() for path in read}
+    files, folders = _inputs(result, options) if outputs else (set(), [])
     for _, path in outputs:
-        if path.resolve() in inputs:
+        if _is_input(path.resolve(), files, folders):
             raise UsageError(
                 "is an input of this run: refusing to write a report over it", str(path)
             )
@@ -90,6 +85,33 @@ def _write_outputs(
             path.write_text(rendered(fmt), encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
+
+
+def _inputs(result: Result, options: RunOptions) -> tuple[set[Path], list[Path]]:
+    """What the run read (absolute): configuration files, manifests, catalogs,
+    baselines and tracking plans, and each project's dbt folders, whose files it
+    reads for lines (and dbt would read a report written there)."""
+    from normcheck.dbt_parse import dbt_folders
+    from normcheck.tracking.load import find_plan_files
+
+    files: set[Path] = set()
+    folders: list[Path] = []
+    for part in (result, *result.parts):
+        project = part.project_dir.resolve()
+        files.update(part.config.paths)
+        if part.baseline_path is not None:
+            files.add(part.baseline_path)
+        given = options.manifest if project == options.project_dir.resolve() else None
+        manifest = given or project / "target" / "manifest.json"
+        files |= {manifest, manifest.parent / "catalog.json", project / "dbt_project.yml"}
+        with contextlib.suppress(UserError):  # the run read them: any error was said
+            files.update(find_plan_files(project, part.config.tracking_plans))
+        folders += dbt_folders(project) or []
+    return {f.resolve() for f in files}, folders
+
+
+def _is_input(path: Path, files: set[Path], folders: list[Path]) -> bool:
+    return path in files or (path.is_file() and any(path.is_relative_to(f) for f in folders))
 
 
 def _write_crash(text: str) -> Path:
