@@ -439,6 +439,15 @@ def test_config_check_without_files_validates_each_monorepo_project(tmp_path, ca
     assert "crm/normcheck.yml:2: unknown key `teem`" in err
 
 
+def test_the_packaged_rule_sets_validate_as_files(capsys):
+    """`config --check rules/default.yml` (a central team copying it): it was
+    said to extend itself, the default every other file extends."""
+    from normcheck.config.loader import rulesets_dir
+
+    for path in sorted(rulesets_dir().glob("*.yml")):
+        assert run_cli(capsys, "config", "--check", str(path)) == (0, "", ""), path
+
+
 def test_config_files_without_check_are_a_usage_error(tmp_path, capsys, chdir):
     """`normcheck config other.yml` showed normcheck.yml's configuration, not the
     file's, and passed: FILES are read only by --check."""

@@ -292,7 +292,14 @@ def collect(
         if not shown.startswith(PACKAGED_PREFIX):  # packaged sets are validated by the tests
             validate(file)
         targets = _extends_list(file)
-        if not targets and "extends" not in file.data and implicit_default and not stack:
+        packaged_default = path == (rulesets_dir() / "default.yml").resolve()
+        if (
+            not targets
+            and "extends" not in file.data
+            and implicit_default
+            and not stack
+            and not packaged_default  # `config --check rules/default.yml`: itself
+        ):
             targets = [(t, DEFAULT_ORIGIN) for t in DEFAULT_EXTENDS]
         for target, where in targets:
             child, child_shown = _resolve_target(target, path.parent, where, root)
