@@ -473,6 +473,38 @@ events:
 }
 
 
+def test_events_compared_whatever_their_case_are_read_case_blind(tmp_path, monkeypatch, capsys):
+    """`lower(column) = '...'`, `ilike '...'` and a `like` without `%` name one
+    event each, matched whatever its case (no "did you mean" for the case)."""
+    blind = (
+        "select 1 as n from (select 'x' as event_text) t\n"
+        "where lower(event_text) = 'purchase made'\n"
+        "   or event_text ilike 'cart viewed'\n"
+        "   or event_text like 'Order%'\n"
+        "   or upper(event_text) = 'NOT PLANNED'\n"
+    )
+    root = build_dbt_project(tmp_path, {**CROSS, "models/marts/fct_blind.sql": blind})
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nowners: {growth: {}}\n"
+        "tracking_plans: ['tracking/*.yml']\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "tracking"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    got = sorted(
+        (f["rule"], f["line"], f["message"])
+        for f in findings
+        if f["resource"] == "model.shop.fct_blind"
+    )
+    assert [(rule, line) for rule, line, _ in got] == [
+        ("tracking/deprecated-event-used", 2),
+        ("tracking/unknown-event", 5),
+    ]
+    assert "did you mean" not in got[1][2]
+    unused = {f["resource"] for f in findings if f["rule"] == "tracking/unused-event"}
+    assert "event.web.Cart Viewed" not in unused  # read, by `ilike`
+
+
 def test_cross_check_with_models_and_the_taxonomy_rules(tmp_path, monkeypatch, capsys):
     root = build_dbt_project(tmp_path, CROSS)
     (root / "normcheck.yml").write_text(

@@ -306,7 +306,7 @@ def _except(star: exp.Expr) -> list[exp.Expr]:
     return list(found) if isinstance(found, list) else []
 
 
-_WALKED = (exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In)
+_WALKED = (exp.CTE, exp.Table, exp.EQ, exp.NEQ, exp.In, exp.Like, exp.ILike)
 # Nodes that hold none of the walked kinds: the walk does not go into them.
 # Identifiers are most of a tree (a 200-token model has about 60 of its 160 nodes).
 # They hold no nodes either, so need no taking apart (see _tear_down).
@@ -361,14 +361,18 @@ class _Walk:
         self.nodes: list[exp.Expr] = []  # every node walked into
         tables: list[exp.Table] = []
         found: dict[str, set[str]] = {}
+        blind: dict[str, set[str]] = {}  # compared whatever the case
 
-        def note(column: exp.Expr, value: exp.Expr) -> None:
+        def note(column: exp.Expr, value: exp.Expr, case_blind: bool = False) -> None:
+            if type(column) in (exp.Lower, exp.Upper):  # `lower(event_text) = '...'`
+                column, case_blind = column.this, True
             if (
                 isinstance(column, exp.Column)
                 and isinstance(value, exp.Literal)
                 and value.is_string
             ):
-                found.setdefault(column.name.lower(), set()).add(value.this)
+                into = blind if case_blind else found
+                into.setdefault(column.name.lower(), set()).add(value.this)
 
         for node in _breadth_first(tree, _WALKED, self.nodes):
             if isinstance(node, exp.Table):
@@ -378,10 +382,15 @@ class _Walk:
             elif isinstance(node, exp.In):
                 for value in node.expressions:
                     note(node.this, value)
+            elif isinstance(node, (exp.Like, exp.ILike)):
+                pattern = node.expression
+                if isinstance(pattern, exp.Literal) and "%" not in pattern.this:  # one value
+                    note(node.this, pattern, isinstance(node, exp.ILike))
             else:
                 note(node.this, node.expression)
                 note(node.expression, node.this)
         self.comparisons = {k: sorted(v) for k, v in sorted(found.items())}
+        self.case_blind = {k: sorted(v) for k, v in sorted(blind.items())}
         lines: dict[str, int] = {}
         for table in tables:
             if not isinstance(table.this, exp.Identifier) or not table.name:
@@ -440,6 +449,7 @@ def analyse(sql: str, dialect: str) -> Facts:
         table_lines=walk.table_lines,
         star=star,
         comparisons=walk.comparisons,
+        case_blind=walk.case_blind,
     )
     _tear_down(walk.nodes)
     return facts

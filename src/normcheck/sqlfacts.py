@@ -68,6 +68,8 @@ class Facts(msgspec.Struct, frozen=True):
     table_lines: dict[str, int] = {}  # each table's first line in the rendered SQL
     star: bool = False
     comparisons: dict[str, list[str]] = {}  # column name -> string literals compared with it
+    # the same, compared whatever the case: `ilike 'x'`, `lower(column) = 'x'`
+    case_blind: dict[str, list[str]] = {}
 
 
 # the schema of what a ref() or source() the manifest does not know renders to (a

@@ -94,6 +94,18 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
                 found = known.get(value)
                 hint = None if found else lower.get(value.lower())
                 usage.uses.append(Use(uid, value, column, tuple(found or ()), hint))
+        for column, values in facts.case_blind.items():
+            known = columns.get(column)
+            if known is None:
+                continue
+            spellings: dict[str, list[str]] = {}
+            for key in known:
+                spellings.setdefault(key.lower(), []).append(key)
+            for value in values:
+                matched: list[Planned] = []
+                for key in spellings.get(value.lower(), ()):
+                    matched += [p for p in known[key] if p not in matched]
+                usage.uses.append(Use(uid, value, column, tuple(matched)))
         model = project.resources[uid]
         for parent_uid in model.depends_on:
             parent = project.resources.get(parent_uid)

@@ -12,7 +12,8 @@ def unknown_event(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     """An event name a model's SQL uses that no tracking plan defines.
 
     ## What it finds
-    A string compared (`=`, `<>`, `IN`) with a plan's event column (its warehouse
+    A string compared (`=`, `<>`, `IN`, a `LIKE` without `%`; case-blind with `ILIKE` or
+    `lower(column)`) with a plan's event column (its warehouse
     profile: `event_text` names and `event` slugs for Segment and RudderStack,
     `event_name` for Snowplow, or the configured columns) that is neither an event nor an
     alias of one; and, with `warehouse.source`, a per-event table of that source no
