@@ -370,6 +370,89 @@ def test_a_duplicate_across_files_is_reported_on_both(tmp_path, monkeypatch, cap
     assert duplicates("models/semantic.yml") == both[1:]
 
 
+DUPLICATE_OR_NOT = """\
+version: 2
+semantic_models:
+  - name: orders
+    model: ref('fct_orders')
+    defaults: {agg_time_dimension: order_date}
+    entities: [{name: order, type: primary, expr: order_id}]
+    dimensions:
+      - {name: order_date, type: time, type_params: {time_granularity: day}}
+      - {name: shipped_date, type: time, type_params: {time_granularity: day}}
+      - {name: is_completed, type: categorical}
+      - {name: status, type: categorical}
+    measures:
+      - {name: revenue, agg: sum, expr: amount}
+      - {name: shipped_revenue, agg: sum, expr: amount, agg_time_dimension: shipped_date}
+      - name: last_day_revenue
+        agg: sum
+        expr: amount
+        non_additive_dimension: {name: order_date, window_choice: max}
+      - {name: order_count, agg: count, expr: order_id}
+metrics:
+  - {name: revenue, label: Revenue, type: simple, type_params: {measure: revenue}}
+  - {name: orders, label: Orders, type: simple, type_params: {measure: order_count}}
+  # the same sum, counted by another date / as a balance / with empty days as 0: not one
+  - {name: shipped, label: Shipped, type: simple, type_params: {measure: shipped_revenue}}
+  - {name: balance, label: Balance, type: simple, type_params: {measure: last_day_revenue}}
+  - name: revenue_filled
+    label: Revenue filled
+    type: simple
+    type_params: {measure: {name: revenue, fill_nulls_with: 0, join_to_timespine: true}}
+  # the same computation written differently: brackets, AND, 1 week / 7 days
+  - {name: aov, label: AOV, type: derived, type_params: {expr: revenue / orders, metrics: [revenue, orders]}}
+  - {name: aov_b, label: AOV b, type: derived, type_params: {expr: "( revenue )/orders", metrics: [revenue, orders]}}
+  - name: done_x
+    label: Done x
+    type: simple
+    type_params: {measure: order_count}
+    filter:
+      - "{{ Dimension('order__is_completed') }} = true"
+      - "{{ Dimension('order__status') }} = 'x'"
+  - name: done_x_and
+    label: Done x and
+    type: simple
+    type_params: {measure: order_count}
+    filter: "{{ Dimension('order__status') }} = 'x' and ({{ Dimension('order__is_completed') }} = true)"
+  - name: rev_week
+    label: Week
+    type: cumulative
+    type_params: {measure: revenue, cumulative_type_params: {window: 1 week}}
+  - name: seven_days
+    label: Seven days
+    type: cumulative
+    type_params: {measure: revenue, cumulative_type_params: {window: 7 days}}
+"""
+
+
+def test_duplicates_are_what_computes_the_same_however_written(tmp_path, monkeypatch, capsys):
+    root = build_dbt_project(
+        tmp_path,
+        {
+            **TIME_SPINE,
+            "models/fct_orders.sql": (
+                "select 1 as order_id, 10.0 as amount, current_date as order_date,\n"
+                "  current_date as shipped_date, true as is_completed, 'x' as status\n"
+            ),
+            "models/semantic.yml": DUPLICATE_OR_NOT,
+        },
+    )
+    (root / "normcheck.yml").write_text(config_for("metrics/duplicate-definition"))
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never"])
+    flagged = {
+        f["resource"].rsplit(".", 1)[-1]: f["message"].split("computes the same as metric ")[1][1:]
+        for f in json.loads(capsys.readouterr().out)["findings"]
+        if f["rule"] == "metrics/duplicate-definition"
+    }
+    assert {name: other.split("`")[0] for name, other in flagged.items()} == {
+        "aov_b": "aov",
+        "done_x_and": "done_x",
+        "seven_days": "rev_week",
+    }
+
+
 @pytest.mark.dbt
 def test_duplicate_is_reported_once_per_pair_with_what_both_compute(project, tmp_path, monkeypatch):
     monkeypatch.chdir(project)

@@ -23,6 +23,7 @@ from normcheck.artifacts.manifest import (
     InputRef,
     Manifest,
     MetricDefinition,
+    NonAdditive,
     SemanticModelDefinition,
     Window,
     where_templates,
@@ -44,6 +45,7 @@ class Ref:
     alias: str | None = None
     filters: tuple[str, ...] = ()
     offset: str | None = None
+    fill: str = ""  # `fill_nulls_with` / `join_to_timespine` of a measure input
 
     @property
     def shown(self) -> str:
@@ -59,6 +61,8 @@ class Measure:
     expr: str  # the column or SQL aggregated; the measure's name when not given
     agg_params: str = ""
     label: str | None = None
+    time: str = ""  # the time dimension it is aggregated by (its own, else the model's)
+    non_additive: str = ""  # semi-additive: `dimension window_choice by groupings`
 
 
 @dataclass(frozen=True)
@@ -303,6 +307,13 @@ def _agg_params(params: AggParams | None) -> str:
     return f"p{number(params.percentile)} {kind}{approx}"
 
 
+def _non_additive(value: NonAdditive | None) -> str:
+    if value is None or not value.name:
+        return ""
+    groupings = ",".join(sorted(g.lower() for g in value.window_groupings or ()))
+    return f"{value.name.lower()} {(value.window_choice or 'min').lower()} by [{groupings}]"
+
+
 def _ref(value: Input) -> Ref | None:
     if value is None:
         return None
@@ -313,7 +324,15 @@ def _ref(value: Input) -> Ref | None:
     offset = _window(value.offset_window)
     if offset is None and value.offset_to_grain:
         offset = f"to {value.offset_to_grain}"
-    return Ref(value.name, _text(value.alias), where_templates(value.filter), offset)
+    fill = " ".join(
+        part
+        for part in (
+            "" if value.fill_nulls_with is None else f"nulls as {value.fill_nulls_with}",
+            "on the time spine" if value.join_to_timespine else "",
+        )
+        if part
+    )
+    return Ref(value.name, _text(value.alias), where_templates(value.filter), offset, fill)
 
 
 def _refs(values: list[InputRef | str] | None) -> tuple[Ref, ...]:
@@ -426,6 +445,12 @@ def build_semantic_layer(
                     _expr(measure.expr) or measure.name,
                     _agg_params(measure.agg_params),
                     measure.label,
+                    time=(
+                        measure.agg_time_dimension
+                        or (item.defaults.agg_time_dimension if item.defaults else None)
+                        or ""
+                    ).lower(),
+                    non_additive=_non_additive(measure.non_additive_dimension),
                 ),
             )
     metrics: dict[str, MetricSpec] = {}

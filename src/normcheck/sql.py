@@ -502,21 +502,47 @@ def normalise_expression(
     identifiers lower-cased, and column references renamed through ``rename``
     (keys in lower case). Text sqlglot cannot parse comes back with its
     whitespace collapsed and lower-cased, so equal texts still compare equal."""
+    return "\n".join(normalise_conjuncts(expr, dialect, rename, split=False))
+
+
+def normalise_conjuncts(
+    expr: str,
+    dialect: str = "",
+    rename: Mapping[str, str] | None = None,
+    split: bool = True,
+) -> list[str]:
+    """:func:`normalise_expression` of each condition of a top-level `AND`
+    (`a and b` and the filters `[a, b]` are one filter), brackets around a
+    single name or value dropped (`( revenue ) / orders` is `revenue / orders`)."""
     tree = _expression(expr, dialect)
     if tree is None:
-        return " ".join(expr.split()).lower()
-    if rename:
-        mapping = rename
+        return [" ".join(expr.split()).lower()]
+    mapping = rename or {}
 
-        def swap(node: exp.Expr) -> exp.Expr:
-            if isinstance(node, exp.Column) and not node.table:
-                new = mapping.get(node.name.lower())
-                if new is not None:
-                    return exp.column(exp.to_identifier(new, quoted=True))
-            return node
+    def canonical(node: exp.Expr) -> exp.Expr:
+        # the node put in a node's place is not visited again: both changes at once
+        while isinstance(node, exp.Paren) and isinstance(
+            node.this, (exp.Column, exp.Literal, exp.Paren)
+        ):
+            node = node.this
+        if mapping and isinstance(node, exp.Column) and not node.table:
+            new = mapping.get(node.name.lower())
+            if new is not None:
+                return exp.column(exp.to_identifier(new, quoted=True))
+        return node
 
-        tree = tree.transform(swap)
-    return tree.sql(dialect=dialect or None, normalize=True)
+    tree = tree.transform(canonical)
+    parts = _conditions(tree) if split else [tree]
+    return [part.sql(dialect=dialect or None, normalize=True) for part in parts]
+
+
+def _conditions(tree: exp.Expr) -> list[exp.Expr]:
+    """The conditions a top-level `AND` joins, through brackets: `a and (b and c)`."""
+    while isinstance(tree, exp.Paren):
+        tree = tree.this
+    if not isinstance(tree, exp.And):
+        return [tree]
+    return [part for side in (tree.this, tree.expression) for part in _conditions(side)]
 
 
 def expression_names(expr: str, dialect: str = "") -> tuple[str, ...] | None:

@@ -187,6 +187,8 @@ class InputRef(msgspec.Struct, frozen=True):
     alias: str | None = None
     offset_window: Window = None
     offset_to_grain: str | None = None
+    fill_nulls_with: int | float | str | None = None
+    join_to_timespine: bool = False
 
 
 Input = InputRef | str | None
@@ -247,6 +249,14 @@ class MetricDefinition(Metric, frozen=True):
     depends_on: DependsOn = DependsOn()
 
 
+class NonAdditive(msgspec.Struct, frozen=True):
+    """A semi-additive measure's dimension (a balance: its last day, not a sum)."""
+
+    name: str = ""
+    window_choice: str | None = None
+    window_groupings: list[str] | None = None
+
+
 class Measure(msgspec.Struct, frozen=True):
     name: str
     agg: str | None = None
@@ -254,6 +264,12 @@ class Measure(msgspec.Struct, frozen=True):
     agg_params: AggParams | None = None
     create_metric: bool = False
     label: str | None = None
+    agg_time_dimension: str | None = None
+    non_additive_dimension: NonAdditive | None = None
+
+
+class ModelDefaults(msgspec.Struct, frozen=True):
+    agg_time_dimension: str | None = None
 
 
 class Entity(msgspec.Struct, frozen=True):
@@ -274,6 +290,7 @@ class NodeRelation(msgspec.Struct, frozen=True):
 class SemanticModelDefinition(Metric, frozen=True):
     model: str | None = None
     node_relation: NodeRelation | None = None
+    defaults: ModelDefaults | None = None
     measures: list[Measure] = []
     entities: list[Entity] = []
     dimensions: list[Dimension] = []

@@ -71,25 +71,40 @@ def same_as(layer: SemanticLayer, dialect: str) -> Mapping[str, tuple[str, ...]]
     }
 
 
+_SPAN = re.compile(r"^\s*(\d+)\s+([a-z_]+?)s?\s*$", re.IGNORECASE)
+
+
+def span(window: str | None) -> str | None:
+    """A window as one text per length: `1 week` is `7 day`, `2 days` is `2 day`
+    (months, quarters and years vary in days: counted in their own unit)."""
+    found = _SPAN.match(window or "")
+    if found is None:
+        return window
+    count, unit = int(found.group(1)), found.group(2).lower()
+    return f"{count * 7} day" if unit == "week" else f"{count} {unit}"
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class _Keys:
     def __init__(self, layer: SemanticLayer, dialect: str) -> None:
-        from normcheck.sql import normalise_expression
+        from normcheck.sql import normalise_conjuncts, normalise_expression
 
         self.layer = layer
         self.dialect = dialect
         self.normalise = normalise_expression
+        self.conjuncts = normalise_conjuncts
         self.memo: dict[str, Computation] = {}
         self.active: set[str] = set()
 
     def where(self, templates: Iterable[str]) -> str:
-        parts = sorted({self.filter(t) for t in templates})
+        parts = sorted({part for t in templates for part in self.filter(t)})
         return f" where {' and '.join(parts)}" if parts else ""
 
-    def filter(self, template: str) -> str:
+    def filter(self, template: str) -> list[str]:
+        """A filter's conditions, each canonical: `a and b` is the filters `[a, b]`."""
         holes: dict[str, str] = {}
 
         def hole(found: re.Match[str]) -> str:
@@ -97,15 +112,27 @@ class _Keys:
             holes[name] = "".join(found.group(1).split()).lower().replace('"', "'")
             return name
 
-        return self.normalise(_JINJA.sub(hole, template), self.dialect, holes)
+        return self.conjuncts(_JINJA.sub(hole, template), self.dialect, holes)
 
     def measure(self, ref: Ref) -> tuple[str, str]:
         measure = self.layer.measures.get(ref.name)
         if measure is None:
             return f"measure {ref.name}{self.where(ref.filters)}", f"measure `{ref.name}`"
-        return self._aggregate(
+        key, summary = self._aggregate(
             measure.semantic_model, measure.agg, measure.expr, measure.agg_params, ref.filters
         )
+        # what only this measure decides: the time it is counted by, a balance's last
+        # value instead of a sum, and how empty periods are filled
+        how = "".join(
+            f" {word} {value}"
+            for word, value in (
+                ("by", measure.time),
+                ("semi-additive on", measure.non_additive),
+                ("with", ref.fill),
+            )
+            if value
+        )
+        return key + how, summary
 
     def aggregation(self, aggregation: Aggregation, name: str) -> tuple[str, str]:
         semantic_model = aggregation.semantic_model or ""
@@ -128,7 +155,7 @@ class _Keys:
         return key, f"{(agg or '?').lower()}({canonical}) over `{semantic_model}`"
 
     def metric_ref(self, ref: Ref) -> str:
-        offset = f" offset {ref.offset}" if ref.offset else ""
+        offset = f" offset {span(ref.offset)}" if ref.offset else ""
         return f"({self.metric(ref.name).key}){self.where(ref.filters)}{offset}"
 
     def metric(self, name: str) -> Computation:
@@ -165,7 +192,7 @@ class _Keys:
                 return None
             if spec.type == "simple":
                 return Computation(inner, summary)
-            how = f" window {spec.window} to {spec.grain_to_date} by {spec.period_agg}"
+            how = f" window {span(spec.window)} to {spec.grain_to_date} by {spec.period_agg}"
             return Computation(inner + how, f"cumulative {summary}")
         if spec.type == "ratio" and spec.numerator and spec.denominator:
             num, den = spec.numerator, spec.denominator
@@ -181,7 +208,7 @@ class _Keys:
             converted, converted_summary = self.measure(conversion.conversion)
             key = (
                 f"{conversion.calculation} of {base} to {converted} by {conversion.entity} "
-                f"within {conversion.window} keeping {sorted(conversion.constant_properties)}"
+                f"within {span(conversion.window)} keeping {sorted(conversion.constant_properties)}"
             )
             return Computation(key, f"conversion from {base_summary} to {converted_summary}")
         return None
