@@ -222,6 +222,20 @@ def test_only_files_dbt_reads_make_the_manifest_stale(project, capsys):
             assert f"{changed} is newer than the manifest (not re-parsed" in err
 
 
+def test_a_staged_config_checks_freshness_over_the_whole_project(project, capsys):
+    """pre-commit with only normcheck.yml staged re-checks the whole project: a
+    model edited (and not staged) since the manifest was written must not be
+    judged from the old manifest without a word."""
+    time.sleep(0.01)
+    orders = project / "models/marts/orders.sql"
+    orders.write_text(orders.read_text() + "\n")
+    (project / "normcheck.yml").write_text(CONFIG + "team: growth\n")
+    main(["check", "-q", "--parse", "never", "normcheck.yml"])
+    assert "models/marts/orders.sql is newer than the manifest" in capsys.readouterr().err
+    main(["check", "-q", "--parse", "never", "models/staging/stg_orders.sql"])
+    assert "newer than the manifest" not in capsys.readouterr().err  # a model alone: as before
+
+
 def test_a_moved_or_removed_file_makes_the_manifest_stale(project, capsys):
     """`git mv` and `rm` leave no file newer than the manifest; the folder they
     changed is (and --parse auto then parses, so a removed model's readers fail)."""

@@ -436,8 +436,15 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     if options.since is not None:
         changed += changed_since(options.since, project_dir)
     whole_run_cache = True
+    # a changed configuration re-checks the whole project: then the whole project's
+    # files tell whether the manifest is fresh, not only the files passed
+    configs = {path.resolve() for path in config.paths}
+    if any(path.resolve() in configs for path in changed):
+        changed_for_parse: list[Path] = []
+    else:
+        changed_for_parse = changed
     if options.manifest is None:
-        freshness = needs_parse(options.parse, project_dir, manifest_path, changed)
+        freshness = needs_parse(options.parse, project_dir, manifest_path, changed_for_parse)
         if freshness is not None:
             notes.append(freshness[0])
             if freshness[1]:
@@ -447,7 +454,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
                 # files changed after the manifest (--parse never): the lines read from
                 # them may have moved, which the run's cache key cannot see
                 whole_run_cache = False
-    elif needs_parse("never", project_dir, manifest_path, changed) is not None:
+    elif needs_parse("never", project_dir, manifest_path, changed_for_parse) is not None:
         whole_run_cache = False  # the same with a manifest given (--manifest), said or not
     rule_ids = select_rules(config, options.select, options.ignore)
     evaluated = _cached_or_evaluated(
