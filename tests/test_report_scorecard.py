@@ -15,7 +15,7 @@ from normcheck.config.loader import load_config
 from normcheck.config.model import ScorecardThresholds, Threshold
 from normcheck.errors import ConfigError
 from normcheck.finding import Finding
-from normcheck.report import scorecard
+from normcheck.report import render_scorecard, scorecard
 from normcheck.report.scorecard import Counts, describe, light, resource_of
 from normcheck.run import Result
 
@@ -169,6 +169,29 @@ def finding(rule: str, resource: str, severity: str, owner: str | None) -> Findi
     return Finding(
         "models/x.sql", 1, rule, resource, "m", severity, "model", owner, rule + resource
     )
+
+
+def test_an_owner_given_by_email_is_its_team_and_no_owner_is_no_unknown_team(tmp_path):
+    """`meta.owner: g@x.io`, growth's registered email, counts for growth (the
+    unknown-owner rule already takes it as growth); resources nobody owns are
+    their own row, not a team missing from the registry."""
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nextends: []\nowners: {growth: {email: g@x.io}, finance: {}}\n"
+    )
+    resources = {"model.s.a": "growth", "model.s.b": "g@x.io", "model.s.c": ""}
+    findings = (
+        finding("docs/missing-description", "model.s.b", "warning", "g@x.io"),
+        finding("ownership/missing-owner", "model.s.c", "error", None),
+    )
+    result = Result(findings=findings, config=load_config(tmp_path), resources=resources)
+    card = scorecard.build(result)
+    teams = {team.team: team for team in card.teams}
+    assert set(teams) == {"growth", ""}
+    assert teams["growth"].total.counts.warnings == 1
+    assert (teams["growth"].total.resources, teams["growth"].total.clean) == (2, 1)
+    assert teams[""].registered
+    text = render_scorecard(result, "text", False)
+    assert "not in the owners registry" not in text
 
 
 def test_counts_and_clean_share_per_team_and_family(tmp_path):

@@ -182,12 +182,25 @@ class _Tally:
         return Cell(counts, size, size - unclean, light(counts, share, t))
 
 
+def team_of(owner: str, registry: Mapping[str, Mapping[str, object]]) -> str:
+    """The team an owner names: a registry key, or the key whose email it is
+    (`g@x.io` is `growth` when growth's email is g@x.io), else the owner as written."""
+    if owner in registry:
+        return owner
+    return next((key for key, team in registry.items() if team.get("email") == owner), owner)
+
+
 def rows(result: Result) -> tuple[Row, ...]:
     """Every finding of the result with its status and team: the open ones as
     sorted by severity (errors first), then the suppressed, then the baselined."""
-    out = [Row(f, OPEN, f.owner or "") for f in sorted(result.findings, key=lambda f: (-f.rank, f))]
-    out += [Row(f, SUPPRESSED, f.owner or "") for f in sorted(result.suppressed_findings)]
-    out += [Row(f, BASELINED, f.owner or "") for f in sorted(result.baselined_findings)]
+    registry = result.config.owners
+
+    def row(finding: Finding, status: str) -> Row:
+        return Row(finding, status, team_of(finding.owner or "", registry))
+
+    out = [row(f, OPEN) for f in sorted(result.findings, key=lambda f: (-f.rank, f))]
+    out += [row(f, SUPPRESSED) for f in sorted(result.suppressed_findings)]
+    out += [row(f, BASELINED) for f in sorted(result.baselined_findings)]
     return tuple(out)
 
 
@@ -195,10 +208,11 @@ def build(result: Result) -> Scorecard:
     config = result.config
     thresholds = config.scorecard
     all_rows = rows(result)
+    resources = {uid: team_of(owner, config.owners) for uid, owner in result.resources.items()}
     tally = _Tally()
     for row in all_rows:
-        tally.add(row, result.resources)
-    sizes = Counter(result.resources.values())
+        tally.add(row, resources)
+    sizes = Counter(resources.values())
     families = sorted(
         {rc.rule.family for rc in config.rules.values() if rc.severity != "off"}
         | {row.finding.family for row in all_rows}
@@ -207,7 +221,7 @@ def build(result: Result) -> Scorecard:
     teams = [
         TeamRow(
             team=team,
-            registered=not config.owners or team in config.owners,
+            registered=not config.owners or not team or team in config.owners,
             total=tally.cell((team,), "", sizes, thresholds),
             families={f: tally.cell((team,), f, sizes, thresholds) for f in families},
         )
