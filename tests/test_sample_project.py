@@ -47,6 +47,21 @@ def test_readme_demo_output_is_current(sample, readme, monkeypatch, capsys):
     assert out == demo_block(REPO / readme)
 
 
+def test_readme_config_and_json_examples_are_current(sample, monkeypatch, capsys):
+    """The README's `normcheck config` lines are lines of the real output (file:line
+    included), and its JSON example's summary is the real one."""
+    readme = (REPO / "README.md").read_text()
+    monkeypatch.chdir(sample)
+    main(["config", "--project-dir", "sample_project"])
+    real = capsys.readouterr().out.splitlines()
+    block = readme.split("`normcheck config` shows the result with provenance")[1]
+    shown = block.split("```")[1].strip("\n").splitlines()
+    assert shown and all(line in real for line in shown), shown
+    main(["check", "--project-dir", "sample_project", "--parse", "never", "--format", "json"])
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert f' "summary": {json.dumps(summary)}}}' in readme
+
+
 def _on_a_terminal(cwd: Path, env: dict[str, str], *args: str) -> bytes:
     """What normcheck writes to a real (pseudo-)terminal."""
     ours, theirs = pty.openpty()
