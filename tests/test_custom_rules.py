@@ -236,6 +236,29 @@ def test_the_worked_example_passes_its_own_docs_examples(tmp_path, monkeypatch):
     assert example_files(module.float_column, "Example")
 
 
+def test_an_installed_pack_passes_its_own_docs_examples(tmp_path, monkeypatch):
+    """A rule author installs the pack and runs its tests, as docs/writing-rules.md
+    says: `check_examples` registers the rule, the entry point brings it again.
+    One rule reached two ways is one rule (it was "redefines rule")."""
+    from importlib.metadata import EntryPoint
+
+    from normcheck import plugins
+
+    monkeypatch.syspath_prepend(str(PACK / "src"))
+    point = EntryPoint(name="acme", value="acme_normcheck_rules", group=plugins.GROUP)
+    monkeypatch.setattr(plugins, "_entry_points", lambda: [point])
+    module = import_entry("acme_normcheck_rules")
+    check_examples(module.float_column, tmp_path)
+    # another rule under the same id is still refused
+    other = type(module.float_column)(**{**vars(module.float_column), "func": lambda r, c: []})
+    plugins.register(other)
+    try:
+        with pytest.raises(ConfigError, match="redefines rule `acme/float-column`"):
+            plugins.load_plugins([], {})
+    finally:
+        plugins.unregister(other)
+
+
 def test_a_rule_pack_installs_into_a_real_virtualenv_through_its_entry_point(tmp_path):
     wheels = tmp_path / "wheels"
     build = subprocess.run(
