@@ -304,6 +304,33 @@ def test_failing_dbt_parse_is_a_user_error(tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1
 
 
+def test_a_failing_semantic_validation_says_why(tmp_path, monkeypatch, capsys):
+    """dbt's exception says only "Semantic Manifest validation failed."; the
+    reason is in the error it logged, which the one line now carries."""
+    semantic = (
+        "version: 2\nsemantic_models:\n  - name: orders\n    model: ref('fct_a')\n"
+        "    defaults: {agg_time_dimension: d}\n"
+        "    entities: [{name: order, type: primary, expr: id}]\n"
+        "    dimensions: [{name: d, type: time, type_params: {time_granularity: day}}]\n"
+        "    measures: [{name: total, agg: sum, expr: id}]\n"
+        "metrics:\n  - {name: week, label: Week, type: simple, type_params: {measure: total}}\n"
+    )
+    from normcheck.testing import TIME_SPINE
+
+    files = {
+        **TIME_SPINE,
+        "models/fct_a.sql": "select 1 as id, current_date as d\n",
+        "models/s.yml": semantic,
+    }
+    root = build_dbt_project(tmp_path, files, parse=False)
+    monkeypatch.chdir(root)
+    assert main(["check", "--format", "json"]) == 2
+    err = capsys.readouterr().err
+    assert "`dbt parse` failed: Parsing Error Semantic Manifest validation failed." in err
+    assert "Invalid name `week` - names cannot match reserved time granularity keywords" in err
+    assert err.count("\n") == 1
+
+
 def test_missing_dbt_says_how_to_install_it(project, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "dbt.cli.main", None)  # as if dbt-core were not installed
     code = main(["check", "--parse", "always"])

@@ -164,6 +164,20 @@ def run_dbt_parse(project_dir: Path) -> None:
     with contextlib.redirect_stdout(said):
         result = dbtRunner().invoke(args)
     if not result.success:
-        text = str(result.exception or _ANSI.sub("", said.getvalue()) or "no message from dbt")
-        reason = " ".join(line.strip() for line in text.splitlines() if line.strip())
-        raise ArtifactError(f"`dbt parse` failed: {reason}", str(project_dir / "dbt_project.yml"))
+        raise ArtifactError(
+            f"`dbt parse` failed: {_reason(result.exception, said.getvalue())}",
+            str(project_dir / "dbt_project.yml"),
+        )
+
+
+_LOG_TIME = re.compile(r"^\d\d:\d\d:\d\d\s+")
+
+
+def _reason(exception: BaseException | None, logged: str) -> str:
+    """dbt's exception in one line, with the error lines it logged that say why
+    (`Semantic Manifest validation failed.` alone names no metric)."""
+    said = str(exception or "")
+    lines = [_LOG_TIME.sub("", line.strip()) for line in _ANSI.sub("", logged).splitlines()]
+    why = [line for line in lines if line and line not in said and line != "Encountered an error:"]
+    words = [" ".join(said.split()), *why] if said else why
+    return " ".join(w for w in words if w) or "no message from dbt"
