@@ -95,6 +95,18 @@ def test_v7_manifest_is_refused_with_a_clear_message(tmp_path):
             id="truncated",
         ),
         pytest.param(
+            b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},'
+            b' "nodes": {"model.a.b": {"meta": {"green": NaN}}}}',
+            "`NaN` is not JSON: dbt wrote a `.nan` or `.inf` from a YAML file",
+            id="a YAML .nan dbt wrote as is",
+        ),
+        pytest.param(
+            b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},'
+            b' "nodes": {"model.a.b": {"meta": {"red": -Infinity}}}}',
+            "`-Infinity` is not JSON",
+            id="a YAML -.inf",
+        ),
+        pytest.param(
             b'{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"}, "nodes": []}',
             "unexpected manifest content",
             id="wrong shape",

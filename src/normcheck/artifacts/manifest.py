@@ -645,4 +645,15 @@ def _decode_error(exc: Exception, data: bytes) -> str:
     text = _BYTE_RE.sub("", str(exc)).strip()
     if not data.strip():
         return "file is empty: re-run `dbt parse`"
+    found = _BYTE_RE.search(str(exc))
+    at = int(found.group(1)) if found else -1
+    if at > 0 and data[at - 1 : at] == b"-":  # the sign of `-Infinity`
+        at -= 1
+    if at >= 0 and data[at : at + 9].lstrip(b"-").startswith((b"NaN", b"Infinity")):
+        # dbt writes a YAML `.nan` / `.inf` as is, which JSON has no word for
+        word = data[at : at + 9].split(b",")[0].split(b"}")[0].split(b"]")[0].decode()
+        return (
+            f"`{word.strip()}` is not JSON: dbt wrote a `.nan` or `.inf` from a YAML file "
+            "(a `meta` value, say) as is; give it a number or text there and re-run `dbt parse`"
+        )
     return f"invalid JSON ({text}): the file is truncated or not JSON; re-run `dbt parse`"
