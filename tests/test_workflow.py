@@ -581,10 +581,11 @@ def test_baseline_hides_known_debt_and_shows_it_shrinking(project, capsys):
     )
     main(["check", "--parse", "always", "-q", "--baseline", str(baseline)])
     _, err = capsys.readouterr()
-    assert "baseline entries no longer match" in err
+    assert "1 baseline entry no longer matches (debt paid off)" in err
+    assert "to drop it" in err
     assert main(["baseline", "--parse", "never", "--prune"]) == 0
     out, _ = capsys.readouterr()
-    assert "pruned 1 stale entries" in out
+    assert "pruned 1 stale entry;" in out
     assert len(json.loads(baseline.read_text())["entries"]) == n - 1
 
 
@@ -620,10 +621,10 @@ def test_baseline_leaves_out_locked_rules(project, capsys):
         "extends: [central.yml]\nbaseline: debt.json\n" + CONFIG[11:]
     )
     assert main(["baseline", "--parse", "never", "--prune"]) == 0
-    assert "pruned 1 stale entries" in capsys.readouterr().out
+    assert "pruned 1 stale entry;" in capsys.readouterr().out
     assert main(["baseline", "--parse", "never"]) == 0
     out = capsys.readouterr().out
-    assert "1 findings of locked rules are not baselined: fix them" in out
+    assert "1 finding of locked rules is not baselined: fix it" in out
     entries = json.loads((project / "debt.json").read_text())["entries"]
     assert [e for e in old if e["rule"] != "naming/model-prefix"] == entries
     code, report, _ = check(capsys)
@@ -860,7 +861,7 @@ def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, ca
         "extends: [../normcheck.yml]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
     )
     assert main(["baseline", "--parse", "never", "--output", "all.json"]) == 0
-    assert "1 findings of locked rules are not baselined" in capsys.readouterr().out
+    assert "1 finding of locked rules is not baselined" in capsys.readouterr().out
     code, after, err = check(capsys, "--baseline", "all.json")
     assert [f["rule"] for f in after["findings"]] == ["naming/model-prefix"]
     (tmp_path / "crm" / "normcheck.yml").unlink()

@@ -223,9 +223,11 @@ def check(
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
     if result.stale_baseline:
+        stale = len(result.stale_baseline)
         click.echo(
-            f"normcheck: {len(result.stale_baseline)} baseline entries no longer match "
-            "(debt paid off): run `normcheck baseline --prune` to drop them",
+            f"normcheck: {_entries(stale, 'baseline')} no longer "
+            f"{'matches' if stale == 1 else 'match'} (debt paid off): run "
+            f"`normcheck baseline --prune` to drop {'it' if stale == 1 else 'them'}",
             err=True,
         )
     return _exit_code(result, fail_on or result.config.fail_on)
@@ -659,12 +661,21 @@ def _write_baseline(path: Path, results: Sequence[Result], prune: bool) -> None:
         current = {e.fingerprint for e in entries}
         kept = [e for e in old if e.fingerprint in current]
         baseline_mod.write_atomic(path, baseline_mod.render(kept), shown)
-        click.echo(f"pruned {len(old) - len(kept)} stale entries; {len(kept)} remain in {shown}")
+        remain = "remains" if len(kept) == 1 else "remain"
+        click.echo(
+            f"pruned {_entries(len(old) - len(kept), 'stale')}; {len(kept)} {remain} in {shown}"
+        )
         return
     baseline_mod.write_atomic(path, baseline_mod.render(entries), shown)
-    click.echo(f"wrote {len(entries)} entries to {shown}")
+    click.echo(f"wrote {_entries(len(entries))} to {shown}")
     if left:
-        click.echo(f"{left} findings of locked rules are not baselined: fix them")
+        findings = "finding of locked rules is" if left == 1 else "findings of locked rules are"
+        click.echo(f"{left} {findings} not baselined: fix {'it' if left == 1 else 'them'}")
+
+
+def _entries(n: int, kind: str = "") -> str:
+    what = "entry" if n == 1 else "entries"
+    return f"{n} {kind} {what}" if kind else f"{n} {what}"
 
 
 @cli.command()
