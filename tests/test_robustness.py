@@ -492,7 +492,7 @@ def test_manifest_with_nan_is_refused(tmp_path, capsys):
     assert "NaN" in data
     folder = project(tmp_path, {}, data.encode())
     code, _, err, _ = check(capsys, folder)
-    assert_refused(code, err, "target/manifest.json:1", "invalid JSON")
+    assert_refused(code, err, "target/manifest.json:1", "`NaN` is not JSON: dbt wrote a `.nan`")
 
 
 def test_manifest_with_duplicate_keys_reads_the_last_like_json_loads(tmp_path, capsys):
