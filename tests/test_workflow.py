@@ -490,6 +490,33 @@ def test_suppressions_hide_findings_and_stay_honest(tmp_path, monkeypatch, capsy
     assert code == 1
 
 
+def test_a_group_owner_with_a_name_and_a_registered_email_is_that_team(
+    tmp_path, monkeypatch, capsys
+):
+    """dbt groups often name their owner for people (`Finance Team`) and give the
+    email that identifies it: with the email in the registry, it is that team."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/_groups.yml": (
+                "version: 2\ngroups:\n  - name: fin\n"
+                "    owner: {name: Finance Team, email: f@x.io}\n"
+                "  - name: other\n    owner: {name: Nobody Known, email: n@x.io}\n"
+            ),
+            "models/marts/fct_a.sql": "{{ config(group='fin') }}\nselect 1 as a\n",
+            "models/marts/fct_b.sql": "{{ config(group='other') }}\nselect 1 as b\n",
+            "normcheck.yml": "owners: {finance: {email: f@x.io}}\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    _, report, _ = check(capsys, "--select", "ownership,docs")
+    owners = {f["resource"]: f["owner"] for f in report["findings"]}
+    assert owners["model.shop.fct_a"] == "finance"
+    unknown = {f["resource"] for f in report["findings"] if f["rule"] == "ownership/unknown-owner"}
+    assert "model.shop.fct_a" not in unknown
+    assert "model.shop.fct_b" in unknown  # neither its name nor its email is registered
+
+
 def test_a_suppression_block_without_ignore_is_said_to_have_no_effect(
     tmp_path, monkeypatch, capsys
 ):

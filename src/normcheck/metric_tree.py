@@ -320,6 +320,7 @@ def metric_trees(options: RunOptions) -> tuple[list[MetricTree], Result]:
             else folder / "target" / "manifest.json"
         )
         shown = display_path(path.resolve())
-        project = build_project(load_manifest(path, shown), None, folder.resolve(), shown)
+        manifest = load_manifest(path, shown)
+        project = build_project(manifest, None, folder.resolve(), shown, owners=config.owners)
         trees.append(build_tree(project, result.findings, config.team))
     return trees, result

@@ -123,10 +123,25 @@ def _merged_meta(config_meta: Meta, meta: Meta) -> Meta:
     return merged
 
 
-def _group_owner(owner: ExposureOwner | None) -> str | None:
+def _group_owner(
+    owner: ExposureOwner | None, registry: Mapping[str, Mapping[str, object]] | None = None
+) -> str | None:
+    """A group's or exposure's owner: its name, else its email; with an `owners:`
+    registry, the team either names (`{name: Finance Team, email: f@x.io}` is
+    `finance` when that is finance's email)."""
     if owner is None:
         return None
-    return _text(owner.name) or _text(owner.email)
+    name, email = _text(owner.name), _text(owner.email)
+    registry = registry or {}
+    for said in (name, email) if registry else ():
+        if said is None:
+            continue
+        if said in registry:
+            return said
+        for key, team in registry.items():
+            if team.get("email") == said:
+                return key
+    return name or email
 
 
 def _tags(*values: object) -> tuple[str, ...]:
@@ -155,14 +170,22 @@ def _version_text(version: object) -> str | None:
 
 class _Builder:
     def __init__(
-        self, manifest: Manifest, catalog: Catalog | None, shown: str, columns: bool = True
+        self,
+        manifest: Manifest,
+        catalog: Catalog | None,
+        shown: str,
+        columns: bool = True,
+        registry: Mapping[str, Mapping[str, object]] | None = None,
     ) -> None:
         self.shown = shown
         self.all_columns = columns
         self.manifest = manifest
         self.catalog = catalog
         self.project = manifest.metadata.project_name or _guess_root(manifest)
-        self.group_owners = {g.name: _group_owner(g.owner) for g in manifest.groups.values()}
+        self.registry = registry or {}
+        self.group_owners = {
+            g.name: _group_owner(g.owner, self.registry) for g in manifest.groups.values()
+        }
         self.resources: dict[str, Resource] = {}
         self.semantic = EMPTY_LAYER
         # the resources whose columns are built in the second pass, with their
@@ -346,7 +369,7 @@ class _Builder:
                     description=exposure.description,
                     meta=meta,
                     tags=_tags(exposure.tags),
-                    owner=_text(meta.get("owner")) or _group_owner(exposure.owner),
+                    owner=_text(meta.get("owner")) or _group_owner(exposure.owner, self.registry),
                     depends_on=tuple(exposure.depends_on.nodes),
                 )
             )
@@ -390,7 +413,7 @@ class _Builder:
                     yaml_file=grp.original_file_path,
                     yaml_steps=("groups", ("name", grp.name)),
                     description=grp.description,
-                    owner=_group_owner(grp.owner),
+                    owner=_group_owner(grp.owner, self.registry),
                 )
             )
         for macro in m.macros.values():
@@ -464,11 +487,14 @@ def build_project(
     shown: str = "manifest.json",
     columns: bool = True,
     relations_ready: Callable[[Project], None] | None = None,
+    owners: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Project:
     """The project of a manifest. ``columns=False``: no rule that runs judges
     columns, so column resources are built only where a suppression may hide in
     their meta (the project is then smaller, its findings the same).
     ``relations_ready`` is called with the project as far as it is built once
     its models, seeds, snapshots and sources are (without their columns and the
-    rest): all that rendering and parsing their SQL needs, which can start then."""
-    return _Builder(manifest, catalog, shown, columns).build(root, relations_ready)
+    rest): all that rendering and parsing their SQL needs, which can start then.
+    ``owners``: the configuration's registry, which a group's owner given by name
+    and email is resolved against."""
+    return _Builder(manifest, catalog, shown, columns, owners).build(root, relations_ready)

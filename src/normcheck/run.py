@@ -248,6 +248,7 @@ def _evaluate_with(
             display_path(manifest_path.resolve()),
             columns=columns,
             relations_ready=start_parsing if needs_sql else None,
+            owners=config.owners,
         )
         if config.tracking_plans:
             from normcheck.tracking.load import load_plans
