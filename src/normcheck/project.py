@@ -132,16 +132,21 @@ def _group_owner(
     if owner is None:
         return None
     name, email = _text(owner.name), _text(owner.email)
-    registry = registry or {}
     for said in (name, email) if registry else ():
-        if said is None:
-            continue
-        if said in registry:
-            return said
-        for key, team in registry.items():
-            if team.get("email") == said:
-                return key
+        team = registered_team(said, registry or {})
+        if team is not None:
+            return team
     return name or email
+
+
+def registered_team(owner: str | None, registry: Mapping[str, Mapping[str, object]]) -> str | None:
+    """The `owners:` key an owner names: the key itself, or the key whose email it
+    is (`g@x.io` is `growth` when growth's email is g@x.io); None when neither."""
+    if not owner:
+        return None
+    if owner in registry:
+        return owner
+    return next((key for key, team in registry.items() if team.get("email") == owner), None)
 
 
 def _tags(*values: object) -> tuple[str, ...]:

@@ -296,7 +296,7 @@ def _line(node: exp.Expr) -> int | None:
     """The line of the rendered SQL where a node's name is (its first identifier's)."""
     line = node.meta.get("line")
     if line is None:
-        identifier = node if isinstance(node, exp.Identifier) else node.find(exp.Identifier)
+        identifier = _identifier(node)
         line = None if identifier is None else identifier.meta.get("line")
     return line if isinstance(line, int) else None
 
@@ -400,7 +400,8 @@ class _Walk:
             key = relation_key([table.catalog, table.db, table.name])
             line = table.this.meta.get("line")
             line = line if isinstance(line, int) else 0  # 0: not known
-            if key not in lines or (line and not 0 < lines[key] <= line):
+            known = lines.get(key, 0)
+            if key not in lines or (line and (not known or line < known)):  # the first line
                 lines[key] = line
         self.tables = sorted(lines)
         self.table_lines = {k: v for k, v in sorted(lines.items()) if v}
@@ -502,7 +503,7 @@ def normalise_expression(
     identifiers lower-cased, and column references renamed through ``rename``
     (keys in lower case). Text sqlglot cannot parse comes back with its
     whitespace collapsed and lower-cased, so equal texts still compare equal."""
-    return "\n".join(normalise_conjuncts(expr, dialect, rename, split=False))
+    return normalise_conjuncts(expr, dialect, rename, split=False)[0]
 
 
 def normalise_conjuncts(

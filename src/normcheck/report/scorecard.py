@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from normcheck.config.model import ScorecardThresholds, Threshold
 from normcheck.finding import Finding
+from normcheck.project import registered_team
 from normcheck.run import Result
 
 LIGHTS = ("red", "yellow", "green")
@@ -183,11 +184,8 @@ class _Tally:
 
 
 def team_of(owner: str, registry: Mapping[str, Mapping[str, object]]) -> str:
-    """The team an owner names: a registry key, or the key whose email it is
-    (`g@x.io` is `growth` when growth's email is g@x.io), else the owner as written."""
-    if owner in registry:
-        return owner
-    return next((key for key, team in registry.items() if team.get("email") == owner), owner)
+    """The team an owner names in the registry, else the owner as written."""
+    return registered_team(owner, registry) or owner
 
 
 def rows(result: Result) -> tuple[Row, ...]:

@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from normcheck.checks._api import Context, Hit, NoOptions, rule
 from normcheck.checks._common import code_line
 from normcheck.checks.ownership.missing_owner import OWNED_TYPES
-from normcheck.project import Resource
-
-
-def known(owner: str, registry: Mapping[str, Mapping[str, object]]) -> bool:
-    """An owner is known by its registry key or by the email registered for it."""
-    return owner in registry or any(team.get("email") == owner for team in registry.values())
+from normcheck.project import Resource, registered_team
 
 
 @rule("ownership/unknown-owner", severity="error", targets=OWNED_TYPES, subject_only=True)
@@ -44,7 +39,7 @@ def unknown_owner(resource: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     ```
     """
     owner = resource.owner
-    if not owner or not ctx.owners or known(owner, ctx.owners):
+    if not owner or not ctx.owners or registered_team(owner, ctx.owners) is not None:
         return
     teams = ", ".join(sorted(ctx.owners))
     kind = resource.type.replace("_", " ")
