@@ -123,6 +123,94 @@ def test_configured_thresholds_with_provenance(tmp_path):
     assert origin.file.endswith("normcheck.yml") and origin.line == 4
 
 
+CENTRAL_LOCKED = (
+    "version: 1\nextends: []\nscorecard:\n  locked: true\n"
+    "  red: {errors: 1, clean_below: 50}\n  yellow: {warnings: 3}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("local", "red", "yellow", "tried"),
+    [
+        pytest.param(
+            "  red: {errors: 5, clean_below: 50}\n",
+            Threshold(errors=1, clean_below=50),
+            Threshold(warnings=3),
+            ["red"],
+            id="more errors before red",
+        ),
+        pytest.param(
+            "  red: {errors: 1}\n",
+            Threshold(errors=1, clean_below=50),
+            Threshold(warnings=3),
+            ["red"],
+            id="a condition dropped",
+        ),
+        pytest.param(
+            "  red: {errors: 1, clean_below: 40}\n  yellow: {warnings: 1}\n",
+            Threshold(errors=1, clean_below=50),
+            Threshold(warnings=1),
+            ["red"],
+            id="a lower clean share, and a stricter yellow kept",
+        ),
+        pytest.param(
+            "  locked: false\n  yellow: {warnings: 9}\n",
+            Threshold(errors=1, clean_below=50),
+            Threshold(warnings=3),
+            ["locked", "yellow"],
+            id="unlocking",
+        ),
+        pytest.param(
+            "  red: {errors: 1, clean_below: 60, warnings: 20}\n  yellow: {warnings: 3}\n",
+            Threshold(errors=1, warnings=20, clean_below=60),
+            Threshold(warnings=3),
+            [],
+            id="stricter and the same are allowed",
+        ),
+    ],
+)
+def test_a_locked_scorecard_may_only_get_stricter(tmp_path, local, red, yellow, tried):
+    (tmp_path / "central.yml").write_text(CENTRAL_LOCKED)
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nextends: [central.yml]\nscorecard:\n" + local
+    )
+    config = load_config(tmp_path)
+    assert config.scorecard == ScorecardThresholds(red=red, yellow=yellow)
+    assert sorted(v.key for v in config.violations) == sorted(tried)
+    for v in config.violations:
+        assert v.origin.file.endswith("normcheck.yml")
+        assert "the scorecard was locked at" in v.message and "central.yml:4" in v.message
+        assert v.origin.line == 4 + local.splitlines().index(
+            next(line for line in local.splitlines() if line.lstrip().startswith(v.key))
+        )
+
+
+def test_an_unlocked_scorecard_may_be_loosened(tmp_path):
+    (tmp_path / "central.yml").write_text(
+        "version: 1\nextends: []\nscorecard:\n  locked: false\n  red: {errors: 1}\n"
+    )
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nextends: [central.yml]\nscorecard:\n  red: {errors: 9}\n"
+    )
+    config = load_config(tmp_path)
+    assert config.violations == () and config.scorecard.red == Threshold(errors=9)
+
+
+def test_scorecard_lock_in_config_output(tmp_path, monkeypatch, capsys):
+    (tmp_path / "central.yml").write_text(CENTRAL_LOCKED)
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: [central.yml]\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["config", "--format", "json"]) == 0
+    settings = json.loads(capsys.readouterr().out)["settings"]
+    assert settings["scorecard"] == {
+        "red": {"errors": 1, "clean_below": 50},
+        "yellow": {"warnings": 3},
+        "locked": True,
+    }
+    assert main(["config"]) == 0
+    assert "  locked        [central.yml:4]" in capsys.readouterr().out
+
+
 def test_default_thresholds_without_configuration(tmp_path):
     assert load_config(tmp_path).scorecard == DEFAULT
 

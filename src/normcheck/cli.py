@@ -424,6 +424,13 @@ def _config_json(config: Config) -> dict[str, object]:
             "fail_on": config.fail_on,
             "baseline": config.baseline,
             "tracking_plans": list(config.tracking_plans),
+            "scorecard": {
+                level: {
+                    k: v for k, v in vars(getattr(config.scorecard, level)).items() if v is not None
+                }
+                for level in ("red", "yellow")
+            }
+            | {"locked": "scorecard.locked" in config.settings_origins},
         },
         "settings_origins": {k: str(v) for k, v in sorted(config.settings_origins.items())},
         "owners": {k: dict(v) for k, v in config.owners.items()},
@@ -512,6 +519,8 @@ def _config_text(config: Config) -> str:
         ]
         origin = origins.get(f"scorecard.{level}", "(default)")
         lines.append(f"  {level:<13} {', '.join(parts) or '-'}  [{origin}]")
+    if "scorecard.locked" in origins:
+        lines.append(f"  locked        [{origins['scorecard.locked']}]")
     for rid, source in sorted(config.rule_sources.items()):
         lines.append(f"rule {rid} comes from {source}")
     lines.append("")

@@ -393,10 +393,7 @@ class _Merger:
                         file.doc.line(("projects", index)),
                     )
             self.settings["projects"] = (folders, file.origin("projects"))
-        for level in ("red", "yellow"):  # each level is replaced whole by a later file
-            if level in (data.get("scorecard") or {}):
-                key = f"scorecard.{level}"
-                self.settings[key] = (data["scorecard"][level], file.origin("scorecard", level))
+        self.apply_scorecard(file, data.get("scorecard") or {})
         if "tracking_plans" in data:
             self.settings["tracking_plans"] = (
                 tuple(data["tracking_plans"]),
@@ -418,6 +415,42 @@ class _Merger:
             self.apply_rule(file, rule_id, setting)
         for index, entry in enumerate(data.get("overrides") or ()):
             self.apply_override(file, index, entry)
+
+    def apply_scorecard(self, file: ConfigFile, scorecard: Mapping[str, Any]) -> None:
+        """Each level is replaced whole by a later file; once a file locks the
+        scorecard, later files may only make its lights stricter (everyone reads
+        red, yellow and green the same way)."""
+        lock = self.settings.get("scorecard.locked")
+        guarded = lock is not None and lock[1].file != file.shown
+        for level in ("red", "yellow"):
+            if level not in scorecard:
+                continue
+            key, origin = f"scorecard.{level}", file.origin("scorecard", level)
+            now = self.settings.get(key, (None, DEFAULT_ORIGIN))[0]
+            current = _threshold(now, getattr(ScorecardThresholds(), level))
+            if guarded and lock and not _stricter(_threshold(scorecard[level], None), current):
+                what = f"loosening the `{level}` light of the locked scorecard"
+                self.scorecard_violation(origin, what, level, lock[1])
+                continue
+            self.settings[key] = (scorecard[level], origin)
+        if "locked" in scorecard:
+            where = file.origin("scorecard", "locked")
+            if scorecard["locked"]:
+                self.settings.setdefault("scorecard.locked", (True, where))
+            elif guarded and lock:
+                self.scorecard_violation(where, "`locked: false`", "locked", lock[1])
+            else:
+                self.settings.pop("scorecard.locked", None)
+
+    def scorecard_violation(self, origin: Origin, what: str, key: str, lock: Origin) -> None:
+        self.violations.append(
+            LockViolation(
+                "scorecard",
+                origin,
+                f"{what} has no effect: the scorecard was locked at {lock}",
+                key,
+            )
+        )
 
     def derive(self, file: ConfigFile, rule_id: str, setting: dict[str, Any]) -> None:
         """`uses:` makes a new rule from a configurable one, under the rule set's own id."""
@@ -722,10 +755,23 @@ def _plugin_paths(files: list[ConfigFile]) -> list[Path]:
     return out
 
 
-def _threshold(value: object, default: Threshold) -> Threshold:
+def _threshold(value: object, default: Threshold | None) -> Threshold:
     if not isinstance(value, Mapping):  # validated by the schema: absent, or a mapping
-        return default
+        return default or Threshold()
     return Threshold(**{k: v for k, v in value.items() if v is not None})
+
+
+def _stricter(new: Threshold, old: Threshold) -> bool:
+    """Whether a light at ``new`` comes on whenever it would at ``old``: each of
+    ``old``'s conditions kept, at the same count or lower (``clean_below`` the
+    same or higher). Conditions ``new`` adds only make it come on sooner."""
+    for name in ("errors", "warnings", "infos"):
+        was, now = getattr(old, name), getattr(new, name)
+        if was is not None and (now is None or now > was):
+            return False
+    return old.clean_below is None or (
+        new.clean_below is not None and new.clean_below >= old.clean_below
+    )
 
 
 def _scorecard(settings: Mapping[str, tuple[object, Origin]]) -> ScorecardThresholds:

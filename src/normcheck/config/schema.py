@@ -145,7 +145,14 @@ def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
                 "additionalProperties": False,
                 "description": "traffic lights of `normcheck report` (default: red at 1 error, "
                 "yellow at 1 warning); an error below the red threshold is still yellow",
-                "properties": {"red": _threshold("red"), "yellow": _threshold("yellow")},
+                "properties": {
+                    "red": _threshold("red"),
+                    "yellow": _threshold("yellow"),
+                    "locked": {
+                        "type": "boolean",
+                        "description": "central only: no later file may loosen the lights",
+                    },
+                },
             },
             "rules": {
                 "type": "object",
