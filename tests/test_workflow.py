@@ -634,6 +634,28 @@ def test_baseline_from_config_and_locked_entries(project, capsys):
     assert code == 1
 
 
+def test_a_baseline_entry_renamed_to_another_rule_hides_nothing(project, capsys):
+    """An entry hides a finding of its own rule only: a locked rule's fingerprint
+    filed under another rule's name must not slip past the lock."""
+    assert main(["baseline", "--parse", "never", "--output", "debt.json"]) == 0
+    capsys.readouterr()
+    data = json.loads((project / "debt.json").read_text())
+    for entry in data["entries"]:
+        if entry["rule"] == "naming/model-prefix":
+            entry["rule"] = "legacy/debt"
+    (project / "debt.json").write_text(json.dumps(data))
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "normcheck.yml").write_text(
+        "extends: [central.yml]\nbaseline: debt.json\n" + CONFIG[11:]
+    )
+    code, report, _ = check(capsys)
+    assert [f["rule"] for f in report["findings"]] == ["naming/model-prefix"]
+    assert report["summary"]["baselined"] == len(data["entries"]) - 1
+    assert code == 1
+
+
 def test_baseline_leaves_out_locked_rules(project, capsys):
     """A baseline written under a lock records none of the locked rule's findings
     (an entry would only be a `normcheck/locked-rule` error); --prune drops old ones."""

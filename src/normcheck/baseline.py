@@ -158,7 +158,10 @@ def apply(
     kept = []
     hidden = []
     for finding in findings:
-        if baselinable(finding) and finding.fingerprint in usable:
+        entry = usable.get(finding.fingerprint)
+        # the entry's rule too: a fingerprint under another rule's name must not
+        # hide a locked rule's finding (nor any other)
+        if baselinable(finding) and entry is not None and entry.rule == finding.rule:
             used.add(finding.fingerprint)
             hidden.append(finding)
         else:
