@@ -517,5 +517,5 @@ def test_paths_on_another_drive_are_shown_whole(tmp_path, chdir, monkeypatch):
     )
     config = load_config(tmp_path)
     monkeypatch.setattr(run_module.os.path, "relpath", other_drive)
-    (finding,) = run_module._lock_findings(config, tmp_path, None)
+    (finding,) = run_module._lock_findings(config, config.violations, tmp_path, None)
     assert finding.resource == (tmp_path / "normcheck.yml").resolve().as_posix()

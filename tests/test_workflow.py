@@ -656,6 +656,100 @@ def test_a_baseline_entry_renamed_to_another_rule_hides_nothing(project, capsys)
     assert code == 1
 
 
+def test_an_override_before_the_central_set_cannot_turn_a_locked_rule_off(project, capsys):
+    """Overrides persist whatever the order of the files: one in a rule set listed
+    before the locking one (not one the locking file extends) is checked too."""
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "team.yml").write_text(
+        "extends: []\noverrides:\n  - match: {paths: ['models/**']}\n"
+        "    rules: {naming/model-prefix: 'off', docs/missing-description: 'off'}\n"
+    )
+    (project / "normcheck.yml").write_text("extends: [team.yml, central.yml]\n" + CONFIG[11:])
+    code, report, _ = check(capsys)
+    rules = {f["rule"] for f in report["findings"]}
+    assert "naming/model-prefix" in rules and "docs/missing-description" not in rules
+    (locked,) = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert (locked["file"], locked["line"]) == ("team.yml", 4)
+    assert "an override to `off` of locked rule `naming/model-prefix`" in locked["message"]
+    assert code == 1
+
+
+def test_a_local_override_cannot_undo_a_central_override_of_a_locked_rule(project, capsys):
+    """The central set makes a locked rule stricter for some models; a team's override
+    that would lower it again there is held back and reported, and one for other
+    models is not."""
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n"
+        "  docs/missing-description: {severity: warning, locked: true}\n"
+        "overrides:\n  - match: {paths: ['models/marts/**']}\n"
+        "    rules: {docs/missing-description: error}\n"
+    )
+    local = (
+        "extends: [central.yml]\nrules:\n  governance/group-required: 'off'\n"
+        "overrides:\n  - match: {paths: ['models/staging/**']}\n"
+        "    rules: {docs/missing-description: warning}\n"
+    )
+    (project / "normcheck.yml").write_text(local)
+    code, report, _ = check(capsys, "--select", "docs,normcheck")
+
+    def severities(report: dict) -> dict[str, str]:
+        return {
+            f["resource"]: f["severity"]
+            for f in report["findings"]
+            if f["rule"] == "docs/missing-description"
+        }
+
+    before = severities(report)
+    assert before["model.shop.orders"] == "error"
+    assert before["model.shop.stg_orders"] == "warning"
+    assert not [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    (project / "normcheck.yml").write_text(
+        local
+        + "  - match: {paths: ['models/**']}\n"
+        + "    rules:\n      docs/missing-description:\n        severity: warning\n"
+    )
+    code, report, _ = check(capsys, "--select", "docs,normcheck")
+    assert severities(report) == before
+    (locked,) = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert (locked["file"], locked["line"]) == ("normcheck.yml", 10)  # its `severity:`
+    assert "where an earlier override makes it stricter" in locked["message"]
+    assert code == 1
+
+
+def test_a_local_override_cannot_undo_central_options_of_a_locked_rule(project, capsys):
+    """The same for options: the central set judges more resource types on marts; a
+    team override restating the rule's own options there is held back."""
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n"
+        "  docs/missing-description: {severity: warning, locked: true}\n"
+        "overrides:\n  - match: {paths: ['models/marts/**']}\n"
+        "    rules:\n      docs/missing-description:\n"
+        "        options: {resource_types: [model, column]}\n"
+    )
+    (project / "models/marts/_cols.yml").write_text(
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n"
+    )
+    local = "extends: [central.yml]\nrules:\n  governance/group-required: 'off'\n"
+    (project / "normcheck.yml").write_text(local)
+    check(capsys, "--parse", "always")
+    _, report, _ = check(capsys, "--select", "docs,normcheck")
+    assert "model.shop.orders.id" in resources(report)
+    (project / "normcheck.yml").write_text(
+        local
+        + "overrides:\n  - match: {paths: ['models/**']}\n"
+        + "    rules:\n      docs/missing-description:\n"
+        + "        options: {resource_types: [model]}\n"
+    )
+    code, report, _ = check(capsys, "--select", "docs,normcheck")
+    assert "model.shop.orders.id" in resources(report)
+    (locked,) = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert (locked["file"], locked["line"]) == ("normcheck.yml", 8)
+    assert "an override weakening option `resource_types`" in locked["message"]
+    assert code == 1
+
+
 def test_baseline_leaves_out_locked_rules(project, capsys):
     """A baseline written under a lock records none of the locked rule's findings
     (an entry would only be a `normcheck/locked-rule` error); --prune drops old ones."""

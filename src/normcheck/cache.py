@@ -19,6 +19,7 @@ from typing import Protocol
 import msgspec
 
 from normcheck import __version__
+from normcheck.config.model import LockViolation
 from normcheck.finding import Finding
 
 _CHUNK = 1 << 20
@@ -48,6 +49,7 @@ class CachedRun(msgspec.Struct, frozen=True):
     checked: int
     rule_count: int
     stats: dict[str, int] = {}
+    blocked: list[LockViolation] = []
 
 
 def cached(f: Finding, defined_in: Iterable[str]) -> CachedFinding:

@@ -13,10 +13,25 @@ from typing import TYPE_CHECKING
 
 from normcheck._glob import match_any
 from normcheck._yaml import YamlDoc, load_yaml
-from normcheck.checks._api import PROJECT, SEVERITY_RANK, Context, Hit, Options
+from normcheck.checks._api import (
+    PROJECT,
+    SEVERITY_RANK,
+    Context,
+    Hit,
+    Options,
+    option_default,
+    stricter_or_same,
+)
 from normcheck.checks.registry import LOCKED_RULE
 from normcheck.config.loader import convert_options
-from normcheck.config.model import Config, Override, RuleConfig
+from normcheck.config.model import (
+    Config,
+    LockViolation,
+    Origin,
+    Override,
+    OverrideRule,
+    RuleConfig,
+)
 from normcheck.errors import NormcheckError
 from normcheck.finding import Finding, fingerprint, sort_findings
 from normcheck.project import Project, Resource
@@ -92,6 +107,9 @@ class _Settings:
         self.config = config
         self.overrides = [o for o in overrides if config.id in o.rules]
         self.options_cache: dict[tuple[int, ...], Options] = {(): config.options}
+        # guarded overrides (a locked rule's, from outside the lock's files) held back
+        # because they would have weakened the rule on some resource
+        self.blocked: dict[tuple[Origin, str], LockViolation] = {}
 
     @property
     def may_fire(self) -> bool:
@@ -109,19 +127,46 @@ class _Settings:
                 continue
             setting = override.rules[self.config.id]
             if setting.severity is not None:
-                severity = setting.severity
+                if setting.guarded and SEVERITY_RANK[setting.severity] < SEVERITY_RANK[severity]:
+                    self._block(setting, "severity", f"an override to `{setting.severity}`")
+                else:
+                    severity = setting.severity
             if setting.options:
                 applied.append(index)
         key = tuple(applied)
         if key not in self.options_cache:
             raw = dict(self.config.raw_options)
             origins = dict(self.config.option_origins)
+            kind = self.config.rule.options
             for index in key:
                 setting = self.overrides[index].rules[self.config.id]
-                raw.update(setting.options or {})
-                origins.update(dict.fromkeys(setting.options or {}, setting.origin))
+                for name, value in (setting.options or {}).items():
+                    now = raw[name] if name in raw else option_default(kind, name)
+                    if setting.guarded and not stricter_or_same(kind, name, value, now):
+                        self._block(
+                            setting, f"options.{name}", f"an override weakening option `{name}`"
+                        )
+                        continue
+                    raw[name] = value
+                    origins[name] = setting.origin
             self.options_cache[key] = convert_options(self.config.rule, raw, origins)
         return severity, self.options_cache[key]
+
+    def _block(self, setting: OverrideRule, key: str, what: str) -> None:
+        """A guarded override held back on a resource where an earlier override
+        (the central set's) made the locked rule stricter than it would leave it."""
+        lock = self.config.locked_origin
+        where = setting.where.get(key, setting.origin)
+        self.blocked.setdefault(
+            (where, key),
+            LockViolation(
+                self.config.id,
+                where,
+                f"{what} of locked rule `{self.config.id}` has no effect where an earlier "
+                f"override makes it stricter: it was locked at {lock}",
+                f"{setting.origin.line}.{key}",
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -130,6 +175,11 @@ class Evaluation:
     crashes: tuple[RuleCrash, ...]
     settings: Mapping[str, _Settings]
     locator: _Locator
+
+    def blocked(self) -> tuple[LockViolation, ...]:
+        """The guarded overrides held back on some resource, in file and line order."""
+        found = [v for s in self.settings.values() for v in s.blocked.values()]
+        return tuple(sorted(found, key=lambda v: (v.origin, v.rule_id, v.key)))
 
     def severity_of(self, rule_id: str, resource: Resource) -> str:
         """The rule's effective severity on a resource ("off" when it did not run)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +25,7 @@ from normcheck.config.loader import (
     load_config,
     repository_root,
 )
-from normcheck.config.model import Config
+from normcheck.config.model import Config, LockViolation
 from normcheck.dbt_parse import needs_parse, run_dbt_parse
 from normcheck.engine import (
     RuleCrash,
@@ -138,6 +138,7 @@ class _Evaluated:
     checked: int
     rule_count: int
     stats: Mapping[str, int] = field(default_factory=dict)
+    blocked: tuple[LockViolation, ...] = ()  # overrides a lock held back on some resource
 
 
 SQL_TRACKING_RULES = (
@@ -313,6 +314,7 @@ def _evaluate_with(
         checked,
         rule_count,
         stats,
+        evaluation.blocked(),
     )
 
 
@@ -350,6 +352,7 @@ def _cached_or_evaluated(
             checked=hit.checked,
             rule_count=hit.rule_count,
             stats={**hit.stats, "cached": 1},
+            blocked=tuple(hit.blocked),
         )
     evaluated = _evaluate_project(project_dir, config, manifest_path, rule_ids, use_cache)
     if use_run_cache and not evaluated.crashes:
@@ -363,6 +366,7 @@ def _cached_or_evaluated(
             checked=evaluated.checked,
             rule_count=evaluated.rule_count,
             stats=dict(evaluated.stats),
+            blocked=list(evaluated.blocked),
         )
         cache.store(key, cached)
         cache.note_stored(manifest_path)
@@ -393,9 +397,14 @@ def _plugin_crashes(config: Config) -> list[RuleCrash]:
     return [RuleCrash(PLUGIN_CRASH, name, text) for name, text in config.plugin_failures]
 
 
-def _lock_findings(config: Config, project_dir: Path, monorepo: Path | None) -> list[Finding]:
+def _lock_findings(
+    config: Config,
+    violations: Iterable[LockViolation],
+    project_dir: Path,
+    monorepo: Path | None,
+) -> list[Finding]:
     findings = []
-    for v in config.violations:
+    for v in violations:
         # the resource: the file from its repository's root (else from the project), not
         # from wherever normcheck ran, nor per project of a monorepo: its fingerprint, in
         # SARIF, must be one
@@ -461,7 +470,11 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     evaluated = _cached_or_evaluated(
         project_dir, config, manifest_path, rule_ids, options.use_cache, whole_run_cache
     )
-    findings = [*evaluated.findings, *_lock_findings(config, project_dir, options.monorepo)]
+    violations = (*config.violations, *evaluated.blocked)
+    findings = [
+        *evaluated.findings,
+        *_lock_findings(config, violations, project_dir, options.monorepo),
+    ]
     baselined: tuple[Finding, ...] = ()
     stale: tuple[baseline_mod.Entry, ...] = ()
     path = _baseline_path(options, config, project_dir) if options.use_baseline else None

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -124,6 +125,7 @@ class ConfigFile:
     shown: str
     doc: YamlDoc
     path: Path
+    extends: frozenset[str] = frozenset()  # the files it extends, directly or not
 
     @property
     def data(self) -> dict[str, Any]:
@@ -276,6 +278,7 @@ def collect(
     root = (within or extends_root(path)).resolve()
     out: list[ConfigFile] = []
     seen: set[Path] = set()
+    below: dict[Path, frozenset[str]] = {}  # each file's `extends`, directly or not
 
     def visit(path: Path, shown: str, stack: tuple[Path, ...], origin: Origin | None) -> None:
         if path in stack:
@@ -301,11 +304,14 @@ def collect(
             and not packaged_default  # `config --check rules/default.yml`: itself
         ):
             targets = [(t, DEFAULT_ORIGIN) for t in DEFAULT_EXTENDS]
+        extended: set[str] = set()
         for target, where in targets:
             child, child_shown = _resolve_target(target, path.parent, where, root)
             visit(child, child_shown, (*stack, path), where)
+            extended |= {child_shown, *below[child]}
         seen.add(path)
-        out.append(file)
+        below[path] = frozenset(extended)
+        out.append(replace(file, extends=below[path]))
 
     visit(path.resolve(), shown, (), None)
     return out
@@ -352,6 +358,7 @@ class _Merger:
         self.preferred: dict[str, str] = {}
         self.banned: set[str] = set()
         self.origins: dict[str, Origin] = {}
+        self.extends: dict[str, frozenset[str]] = {}  # file -> the files it extends
 
     def violation(self, rule_id: str, origin: Origin, what: str, key: str) -> None:
         lock = self.locked[rule_id]
@@ -364,9 +371,16 @@ class _Merger:
             )
         )
 
-    def locked_elsewhere(self, rule_id: str, file: ConfigFile) -> bool:
+    def locked_elsewhere(self, rule_id: str, file: ConfigFile | str) -> bool:
+        """Whether the rule is locked by a file that is neither ``file`` nor one
+        ``file`` extends (the locking file's own rule sets are central too)."""
         lock = self.locked.get(rule_id)
-        return lock is not None and lock.file != file.shown
+        shown = file if isinstance(file, str) else file.shown
+        return (
+            lock is not None
+            and lock.file != shown
+            and shown not in self.extends.get(lock.file, frozenset())
+        )
 
     def check_rule_id(self, rule_id: str, origin: Origin) -> Rule | None:
         rule = self.rules.get(rule_id)
@@ -380,6 +394,7 @@ class _Merger:
 
     def apply(self, file: ConfigFile) -> None:
         data = file.data
+        self.extends[file.shown] = file.extends
         for key in ("team", "dialect", "fail_on", "baseline"):
             if key in data:
                 self.settings[key] = (data[key], file.origin(key))
@@ -548,29 +563,18 @@ class _Merger:
         match = entry["match"]
         rules: dict[str, OverrideRule] = {}
         for rule_id, setting in entry["rules"].items():
-            key = ("overrides", index, "rules", rule_id)
-            origin = file.origin(*key)
+            key_path = ("overrides", index, "rules", rule_id)
+            origin = file.origin(*key_path)
             if self.check_rule_id(rule_id, origin) is None:
                 continue
             if isinstance(setting, str):
                 setting = {"severity": setting}
-            severity = setting.get("severity")
-            options = setting.get("options")
-            if self.locked_elsewhere(rule_id, file):
-                current = self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))[0]
-                if severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current]:
-                    self.violation(rule_id, origin, f"an override to `{severity}`", f"o{index}")
-                    severity = None
-                weaker = next(
-                    (k for k in options or {} if self.weakens(rule_id, k, options[k])), None
-                )
-                if weaker is not None:  # stricter options for some resources strengthen it
-                    what = f"an override weakening option `{weaker}`"
-                    self.violation(rule_id, origin, what, f"o{index}.opt")
-                    options = None
-                if severity is None and options is None:
-                    continue
-            rules[rule_id] = OverrideRule(severity, options, origin)
+            where = {key: file.origin(*key_path, key) for key in setting}
+            for name in setting.get("options") or {}:
+                where[f"options.{name}"] = file.origin(*key_path, "options", name)
+            rules[rule_id] = OverrideRule(
+                setting.get("severity"), setting.get("options"), origin, where=where
+            )
         self.overrides.append(
             Override(
                 origin=file.origin("overrides", index),
@@ -581,6 +585,45 @@ class _Merger:
                 rules=rules,
             )
         )
+
+    def guard_overrides(self) -> None:
+        """Once every file is merged: an override of a locked rule from a file
+        outside the lock's (the locking file and those it extends), before the
+        lock or after it, may only make the rule stricter. A lower severity or
+        weaker options than the rule's are refused here; one that would lower
+        what an earlier override gives a resource is held back per resource
+        (``guarded``) and reported by the run."""
+        guarded: list[Override] = []
+        indexes: Counter[str] = Counter()  # an override's place in its file: its key
+        for override in self.overrides:
+            index = indexes[override.origin.file]
+            indexes[override.origin.file] += 1
+            rules: dict[str, OverrideRule] = {}
+            for rule_id, setting in override.rules.items():
+                if not self.locked_elsewhere(rule_id, setting.origin.file):
+                    rules[rule_id] = setting
+                    continue
+                severity, options = setting.severity, setting.options
+                current = self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))[0]
+                key = f"o{index}"
+                if severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current]:
+                    where = setting.where.get("severity", setting.origin)
+                    self.violation(rule_id, where, f"an override to `{severity}`", key)
+                    severity = None
+                weaker = next(
+                    (k for k, v in (options or {}).items() if self.weakens(rule_id, k, v)), None
+                )
+                if weaker is not None:  # stricter options for some resources strengthen it
+                    what = f"an override weakening option `{weaker}`"
+                    where = setting.where.get(f"options.{weaker}", setting.origin)
+                    self.violation(rule_id, where, what, f"{key}.opt")
+                    options = None
+                if severity is not None or options is not None:
+                    rules[rule_id] = replace(
+                        setting, severity=severity, options=options, guarded=True
+                    )
+            guarded.append(replace(override, rules=rules))
+        self.overrides = guarded
 
     def rule_configs(self) -> dict[str, RuleConfig]:
         out: dict[str, RuleConfig] = {}
@@ -700,6 +743,7 @@ def load_config(
     merger = _Merger({**builtin_rules(), **plugins.rules}, lenient=bool(plugins.failures))
     for file in files:
         merger.apply(file)
+    merger.guard_overrides()
     rules = merger.rule_configs()
     settings = merger.settings
     fail_on = str(settings.get("fail_on", ("error", DEFAULT_ORIGIN))[0])

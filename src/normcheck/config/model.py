@@ -46,6 +46,10 @@ class OverrideRule:
     severity: str | None
     options: Mapping[str, object] | None
     origin: Origin
+    # a locked rule's override from outside the lock's files: it may only make the
+    # rule stricter on each resource it matches (see engine._Settings.resolve)
+    guarded: bool = False
+    where: Mapping[str, Origin] = field(default_factory=dict)  # "severity", "options"
 
 
 @dataclass(frozen=True)
