@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, build_dbt_project
 from normcheck.analysis import start_workers
 from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import (
@@ -313,3 +313,38 @@ def test_the_macros_the_models_call_are_found_through_other_macros_each_once():
     }
     found = decode_macros(json.dumps(data).encode())
     assert [m.name for m in found.called_by_models()] == ["e", "a", "b", "c"]
+
+
+def test_a_source_tables_own_meta_wins_over_its_sources(tmp_path):
+    """dbt resolves a table's `config.meta` over its source's: the table's owner is
+    the table's, whether the source sets it under `meta:` or `config: {meta:}`."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/_sources.yml": """\
+version: 2
+sources:
+  - name: legacy
+    meta: {owner: platform}
+    tables:
+      - name: events
+        config: {meta: {owner: finance}}
+      - name: sessions
+  - name: modern
+    config: {meta: {owner: platform}}
+    tables:
+      - name: events
+        config: {meta: {owner: finance}}
+      - name: sessions
+""",
+            "models/x.sql": "select 1 as id\n",
+        },
+    )
+    project = build_project(load_manifest(root / "target" / "manifest.json"), None, root)
+    owners = {r.uid: r.owner for r in project.of_type("source")}
+    assert owners == {
+        "source.shop.legacy.events": "finance",
+        "source.shop.legacy.sessions": "platform",
+        "source.shop.modern.events": "finance",
+        "source.shop.modern.sessions": "platform",
+    }

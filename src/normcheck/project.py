@@ -329,7 +329,9 @@ class _Builder:
         for source in m.sources.values():
             if not source.config.enabled:
                 continue
-            meta = _merged_meta(source.source_meta, _merged_meta(source.config.meta, source.meta))
+            # the table's own meta wins over its source's (`config.meta` holds what the
+            # table inherits from the source's `config:` already)
+            meta = _merged_meta(_merged_meta(source.config.meta, source.meta), source.source_meta)
             steps: tuple[Step, ...] = (
                 "sources",
                 ("name", source.source_name),
