@@ -967,6 +967,18 @@ def test_monorepo_checks_every_project_with_its_own_config(tmp_path, monkeypatch
         ),
     ], err
     assert code == 1
+    # each project's own fail_on decides on its own findings
+    (a / "normcheck.yml").write_text("extends: [../normcheck.yml]\nfail_on: never\n")
+    assert main(["check", "--format", "json", "--parse", "never"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["findings"]) == 1
+    # one manifest cannot stand for every project
+    assert main(["check", "--parse", "never", "--manifest", "project_a/x.json"]) == 2
+    assert "the configuration lists `projects:`" in capsys.readouterr().err
+    # inside a project whose configuration extends the monorepo's: that project only
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(b)
+    assert main(["check", "--format", "json", "--parse", "never"]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
 def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, capsys):

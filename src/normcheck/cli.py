@@ -230,7 +230,7 @@ def check(
             f"`normcheck baseline --prune` to drop {'it' if stale == 1 else 'them'}",
             err=True,
         )
-    return _exit_code(result, fail_on or result.config.fail_on)
+    return _exit_code(result, fail_on)
 
 
 def _print_statistics(result: Result, seconds: float) -> None:
@@ -253,7 +253,9 @@ def _print_statistics(result: Result, seconds: float) -> None:
         click.echo(f"normcheck: {line}", err=True)
 
 
-def _exit_code(result: Result, fail_on: str) -> int:
+def _exit_code(result: Result, fail_on: str | None) -> int:
+    """Crashes are 3; else 1 when findings reach ``fail_on`` (the option's, else
+    the configuration's: in a monorepo each project's own, on its findings)."""
     if result.crashes:
         log = _write_crash(
             "\n".join(f"rule {c.rule} on {c.resource}:\n{c.traceback}" for c in result.crashes)
@@ -269,7 +271,11 @@ def _exit_code(result: Result, fail_on: str) -> int:
             err=True,
         )
         return EXIT_INTERNAL_ERROR
-    return EXIT_FINDINGS if at_or_above(result.findings, fail_on) else EXIT_CLEAN
+    if fail_on is None and result.parts:
+        failed = any(at_or_above(p.findings, p.config.fail_on) for p in result.parts)
+    else:
+        failed = at_or_above(result.findings, fail_on or result.config.fail_on)
+    return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 
 @cli.command("report")

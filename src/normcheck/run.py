@@ -532,6 +532,12 @@ def run(options: RunOptions) -> Result:
         config = load_config(options.project_dir, options.config)
         if not config.projects:
             return run_project(options, options.project_dir, config)
+    if options.manifest is not None:
+        raise UsageError(
+            "--manifest names one project's manifest, but the configuration lists "
+            "`projects:`, each checked with its own target/manifest.json: check one "
+            "project with --project-dir PROJECT --manifest PATH"
+        )
     results = []
     root_config = options.config or find_config(options.project_dir)
     for folder, config_file, project_config in project_configs(config, root_config):

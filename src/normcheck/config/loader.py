@@ -300,7 +300,10 @@ def collect(
             not targets
             and "extends" not in file.data
             and implicit_default
-            and not stack
+            # the configuration run with, or a normcheck.yml another one extends (a
+            # monorepo's, which a project's own extends): a rule set named otherwise
+            # without `extends` is only itself
+            and (not stack or path.name in CONFIG_NAMES)
             and not packaged_default  # `config --check rules/default.yml`: itself
         ):
             targets = [(t, DEFAULT_ORIGIN) for t in DEFAULT_EXTENDS]
@@ -753,7 +756,11 @@ def load_config(
         return None if value is None else str(value)
 
     plans = settings.get("tracking_plans", ((), DEFAULT_ORIGIN))[0]
-    projects = settings.get("projects", ((), DEFAULT_ORIGIN))[0]
+    projects, projects_origin = settings.get("projects", ((), DEFAULT_ORIGIN))
+    if projects_origin.file != files[-1].shown:
+        # a monorepo's list, in a file a project's own configuration extends: that
+        # project's run checks that project, not every project again
+        projects = ()
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.shown.encode() + b"\x00" + file.path.read_bytes())
