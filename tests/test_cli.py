@@ -448,6 +448,24 @@ def test_the_packaged_rule_sets_validate_as_files(capsys):
         assert run_cli(capsys, "config", "--check", str(path)) == (0, "", ""), path
 
 
+def test_config_check_fails_on_an_attempt_to_weaken_a_locked_rule(tmp_path, capsys, chdir):
+    """The pre-commit `normcheck-config` hook passed a file that `check` fails on."""
+    chdir(tmp_path)
+    (tmp_path / "central.yml").write_text(
+        "extends: []\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (tmp_path / "normcheck.yml").write_text(
+        "extends: [central.yml]\nrules:\n  naming/model-prefix: warning\n"
+    )
+    code, out, err = run_cli(capsys, "config", "--check")
+    assert (code, err) == (1, "")
+    assert out == (
+        "normcheck.yml:3: error normcheck/locked-rule setting severity `warning` of locked "
+        "rule `naming/model-prefix` has no effect: it was locked at central.yml:3\n"
+    )
+    assert run_cli(capsys, "config", "--check", "central.yml") == (0, "", "")
+
+
 def test_config_files_without_check_are_a_usage_error(tmp_path, capsys, chdir):
     """`normcheck config other.yml` showed normcheck.yml's configuration, not the
     file's, and passed: FILES are read only by --check."""

@@ -20,7 +20,7 @@ from normcheck import __version__
 from normcheck import baseline as baseline_mod
 from normcheck.baseline import DEFAULT_BASELINE
 from normcheck.checks._api import Rule
-from normcheck.checks.registry import builtin_rules
+from normcheck.checks.registry import LOCKED_RULE, builtin_rules
 from normcheck.config.loader import display_path, find_config, load_config
 from normcheck.config.model import Config, RuleConfig
 from normcheck.config.schema import build_schema
@@ -577,17 +577,18 @@ def config_command(
 
     With --check, validate each of FILES (normcheck.yml or rule sets, following
     `extends`), or without FILES the project's configuration (every file it extends,
-    and each monorepo project's own), and print nothing when they are valid."""
+    and each monorepo project's own), and print nothing when they are valid; an attempt
+    to weaken a locked rule is printed and exits 1, as `check` would."""
     if files and not check_only:
         raise UsageError(
             "FILES are validated with --check; to see one file's resolved configuration, "
             "pass --config FILE"
         )
     if check_only:
-        for file in files:
-            _plugins_imported(load_config(file.parent, file))
+        checked = [_plugins_imported(load_config(file.parent, file)) for file in files]
         if not files:  # the project's configuration, and each monorepo project's own
             root = _plugins_imported(load_config(project_dir, config))
+            checked.append(root)
             root_config = config or find_config(project_dir)
             if root_config is None:
                 click.echo(
@@ -596,8 +597,12 @@ def config_command(
                     err=True,
                 )
             for _, _, loaded in project_configs(root, root_config):  # loading validates
-                _plugins_imported(loaded)
-        return EXIT_CLEAN
+                checked.append(_plugins_imported(loaded))
+        # valid, but weakening a locked rule: `check` would fail on it, so this does too
+        tried = sorted({(v.origin, v.message) for c in checked for v in c.violations})
+        for origin, message in tried:
+            click.echo(f"{origin}: error {LOCKED_RULE} {message}")
+        return EXIT_FINDINGS if tried else EXIT_CLEAN
     resolved = load_config(project_dir, config)
     if fmt == "json":
         click.echo(json.dumps(_config_json(resolved), indent=2, sort_keys=True))
