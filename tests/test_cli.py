@@ -466,6 +466,22 @@ def test_config_check_fails_on_an_attempt_to_weaken_a_locked_rule(tmp_path, caps
     assert run_cli(capsys, "config", "--check", "central.yml") == (0, "", "")
 
 
+def test_config_shows_layers_in_the_order_they_are_matched(tmp_path, capsys, chdir):
+    """The first layer whose paths match is a model's: `config` must not sort them."""
+    chdir(tmp_path)
+    (tmp_path / "normcheck.yml").write_text(
+        "rules:\n  naming/model-prefix:\n    options:\n      layers:\n"
+        "        wide: {paths: ['models/**'], prefixes: [x_]}\n"
+        "        alpha: {paths: ['models/a/**'], prefixes: [a_]}\n"
+    )
+    code, out, _ = run_cli(capsys, "config", "--format", "json")
+    layers = json.loads(out)["rules"]["naming/model-prefix"]["options"]["layers"]["value"]
+    assert (code, list(layers)) == (0, ["wide", "alpha"])
+    _, out, _ = run_cli(capsys, "config")
+    (line,) = [line for line in out.splitlines() if "layers = " in line and "wide" in line]
+    assert line.index('"wide"') < line.index('"alpha"')
+
+
 def test_config_files_without_check_are_a_usage_error(tmp_path, capsys, chdir):
     """`normcheck config other.yml` showed normcheck.yml's configuration, not the
     file's, and passed: FILES are read only by --check."""

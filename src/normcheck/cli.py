@@ -536,7 +536,8 @@ def _config_text(config: Config) -> str:
         lines.append(f"  {rid}  {rc.severity}  [{rc.severity_origin}]{lock}")
         for name, value in sorted(_options_dict(rc).items()):
             origin = rc.option_origins.get(name, "(default)")
-            lines.append(f"      {name} = {json.dumps(value, sort_keys=True)}  [{origin}]")
+            # in the configuration's order: `layers` are matched first to last
+            lines.append(f"      {name} = {json.dumps(value)}  [{origin}]")
     if data["overrides"]:
         lines.append("")
         lines.append("overrides (later wins):")
@@ -605,7 +606,9 @@ def config_command(
         return EXIT_FINDINGS if tried else EXIT_CLEAN
     resolved = load_config(project_dir, config)
     if fmt == "json":
-        click.echo(json.dumps(_config_json(resolved), indent=2, sort_keys=True))
+        # not sort_keys: an option's mapping keeps the configuration's order (the first
+        # of `layers` whose paths match is a model's layer); the rest is built sorted
+        click.echo(json.dumps(_config_json(resolved), indent=2))
     else:
         click.echo(_config_text(resolved), nl=False)
     return EXIT_CLEAN
