@@ -307,8 +307,8 @@ rules:
         pytest.param(
             "rules:\n  naming/model-prefix:\n    options: {layers: {}}\n",
             4,
-            "changing option `layers`",
-            id="an option with no way to be stricter may not change",
+            "weakening option `layers`",
+            id="dropping every layer",
         ),
         pytest.param(
             "overrides:\n  - match: {paths: [models/legacy]}\n"
@@ -388,6 +388,78 @@ def test_stricter_options_of_a_locked_rule_are_allowed(tmp_path, chdir):
         "weakening option `max_north_stars`",
     ]  # require_tier: false is its default, so no change
     assert config.rules["metrics/north-star"].options.max_north_stars == 3  # type: ignore[attr-defined]
+
+
+LAYERS = (
+    "  naming/model-prefix:\n    options:\n      layers:\n"
+    "        staging: {paths: ['models/staging/**'], prefixes: [stg_]}\n"
+    "        intermediate: {paths: ['models/intermediate/**'], prefixes: [int_]}\n"
+    "        marts: {paths: ['models/marts/**'], prefixes: %s}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("local", "refused"),
+    [
+        pytest.param(LAYERS % "[dim_, fct_]", [], id="the same prefixes in another order"),
+        pytest.param(LAYERS % "[fct_]", [], id="fewer prefixes allowed"),
+        pytest.param(LAYERS % "[fct_, dim_, rpt_]", ["layers"], id="another prefix allowed"),
+        pytest.param(
+            "  naming/model-prefix:\n    options:\n      layers:\n"
+            "        marts: {paths: ['models/marts/**'], prefixes: [fct_, dim_]}\n"
+            "        staging: {paths: ['models/staging/**'], prefixes: [stg_]}\n"
+            "        intermediate: {paths: ['models/intermediate/**'], prefixes: [int_]}\n",
+            [],
+            id="the layers reordered: equal as a mapping, the locked order stands",
+        ),
+        pytest.param(
+            "  docs/placeholder-description:\n"
+            "    options: {placeholders: [TODO, TBD, FIXME, XXX, WIP, later]}\n",
+            [],
+            id="placeholder words in capitals, and one more",
+        ),
+        pytest.param(
+            "  docs/placeholder-description:\n    options: {placeholders: [TODO, TBD]}\n",
+            ["placeholders"],
+            id="placeholder words dropped",
+        ),
+        pytest.param(
+            "  governance/layer-dependency:\n    options:\n      forbidden:\n"
+            "        staging: [intermediate, marts]\n        intermediate: [marts]\n"
+            "        marts: [staging]\n",
+            [],
+            id="another forbidden dependency",
+        ),
+        pytest.param(
+            "  governance/layer-dependency:\n    options:\n      forbidden:\n"
+            "        staging: [marts]\n        intermediate: [marts]\n",
+            ["forbidden"],
+            id="a forbidden dependency dropped",
+        ),
+        pytest.param(
+            "  naming/name-case:\n    options: {case: camelCase}\n",
+            ["case"],
+            id="an option with no way to be stricter may not change",
+        ),
+    ],
+)
+def test_locked_options_compare_by_meaning(tmp_path, chdir, local, refused):
+    """Strengthening is not refused because of how it is written (order, case), and
+    options with a stricter direction may move in it."""
+    central = CENTRAL + (
+        "  docs/placeholder-description: {severity: warning, locked: true}\n"
+        "  governance/layer-dependency: {severity: error, locked: true}\n"
+        "  naming/name-case: {severity: error, locked: true}\n"
+    )
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {"central.yml": central, "normcheck.yml": "extends: [central.yml]\nrules:\n" + local},
+    )
+    config = load_config(tmp_path)
+    assert [v.key.removeprefix("options.") for v in config.violations] == refused
+    layers = config.rules["naming/model-prefix"].options.layers  # type: ignore[attr-defined]
+    assert list(layers) == ["staging", "intermediate", "marts"]
 
 
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):

@@ -18,6 +18,10 @@ _UNDER_A_LOCK = {
     "higher": "may only rise",
     "lower": "may only fall",
     "true": "may only be switched on",
+    "more-words": "may only gain words (in any case)",
+    "more-per-key": "may only gain keys, each kept as it was or with more items",
+    "narrower-layers": "the same layers in the same order over the same paths, "
+    "each allowing the same prefixes or fewer",
 }
 
 
@@ -33,9 +37,7 @@ def option_rows(rule: Rule) -> list[tuple[str, str, str, str]]:
         description = str(prop.get("description", ""))
         way = _UNDER_A_LOCK.get(str(option_meta(rule.options, name).get("stricter")))
         description += f" (locked: {way})" if way else " (locked: may not change)"
-        rows.append(
-            (name, _type_name(prop), json.dumps(defaults.get(name), sort_keys=True), description)
-        )
+        rows.append((name, _type_name(prop), json.dumps(defaults.get(name)), description))
     return rows
 
 

@@ -52,8 +52,33 @@ class NoOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
 # How an option of a locked rule may change and keep the rule as strict (a locked rule
 # may only be strengthened): ``msgspec.Meta(extra={"stricter": WAY})`` on the option.
 # An option without one may not change at all under a lock.
+def _more_per_key(new: Any, old: Any) -> bool:
+    """A mapping: every key kept, each list value with the same items or more."""
+    return all(
+        key in new
+        and (
+            new[key] == old[key] or (isinstance(old[key], list) and set(new[key]) >= set(old[key]))
+        )
+        for key in old
+    )
+
+
+def _narrower_layers(new: Any, old: Any) -> bool:
+    """`layers`: the same layers in the same order (the first that matches decides),
+    each over the same paths, allowing the same prefixes or fewer (in any order)."""
+    return list(new) == list(old) and all(
+        set(new[name].get("paths", ())) == set(old[name].get("paths", ()))
+        and set(new[name].get("prefixes", ())) <= set(old[name].get("prefixes", ()))
+        for name in old
+    )
+
+
 _STRICTER: dict[str, Callable[[Any, Any], bool]] = {
     "more": lambda new, old: set(new) >= set(old),  # a list: more items judge more
+    # words compared case-blind: `TODO` is `todo`
+    "more-words": lambda new, old: {w.lower() for w in new} >= {w.lower() for w in old},
+    "more-per-key": _more_per_key,  # e.g. more layers each layer may not read
+    "narrower-layers": _narrower_layers,
     "fewer": lambda new, old: set(new) <= set(old),  # a list of what is allowed
     "higher": lambda new, old: bool(new >= old),
     "lower": lambda new, old: bool(new <= old),

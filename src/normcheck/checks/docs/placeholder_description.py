@@ -33,7 +33,8 @@ class PlaceholderOptions(Options, frozen=True, kw_only=True, forbid_unknown_fiel
     placeholders: Annotated[
         list[str],
         msgspec.Meta(
-            description="words that mark a description as unfinished", extra={"stricter": "more"}
+            description="words that mark a description as unfinished",
+            extra={"stricter": "more-words"},
         ),
     ] = msgspec.field(default_factory=lambda: ["todo", "tbd", "fixme", "xxx", "wip"])
 

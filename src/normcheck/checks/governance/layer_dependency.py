@@ -19,7 +19,10 @@ class LayerDependencyOptions(Options, frozen=True, kw_only=True, forbid_unknown_
     ] = msgspec.field(default_factory=lambda: ["staging"])
     forbidden: Annotated[
         dict[str, list[str]],
-        msgspec.Meta(description="layer -> layers its models may not read"),
+        msgspec.Meta(
+            description="layer -> layers its models may not read",
+            extra={"stricter": "more-per-key"},
+        ),
     ] = msgspec.field(
         default_factory=lambda: {"staging": ["intermediate", "marts"], "intermediate": ["marts"]}
     )

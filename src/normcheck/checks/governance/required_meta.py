@@ -52,7 +52,10 @@ class RequiredMetaOptions(Options, frozen=True, kw_only=True, forbid_unknown_fie
     ] = msgspec.field(default_factory=Scope)
     keys: Annotated[
         dict[str, KeySpec],
-        msgspec.Meta(description="required `meta` keys, each with optional enum, regex, type"),
+        msgspec.Meta(
+            description="required `meta` keys, each with optional enum, regex, type",
+            extra={"stricter": "more-per-key"},
+        ),
     ] = msgspec.field(default_factory=dict)
 
 

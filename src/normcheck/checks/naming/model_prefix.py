@@ -28,7 +28,8 @@ class ModelPrefixOptions(Options, frozen=True, kw_only=True, forbid_unknown_fiel
         msgspec.Meta(
             description="layer name -> its folders and name prefixes; the first layer whose "
             "paths match a model decides (also used by naming/model-directory and "
-            "governance/layer-dependency)"
+            "governance/layer-dependency)",
+            extra={"stricter": "narrower-layers"},
         ),
     ] = msgspec.field(default_factory=lambda: dict(DEFAULT_LAYERS))
 
