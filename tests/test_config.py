@@ -462,6 +462,48 @@ def test_locked_options_compare_by_meaning(tmp_path, chdir, local, refused):
     assert list(layers) == ["staging", "intermediate", "marts"]
 
 
+def test_the_norms_a_locked_rule_judges_by_stay_the_central_sets(tmp_path, chdir):
+    """A team cannot register itself past a locked `ownership/unknown-owner`, nor
+    re-map a central word past a locked `naming/vocabulary`; new words are fine."""
+    central = (
+        "extends: []\nowners: {growth: {email: g@x.io}}\n"
+        "vocabulary: {preferred: {amt: amount}}\nrules:\n"
+        "  ownership/unknown-owner: {severity: error, locked: true}\n"
+        "  naming/vocabulary: {severity: warning, locked: true}\n"
+    )
+    local = (
+        "extends: [central.yml]\nowners:\n  growth-analytics: {}\n  growth: {email: g@x.io}\n"
+        "vocabulary:\n  preferred: {amt: total, cust: customer}\n"
+    )
+    chdir(tmp_path)
+    write(tmp_path, {"central.yml": central, "normcheck.yml": local})
+    config = load_config(tmp_path)
+    assert sorted((v.key, v.origin.line) for v in config.violations) == [
+        ("owners.growth-analytics", 3),
+        ("preferred.amt", 6),
+    ]
+    assert list(config.owners) == ["growth"]
+    assert config.vocabulary.preferred == {"amt": "amount", "cust": "customer"}
+    assert str(config.settings_origins["preferred.amt"]) == "central.yml:3"
+    # unlocked, the team's file wins as before
+    write(tmp_path, {"central.yml": central.replace("locked: true", "locked: false")})
+    config = load_config(tmp_path)
+    assert config.violations == ()
+    assert list(config.owners) == ["growth", "growth-analytics"]
+    assert config.vocabulary.preferred["amt"] == "total"
+
+
+def test_a_word_preferred_over_itself_is_refused(tmp_path, chdir):
+    chdir(tmp_path)
+    write(tmp_path, {"normcheck.yml": "vocabulary:\n  preferred:\n    amt: Amt\n"})
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == (
+        "normcheck.yml:3: `vocabulary.preferred` maps `amt` to itself: a preferred word is "
+        "another word (to allow a word, leave it out)"
+    )
+
+
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):
     chdir(tmp_path)
     write(

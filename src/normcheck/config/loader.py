@@ -362,6 +362,8 @@ class _Merger:
         self.banned: set[str] = set()
         self.origins: dict[str, Origin] = {}
         self.extends: dict[str, frozenset[str]] = {}  # file -> the files it extends
+        self.registered: dict[str, list[str]] = {}  # team -> the files that register it
+        self.said: dict[str, list[tuple[str, Origin]]] = {}  # preferred: word -> each mapping
 
     def violation(self, rule_id: str, origin: Origin, what: str, key: str) -> None:
         lock = self.locked[rule_id]
@@ -420,10 +422,21 @@ class _Merger:
         for team, info in (data.get("owners") or {}).items():
             self.owners[str(team)] = info or {}
             self.origins[f"owners.{team}"] = file.origin("owners", team)
+            self.registered.setdefault(str(team), []).append(file.shown)
         vocabulary = data.get("vocabulary") or {}
         for word, better in (vocabulary.get("preferred") or {}).items():
+            where = file.origin("vocabulary", "preferred", word)
+            if str(word).lower() == str(better).lower():
+                raise ConfigError(
+                    f"`vocabulary.preferred` maps `{word}` to itself: a preferred word is "
+                    "another word (to allow a word, leave it out)",
+                    where.file,
+                    where.line,
+                )
+            said = self.said.setdefault(str(word).lower(), [])
+            said.append((str(better).lower(), where))
             self.preferred[str(word).lower()] = str(better).lower()
-            self.origins[f"preferred.{word.lower()}"] = file.origin("vocabulary", "preferred", word)
+            self.origins[f"preferred.{word.lower()}"] = where
         for index, word in enumerate(vocabulary.get("banned") or ()):
             self.banned.add(str(word).lower())
             self.origins.setdefault(
@@ -589,6 +602,35 @@ class _Merger:
             )
         )
 
+    def guard_norms(self) -> None:
+        """The shared norms a locked rule judges by are the locking files' too: with
+        `ownership/unknown-owner` locked, a team registered only outside them does
+        not count; with `naming/vocabulary` locked, a central word's preferred word
+        is not replaced (words added are stricter, and stay)."""
+        if "ownership/unknown-owner" in self.locked:
+            for team, files in sorted(self.registered.items()):
+                if all(self.locked_elsewhere("ownership/unknown-owner", f) for f in files):
+                    where = self.origins.pop(f"owners.{team}")
+                    del self.owners[team]
+                    what = f"registering owner `{team}`"
+                    self.violation("ownership/unknown-owner", where, what, f"owners.{team}")
+        if "naming/vocabulary" in self.locked:
+            for word, mappings in sorted(self.said.items()):
+                central = [
+                    (better, where)
+                    for better, where in mappings
+                    if not self.locked_elsewhere("naming/vocabulary", where.file)
+                ]
+                if not central:
+                    continue
+                for better, where in mappings:
+                    if better != central[-1][0] and self.locked_elsewhere(
+                        "naming/vocabulary", where.file
+                    ):
+                        what = f"preferring `{better}` over `{word}`"
+                        self.violation("naming/vocabulary", where, what, f"preferred.{word}")
+                self.preferred[word], self.origins[f"preferred.{word}"] = central[-1]
+
     def guard_overrides(self) -> None:
         """Once every file is merged: an override of a locked rule from a file
         outside the lock's (the locking file and those it extends), before the
@@ -747,6 +789,7 @@ def load_config(
     for file in files:
         merger.apply(file)
     merger.guard_overrides()
+    merger.guard_norms()
     rules = merger.rule_configs()
     settings = merger.settings
     fail_on = str(settings.get("fail_on", ("error", DEFAULT_ORIGIN))[0])
