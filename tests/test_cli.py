@@ -239,7 +239,7 @@ def test_an_unexpected_exception_is_exit_3(project, capsys, monkeypatch):
 def test_rules_lists_every_rule(capsys):
     code, out, _ = run_cli(capsys, "rules")
     assert code == 0
-    ids = [line.split()[0] for line in out.splitlines()]
+    ids = [line.split()[0] for line in out.splitlines()[1:]]  # below the header
     assert ids == sorted(registry.builtin_rules())
     assert "naming/model-prefix" in ids
 
@@ -480,6 +480,20 @@ def test_config_shows_layers_in_the_order_they_are_matched(tmp_path, capsys, chd
     _, out, _ = run_cli(capsys, "config")
     (line,) = [line for line in out.splitlines() if "layers = " in line and "wide" in line]
     assert line.index('"wide"') < line.index('"alpha"')
+
+
+def test_rules_shows_each_rules_severity_here_beside_its_default(tmp_path, capsys, chdir):
+    """A rule no rule set turns on is off, whatever its default: `rules` says so (a
+    plugin's rule listed at its default severity looked as if it ran)."""
+    chdir(tmp_path)
+    (tmp_path / "normcheck.yml").write_text(
+        "extends: []\nrules:\n  docs/missing-description: error\n"
+    )
+    code, out, _ = run_cli(capsys, "rules")
+    rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()}
+    assert code == 0 and rows["rule"] == ["family", "default", "here"]
+    assert rows["docs/missing-description"] == ["docs", "warning", "error"]
+    assert rows["naming/model-prefix"] == ["naming", "error", "off"]
 
 
 def test_config_files_without_check_are_a_usage_error(tmp_path, capsys, chdir):

@@ -384,22 +384,30 @@ def metrics_command(
     return _exit_code(result, "never")
 
 
-def _catalogue(project_dir: Path, config: Path | None) -> dict[str, Rule]:
-    """Built-in rules plus the plugin and derived rules of the project's configuration."""
+def _catalogue(project_dir: Path, config: Path | None) -> tuple[dict[str, Rule], Config]:
+    """Built-in rules plus the plugin and derived rules of the project's configuration
+    (and that configuration)."""
     resolved = load_config(project_dir, config)
-    return {**builtin_rules(), **{rid: rc.rule for rid, rc in resolved.rules.items()}}
+    rules = {**builtin_rules(), **{rid: rc.rule for rid, rc in resolved.rules.items()}}
+    return rules, resolved
 
 
 @cli.command("rules")
 @project_dir_option
 @config_option
 def rules_command(project_dir: Path, config: Path | None) -> int:
-    """The rule catalogue: id, family, default severity, one line each (with the
-    rules your rule sets add through plugins and `uses:`)."""
-    rules = dict(sorted(_catalogue(project_dir, config).items()))
+    """The rule catalogue: id, family, the rule's default severity and the one it has
+    here (`off` unless a rule set of the configuration turns it on), one line each,
+    with the rules your rule sets add through plugins and `uses:`."""
+    catalogue, resolved = _catalogue(project_dir, config)
+    rules = dict(sorted(catalogue.items()))
     width = max(len(r) for r in rules)
+    click.echo(f"{'rule':<{width}}  {'family':<11} {'default':<8} {'here':<8} summary")
     for rule in rules.values():
-        click.echo(f"{rule.id:<{width}}  {rule.family:<11} {rule.severity:<8} {rule.summary}")
+        here = resolved.rules[rule.id].severity if rule.id in resolved.rules else "off"
+        click.echo(
+            f"{rule.id:<{width}}  {rule.family:<11} {rule.severity:<8} {here:<8} {rule.summary}"
+        )
     return EXIT_CLEAN
 
 
@@ -409,7 +417,7 @@ def rules_command(project_dir: Path, config: Path | None) -> int:
 @config_option
 def explain(rule_id: str, project_dir: Path, config: Path | None) -> int:
     """A rule's docs: what it finds, why, an example, the fix, its options."""
-    rules = _catalogue(project_dir, config)
+    rules, _ = _catalogue(project_dir, config)
     rule = rules.get(rule_id)
     if rule is None:
         import difflib  # only for a mistyped rule id
