@@ -1080,3 +1080,32 @@ def test_monorepo_reports_a_lock_violation_of_the_root_config_once(tmp_path, mon
     _, report, _ = check(capsys)
     locked = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
     assert [(f["file"], f["line"]) for f in locked] == [("normcheck.yml", 5)]
+
+
+def test_a_monorepo_project_that_drops_the_monorepos_locks_is_reported(
+    tmp_path, monkeypatch, capsys
+):
+    """A project's own configuration that extends neither the monorepo's nor its
+    central rule set escaped every lock, silently."""
+    build_dbt_project(tmp_path, {"models/marts/fct_orders.sql": "select 1 as id\n"})
+    crm = build_dbt_project(tmp_path, {"models/marts/x.sql": "select 1 as id\n"}, "crm")
+    (tmp_path / "central.yml").write_text(
+        "version: 1\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nextends: [central.yml]\nprojects: [shop, crm]\n"
+    )
+    (crm / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:default]\nrules:\n  naming/model-prefix: 'off'\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, report, _ = check(capsys)
+    locked = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert [(f["file"], f["line"]) for f in locked] == [("crm/normcheck.yml", 2)]
+    assert "locks do not hold here (`naming/model-prefix`)" in locked[0]["message"]
+    assert code == 1
+    # extending the rule set that locks them is enough
+    (crm / "normcheck.yml").write_text("version: 1\nextends: [../central.yml]\n")
+    _, report, _ = check(capsys)
+    assert not [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert [f["resource"] for f in report["findings"]] == ["model.crm.x"]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from normcheck import baseline as baseline_mod
 from normcheck import cache, suppression
+from normcheck._yaml import load_yaml
 from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import drop_reads, load_manifest, prefetched, prefetching
 from normcheck.checks.registry import LOCKED_RULE
@@ -25,7 +26,7 @@ from normcheck.config.loader import (
     load_config,
     repository_root,
 )
-from normcheck.config.model import Config, LockViolation
+from normcheck.config.model import Config, LockViolation, Origin
 from normcheck.dbt_parse import needs_parse, run_dbt_parse
 from normcheck.engine import (
     RuleCrash,
@@ -567,7 +568,32 @@ def project_configs(
                 None if root_config is None else display_path(root_config.resolve()),
             )
         config_file = find_config(folder) or root_config
-        yield folder, config_file, load_config(folder, config_file, within)
+        loaded = load_config(folder, config_file, within)
+        if config_file is not None and config_file != root_config:
+            loaded = _keeps_the_locks(config, loaded, config_file)
+        yield folder, config_file, loaded
+
+
+def _keeps_the_locks(root: Config, project: Config, config_file: Path) -> Config:
+    """A project's own configuration that leaves out rules the monorepo's locks (it
+    extends neither the monorepo's nor the rule set that locks them): reported as
+    `normcheck/locked-rule` at its `extends`, since those locks do not hold there."""
+    lost = sorted(root.locked_rules - project.locked_rules - {LOCKED_RULE})
+    if not lost:
+        return project
+    shown = display_path(config_file.resolve())
+    line = load_yaml(config_file).line(("extends",)) or 1
+    named = ", ".join(f"`{r}`" for r in lost[:3]) + (
+        f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+    )
+    violation = LockViolation(
+        "projects",
+        Origin(shown, line),
+        f"this project's configuration does not extend the monorepo's, so the rules it "
+        f"locks do not hold here ({named}): extend it, or the rule set that locks them",
+        "projects",
+    )
+    return replace(project, violations=(*project.violations, violation))
 
 
 def _read_ahead(options: RunOptions) -> Path | None:
