@@ -1109,3 +1109,23 @@ def test_a_monorepo_project_that_drops_the_monorepos_locks_is_reported(
     _, report, _ = check(capsys)
     assert not [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
     assert [f["resource"] for f in report["findings"]] == ["model.crm.x"]
+
+
+def test_messages_name_configuration_places_from_the_repository_root(project, capsys, monkeypatch):
+    """A lock's place in a message was relative to the working folder, so SARIF and
+    annotations differed between CI (at the root) and a run from a subfolder."""
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / "governance").mkdir()
+    (project / "governance" / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "normcheck.yml").write_text(
+        "extends: [governance/central.yml]\nrules:\n  naming/model-prefix: warning\n"
+    )
+    reports = []
+    for folder, args in ((project, ()), (project / "models", ("--project-dir", ".."))):
+        monkeypatch.chdir(folder)
+        main(["check", "--format", "sarif", "--parse", "never", *args])
+        reports.append(capsys.readouterr().out)
+    assert reports[0] == reports[1]
+    assert "it was locked at governance/central.yml:3" in reports[0]

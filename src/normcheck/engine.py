@@ -23,8 +23,9 @@ from normcheck.checks._api import (
     stricter_or_same,
 )
 from normcheck.checks.registry import LOCKED_RULE
-from normcheck.config.loader import convert_options
+from normcheck.config.loader import convert_options, in_message
 from normcheck.config.model import (
+    DEFAULT_ORIGIN,
     Config,
     LockViolation,
     Origin,
@@ -155,7 +156,7 @@ class _Settings:
     def _block(self, setting: OverrideRule, key: str, what: str) -> None:
         """A guarded override held back on a resource where an earlier override
         (the central set's) made the locked rule stricter than it would leave it."""
-        lock = self.config.locked_origin
+        lock = self.config.locked_origin or DEFAULT_ORIGIN
         where = setting.where.get(key, setting.origin)
         self.blocked.setdefault(
             (where, key),
@@ -163,7 +164,7 @@ class _Settings:
                 self.config.id,
                 where,
                 f"{what} of locked rule `{self.config.id}` has no effect where an earlier "
-                f"override makes it stricter: it was locked at {lock}",
+                f"override makes it stricter: it was locked at {in_message(lock)}",
                 f"{setting.origin.line}.{key}",
             ),
         )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from normcheck.checks.registry import LOCKED_RULE
+from normcheck.config.loader import in_message
 from normcheck.config.model import Config
 from normcheck.finding import Finding, fingerprint
 from normcheck.project import Project, Resource
@@ -182,7 +183,8 @@ def apply(
             )
             continue
         if rule_config.locked or s.rule in HONESTY_RULES:
-            lock = rule_config.locked_origin or "normcheck itself"
+            origin = rule_config.locked_origin
+            lock = in_message(origin) if origin is not None else "normcheck itself"
             report(
                 LOCKED_RULE,
                 s,

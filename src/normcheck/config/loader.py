@@ -100,6 +100,14 @@ def repository_root(folder: str) -> Path | None:
     return None
 
 
+def in_message(origin: Origin) -> str:
+    """A configuration place as messages name it: from the repository's root, so a
+    report's text is the same from any working folder (SARIF, annotations)."""
+    if origin.file.startswith((PACKAGED_PREFIX, "(")):
+        return str(origin)
+    return str(Origin(from_repository_root(origin.file), origin.line))
+
+
 def from_repository_root(shown: str) -> str:
     """A shown path (relative to the working folder) relative to the root of the git
     repository it is in, as code scanning and annotations read paths; unchanged
@@ -371,7 +379,8 @@ class _Merger:
             LockViolation(
                 rule_id,
                 origin,
-                f"{what} of locked rule `{rule_id}` has no effect: it was locked at {lock}",
+                f"{what} of locked rule `{rule_id}` has no effect: it was locked at "
+                f"{in_message(lock)}",
                 key,
             )
         )
@@ -478,7 +487,7 @@ class _Merger:
             LockViolation(
                 "scorecard",
                 origin,
-                f"{what} has no effect: the scorecard was locked at {lock}",
+                f"{what} has no effect: the scorecard was locked at {in_message(lock)}",
                 key,
             )
         )
@@ -511,7 +520,7 @@ class _Merger:
             lines = base.doc.splitlines()
             summary = str(setting.get("description") or f"{lines[0]} (uses `{base.id}`)")
             doc = "\n".join([summary, *lines[1:]])
-            doc += f"\n\nDerived from `{base.id}` by the rule set at {where}."
+            doc += f"\n\nDerived from `{base.id}` by the rule set at {in_message(where)}."
             self.rules[rule_id] = replace(base, id=rule_id, doc=doc)
             self.derived[rule_id] = base.id
             if "severity" not in setting:
@@ -604,12 +613,18 @@ class _Merger:
 
     def guard_norms(self) -> None:
         """The shared norms a locked rule judges by are the locking files' too: with
-        `ownership/unknown-owner` locked, a team registered only outside them does
-        not count; with `naming/vocabulary` locked, a central word's preferred word
-        is not replaced (words added are stricter, and stay)."""
-        if "ownership/unknown-owner" in self.locked:
-            for team, files in sorted(self.registered.items()):
-                if all(self.locked_elsewhere("ownership/unknown-owner", f) for f in files):
+        `ownership/unknown-owner` locked and a registry in them, a team registered
+        only outside them does not count; with `naming/vocabulary` locked, a central
+        word's preferred word is not replaced (words added are stricter, and stay)."""
+        rule = "ownership/unknown-owner"
+        registry = {
+            team
+            for team, files in self.registered.items()
+            if not all(self.locked_elsewhere(rule, f) for f in files)
+        }
+        if rule in self.locked and registry:  # no central registry: the teams keep one
+            for team in sorted(self.registered):
+                if team not in registry:
                     where = self.origins.pop(f"owners.{team}")
                     del self.owners[team]
                     what = f"registering owner `{team}`"
