@@ -429,6 +429,13 @@ def test_config_check_without_files_validates_each_monorepo_project(tmp_path, ca
     assert "`projects:` lists `shop`, which does not exist" in capsys.readouterr().err
     for name in ("shop", "crm"):
         (tmp_path / name).mkdir()
+    assert main(["config", "--check"]) == 2
+    assert (
+        "`projects:` lists `shop`, which holds no dbt_project.yml: not a dbt project"
+        in capsys.readouterr().err
+    )
+    for name in ("shop", "crm"):
+        (tmp_path / name / "dbt_project.yml").write_text(f"name: {name}\n")
     (tmp_path / "shop" / "normcheck.yml").write_text("version: 1\nteam: shop\n")
     chdir(tmp_path)
     assert main(["config", "--check"]) == 0

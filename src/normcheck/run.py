@@ -561,8 +561,13 @@ def project_configs(
     # a project's own config may extend the monorepo's, up to the root config's repository
     within = extends_root(root_config) if root_config is not None else None
     for folder in config.projects:
-        if not folder.is_dir():
-            what = "a file, not a project folder" if folder.exists() else "which does not exist"
+        if not (folder / "dbt_project.yml").is_file():
+            if not folder.exists():
+                what = "which does not exist"
+            elif folder.is_dir():
+                what = "which holds no dbt_project.yml: not a dbt project"
+            else:
+                what = "a file, not a project folder"
             raise UsageError(
                 f"`projects:` lists `{display_path(folder)}`, {what}",
                 None if root_config is None else display_path(root_config.resolve()),
