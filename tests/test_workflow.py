@@ -1001,7 +1001,23 @@ def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, ca
     out = capsys.readouterr().out
     for name, count in per_project.items():
         assert f"wrote {count} entries to {name}/.normcheck-baseline.json" in out
+        # where `check` will not read it, each project is named with its configuration
+        assert (
+            f"`check` reads no baseline in {name}: add `baseline: .normcheck-baseline.json` "
+            "to normcheck.yml, or pass --baseline"
+        ) in out
     (tmp_path / "normcheck.yml").write_text(root + "baseline: .normcheck-baseline.json\n")
+    (tmp_path / "crm" / "normcheck.yml").write_text("extends: [normcheck:default]\n")
+    assert main(["baseline", "--parse", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "reads no baseline in shop" not in out
+    assert (
+        "`check` reads no baseline in crm: add `baseline: .normcheck-baseline.json` to "
+        "crm/normcheck.yml, or pass --baseline"
+    ) in out
+    (tmp_path / "crm" / "normcheck.yml").unlink()
+    assert main(["baseline", "--parse", "never"]) == 0
+    assert "reads no baseline" not in capsys.readouterr().out
     code, after, err = check(capsys)
     assert (code, after["findings"], err) == (0, [], "")
     assert after["summary"]["baselined"] == sum(per_project.values())

@@ -672,8 +672,17 @@ def baseline_command(
             click.echo(f"no baseline at {display_path(path.resolve())}: nothing to prune")
             continue
         _write_baseline(path, [part], prune)
-    if not prune and not result.config.baseline:
+    if prune:
+        return EXIT_CLEAN
+    if not result.parts and not result.config.baseline:
         click.echo(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
+    for part in result.parts:  # a monorepo: each project's configuration decides for it
+        if not part.config.baseline:
+            entry = part.config.files[-1] if part.config.files else "normcheck.yml"
+            click.echo(
+                f"`check` reads no baseline in {display_path(part.project_dir.resolve())}: "
+                f"add `baseline: {DEFAULT_BASELINE}` to {entry}, or pass --baseline"
+            )
     return EXIT_CLEAN
 
 
