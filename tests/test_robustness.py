@@ -643,6 +643,9 @@ EXPONENTIAL = [
     "(x)?(?(1)(a+)+$|b)",  # inside a conditional
     "[^ab]+(-[^ab]+)*$",  # `-` is not a or b: the rounds can split anywhere
     "([^_]+_?)+$",
+    "(a|a)*$",  # parsed `a(?:|)`: two empty branches, each round matched two ways
+    "(ab|ab)+$",
+    "(x(?:|))+y",
 ]
 SAFE = [
     "^[a-z][a-z0-9_]*$",
@@ -658,6 +661,8 @@ SAFE = [
     r"[\w-]+(\.[\w-]+)*$",
     "(?=a)b",
     "(x)?(?(1)y|z)",
+    "(a|b)*$",
+    "(?:fct|dim)_(?:[a-z]+|)",  # an empty branch, but not repeated
 ]
 
 

@@ -151,11 +151,45 @@ def _separators(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> list[froz
     return out
 
 
+def _min_width(items: Iterable[tuple[Any, Any]]) -> int:
+    """The fewest characters ``items`` can match (lookarounds and anchors: none)."""
+    total = 0
+    for op, av in items:
+        kind = _name(op)
+        if kind in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
+            total += 1
+        elif kind in _REPEATS or kind == "POSSESSIVE_REPEAT":
+            total += av[0] * _min_width(av[2])
+        elif kind == "SUBPATTERN":
+            total += _min_width(av[3])
+        elif kind == "ATOMIC_GROUP":
+            total += _min_width(av)
+        elif kind == "BRANCH":
+            total += min(_min_width(alternative) for alternative in av[1])
+    return total
+
+
+def _empty_twice(items: Iterable[tuple[Any, Any]]) -> bool:
+    """Whether a backtracking alternation below ``items`` has two branches that can
+    both match nothing: `(a|a)*` parses as `a(?:|)`, each round matched two ways."""
+    for op, av in items:
+        kind = _name(op)
+        if kind in _NON_BACKTRACKING:
+            continue
+        if kind == "BRANCH" and sum(_min_width(alt) == 0 for alt in av[1]) >= 2:
+            return True
+        if any(_empty_twice(sub) for sub in _subpatterns(kind, av)):
+            return True
+    return False
+
+
 def _ambiguous_repeat(items: Iterable[tuple[Any, Any]], ignorecase: bool) -> bool:
     for op, av in items:
         kind = _name(op)
         if kind in _REPEATS and av[1] >= 2:
             body = av[2]
+            if _empty_twice(body):
+                return True
             variable = _variable_chars(body, ignorecase)
             if variable and not any(s.isdisjoint(variable) for s in _separators(body, ignorecase)):
                 return True
