@@ -364,3 +364,19 @@ def test_a_finder_of_distributions_of_its_own_leaves_the_answer_to_importlib(mon
     assert may_declare_packs([])
     monkeypatch.setattr(sys, "meta_path", sys.meta_path[1:])
     assert not may_declare_packs([])
+
+
+def test_a_derived_rules_default_severity_is_its_rule_sets(tmp_path, capsys, monkeypatch):
+    """`explain` and `rules` gave a derived rule the severity of the rule it uses."""
+    (tmp_path / "normcheck.yml").write_text(
+        "extends: []\nrules:\n  acme/staging-names:\n    uses: naming/name-case\n"
+        "    severity: 'off'\n    options: {pattern: '^stg_[a-z]+$'}\n"
+        "overrides:\n  - match: {paths: ['models/staging/**']}\n"
+        "    rules: {acme/staging-names: warning}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["explain", "acme/staging-names"]) == 0
+    assert "Default severity: **off**." in capsys.readouterr().out
+    assert main(["rules"]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("acme/")]
+    assert line.split()[:4] == ["acme/staging-names", "acme", "off", "off"]

@@ -521,7 +521,9 @@ class _Merger:
             summary = str(setting.get("description") or f"{lines[0]} (uses `{base.id}`)")
             doc = "\n".join([summary, *lines[1:]])
             doc += f"\n\nDerived from `{base.id}` by the rule set at {in_message(where)}."
-            self.rules[rule_id] = replace(base, id=rule_id, doc=doc)
+            # its default severity is the one its rule set gives it (`rules`, `explain`)
+            severity = str(setting.get("severity", base.severity))
+            self.rules[rule_id] = replace(base, id=rule_id, doc=doc, severity=severity)
             self.derived[rule_id] = base.id
             if "severity" not in setting:
                 self.severity[rule_id] = (base.severity, where)
