@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import build_dbt_project
+from normcheck.checks._common import model_label
 from normcheck.checks.registry import BUILTIN_RULES
 from normcheck.run import RunOptions, run
 
@@ -345,3 +346,24 @@ def test_layer_of_is_the_first_matching_layer_for_any_sequence_of_layers():
         _common.layer_of(model("models/staging/a.sql"), (Layer(f"l{index}", ("models",), ()),))
     assert len(_common._LAYER_MEMO) <= 64
     assert _common.layer_of(model("models/staging/a.sql"), (marts, staging)) is staging
+
+
+def test_messages_name_a_models_version_and_foreign_project(project, tmp_path, monkeypatch):
+    """`dim_customers` v1 and v2 are two models: a message names which one."""
+    monkeypatch.chdir(project)
+    path = tmp_path / "normcheck.yml"
+    path.write_text(only("governance/exposure-private-dependency"))
+    result = run(RunOptions(project_dir=Path(), config=path))
+    (finding,) = result.findings
+    assert "depends on protected model `dim_customers v2`:" in finding.message
+    model = next(r for r in result_project(project).of_type("model") if r.name == "fct_revenue")
+    assert model_label(model) == "fct_revenue"
+    assert model_label(model, "shop") == "fct_revenue"
+    assert model_label(model, "other_project") == "shop.fct_revenue"
+
+
+def result_project(root: Path):
+    from normcheck.artifacts.manifest import load_manifest
+    from normcheck.project import build_project
+
+    return build_project(load_manifest(root / "target" / "manifest.json"), None, root)

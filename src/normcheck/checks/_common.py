@@ -116,3 +116,12 @@ def code_line(code: str, needle: str) -> int | None:
 
 def backticks(items: Iterable[str]) -> str:
     return ", ".join(f"`{item}`" for item in items)
+
+
+def model_label(model: Resource, seen_from: str | None = None) -> str:
+    """A model as a message names it: with its version (`dim_accounts` v1 and v2 are
+    two models), and its project when it is not ``seen_from``'s."""
+    name = model.name
+    if seen_from is not None and model.package not in ("", seen_from):
+        name = f"{model.package}.{name}"
+    return f"{name} v{model.version}" if model.version else name

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from normcheck.checks._api import Context, Hit, NoOptions, rule
+from normcheck.checks._common import model_label
 from normcheck.project import Resource
 
 
@@ -50,7 +51,8 @@ def exposure_private_dependency(exposure: Resource, ctx: Context[NoOptions]) -> 
             continue
         access = model.access or "protected"
         yield Hit(
-            f"exposure `{exposure.name}` depends on {access} model `{model.name}`: "
+            f"exposure `{exposure.name}` depends on {access} model "
+            f"`{model_label(model, exposure.package)}`: "
             "make the model `access: public` (with a contract) or depend on a public one",
             key=uid,
             yaml_key=("depends_on",),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from normcheck.checks._api import Context, Hit, NoOptions, rule
+from normcheck.checks._common import model_label
 from normcheck.project import Resource
 
 
@@ -41,7 +42,7 @@ def public_model_contract(model: Resource, ctx: Context[NoOptions]) -> Iterator[
     if model.access != "public" or model.contract_enforced:
         return
     yield Hit(
-        f"public model `{model.name}` has no enforced contract: set "
+        f"public model `{model_label(model)}` has no enforced contract: set "
         "`config: {contract: {enforced: true}}` and declare column data types",
         yaml_key=("config",),
     )
