@@ -146,6 +146,7 @@ def test_github_actions_pull_request(tmp_path, changed, expected_code):
     check = ran["Check"]
     assert check.returncode == expected_code, check.stdout + check.stderr
     annotations = [line for line in check.stdout.splitlines() if line.startswith("::")]
+    assert ran["SARIF of the whole project"].returncode == 0
     sarif = validate_sarif((repo / "normcheck.sarif").read_text())
     results = sarif["runs"][0]["results"]
     summary = ran["summary"].read_text()
@@ -155,13 +156,23 @@ def test_github_actions_pull_request(tmp_path, changed, expected_code):
             f"::error file={changed},line=1,title=normcheck naming/model-prefix::"
             "model `customer_cohorts` in layer `marts` lacks a prefix: fct_, dim_"
         ]
-        assert [
-            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results
-        ] == [changed]
         assert summary.startswith("### 🔴 normcheck: 1 error, 0 warnings, 0 info\n")
     else:
-        assert annotations == [] and results == []
+        assert annotations == []
         assert summary.startswith("### 🟢 normcheck: 0 errors, 0 warnings, 0 info\n")
+    # code scanning gets the whole project either way (a PR's partial upload would
+    # show every other alert as fixed)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    whole = subprocess.run(
+        [f"{VENV_BIN}/normcheck", "check", "--parse", "never", "--format", "json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert whole.stdout, whole.stderr
+    assert len(results) == len(json.loads(whole.stdout)["findings"]) > 5
+    assert BAD_MODEL in uris and len(uris) > 1
     assert ran["Summary"].returncode == 0
     upload = ran["Upload SARIF"]
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
