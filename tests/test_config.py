@@ -198,8 +198,22 @@ def test_unknown_packaged_set(tmp_path, chdir):
             "overrides:\n  - match: {paths: ['nothing/**']}\n    rules:\n"
             "      docs/missing-description: {options: {min_length: x}}\n",
             7,
-            "invalid options for `docs/missing-description`: Expected `int`, got `str`",
+            "invalid option `min_length` of `docs/missing-description`: expected `int`, got `str`",
             id="an override's options, though it matches nothing yet",
+        ),
+        pytest.param(
+            "rules:\n  naming/model-prefix: 1\n",
+            2,
+            "a rule takes a severity (error, warning, info, off) or {severity, locked, options}, "
+            "not 1",
+            id="a number for a rule",
+        ),
+        pytest.param(
+            "overrides:\n  - match: {tags: [x]}\n    rules:\n      naming/model-prefix: true\n",
+            4,
+            "a rule takes a severity (error, warning, info, off) or {severity, locked, options}, "
+            "not true",
+            id="a boolean for a rule in an override",
         ),
         pytest.param(
             "vocabulary:\n  preferred:\n    amt: amount\n    no: number\n",

@@ -114,7 +114,7 @@ def test_a_derived_rule_behaves_like_a_built_in_one(tmp_path, monkeypatch, capsy
         pytest.param(
             "  acme/x:\n    uses: governance/required-meta\n    options: {keys: {a: {type: 3}}}\n",
             5,
-            "invalid options for `acme/x`",
+            "invalid option `keys` of `acme/x`",
             id="options of the base rule's shape",
         ),
     ],

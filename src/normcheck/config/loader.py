@@ -187,6 +187,16 @@ def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> Config
             file.shown,
             line,
         )
+    rule_setting = (len(path) == 2 and path[0] == "rules") or (
+        len(path) == 4 and path[0] == "overrides" and path[2] == "rules"
+    )
+    if rule_setting and not isinstance(error.instance, (str, dict)):
+        return ConfigError(
+            f"invalid value at `{where}`: a rule takes a severity (error, warning, info, "
+            f"off) or {{severity, locked, options}}, not {json.dumps(error.instance)}",
+            file.shown,
+            line,
+        )
     if error.validator == "format" and error.validator_value == "regex":
         return ConfigError(
             f"invalid regular expression `{error.instance}` at `{where}`", file.shown, line
@@ -726,9 +736,11 @@ def convert_options(
         where = re.search(r"`\$\.(\w+)", str(exc))  # "... - at `$.min_length`"
         origin = origins.get(where.group(1)) if where else None
         origin = origin or next(iter(origins.values()), DEFAULT_ORIGIN)
-        raise ConfigError(
-            f"invalid options for `{rule.id}`: {exc}", origin.file, origin.line
-        ) from None
+        # "Expected `int`, got `str` - at `$.min_words`" -> "option `min_words`: expected ..."
+        text = re.sub(r" - at `\$\.?([^`]*)`$", "", str(exc))
+        text = text[:1].lower() + text[1:]
+        what = f"option `{where.group(1)}` of `{rule.id}`" if where else f"options of `{rule.id}`"
+        raise ConfigError(f"invalid {what}: {text}", origin.file, origin.line) from None
     schema = _options_schema(rule.options)
     for name, value in raw.items():
         for pattern in _regexes(schema.get(name), value, schema):
