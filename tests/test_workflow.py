@@ -177,6 +177,27 @@ def test_since_reports_committed_staged_unstaged_and_untracked_changes(project, 
     assert "unknown git ref `no-such-ref`" in err
 
 
+def test_since_finds_files_whatever_their_names(tmp_path, monkeypatch, capsys):
+    """git quotes a name with non-ASCII letters, a quote, a backslash or a tab
+    (`"models/marts/fct_caf\\303\\251.sql"`) unless asked for NUL-separated names:
+    such a file, committed or untracked, was silently left unchecked."""
+    odd = ["fct_café", "fct_crème", 'fct_a"b', "fct_c\\d", "fct_e\tf"]
+    models = {f"models/marts/{name}.sql": "select 1 as id\n" for name in odd}
+    root = build_dbt_project(
+        tmp_path, {**models, "normcheck.yml": CONFIG, ".gitignore": "target/\nlogs/\n"}
+    )
+    monkeypatch.chdir(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "dbt_project.yml", "profiles.yml", "normcheck.yml", ".gitignore")
+    git(root, "commit", "-qm", "base")
+    git(root, "add", "models")
+    git(root, "rm", "-q", "--cached", "models/marts/fct_crème.sql")  # left untracked
+    git(root, "commit", "-qm", "models")
+    code, report, err = check(capsys, "--since", "HEAD~1")
+    assert {f["file"] for f in report["findings"]} == set(models), err
+    assert code == 1
+
+
 def test_since_outside_git_is_a_clear_error(project, capsys, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(project.parent))
     code, _, err = check(capsys, "--since", "HEAD")

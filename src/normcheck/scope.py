@@ -99,25 +99,35 @@ def limit(
 
 
 def _git(args: Sequence[str], cwd: Path) -> str:
+    """git's output, file names decoded as the file system encodes them (a name
+    that is not UTF-8 still names its file)."""
     try:
         import subprocess  # only with --since
 
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
     except FileNotFoundError:
         raise UsageError("--since needs git, which is not installed") from None
     if done.returncode != 0:
-        message = (done.stderr.strip().splitlines() or ["git failed"])[-1]
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        message = (said or ["git failed"])[-1]
         raise UsageError(f"git {' '.join(args)}: {message}")
-    return done.stdout
+    return os.fsdecode(done.stdout)
+
+
+def _names(args: Sequence[str], cwd: Path) -> list[str]:
+    """The paths a git command lists with ``-z``: NUL-separated and never quoted
+    (without it git writes `"models/caf\\303\\251.sql"` for a name with non-ASCII
+    letters, a quote, a backslash or a tab)."""
+    return [name for name in _git([*args[:1], "-z", *args[1:]], cwd).split("\0") if name]
 
 
 def changed_since(ref: str, cwd: Path) -> list[Path]:
     """Files changed since ``ref``: committed, staged, unstaged and untracked."""
-    top = Path(_git(["rev-parse", "--show-toplevel"], cwd).strip())
+    top = Path(_git(["rev-parse", "--show-toplevel"], cwd).rstrip("\n"))
     try:
         _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd)
     except UsageError:
         raise UsageError(f"--since: unknown git ref `{ref}`") from None
-    names = _git(["diff", "--name-only", "--no-renames", ref, "--"], cwd).splitlines()
-    names += _git(["ls-files", "--others", "--exclude-standard"], top).splitlines()
-    return sorted({top / name for name in names if name})
+    names = _names(["diff", "--name-only", "--no-renames", ref, "--"], cwd)
+    names += _names(["ls-files", "--others", "--exclude-standard"], top)
+    return sorted({top / name for name in names})
