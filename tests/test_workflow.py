@@ -177,6 +177,33 @@ def test_since_reports_committed_staged_unstaged_and_untracked_changes(project, 
     assert "unknown git ref `no-such-ref`" in err
 
 
+def test_since_diffs_from_where_the_branch_left_the_ref(project, capsys):
+    """A branch behind `main` was blamed for what only `main` changed since: the
+    diff ran from main's tip, not from the merge base (`git diff main...HEAD`)."""
+    (project / ".gitignore").write_text("target/\nlogs/\n")
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "base")
+    git(project, "checkout", "-qb", "feature")
+    (project / "models/staging/stg_orders.sql").write_text("select 3 as order_id\n")
+    git(project, "commit", "-qam", "the branch's change")
+    git(project, "checkout", "-q", "main")
+    (project / "models/marts/orders.sql").write_text("select 2 as order_id\n")
+    git(project, "commit", "-qam", "main moves on")
+    git(project, "checkout", "-q", "feature")
+    (project / "models/staging/stg_refunds.sql").write_text("select 4 as refund_id\n")  # unstaged
+    _, report, err = check(capsys, "--since", "main")
+    assert resources(report) == {"model.shop.stg_orders", "model.shop.stg_refunds"}, err
+    git(project, "checkout", "-q", "--orphan", "unrelated")
+    git(project, "commit", "-qm", "no shared history")
+    code, _, err = check(capsys, "--since", "main")
+    assert code == 2
+    assert err == (
+        "normcheck: error: --since: `main` and HEAD share no commit (a shallow clone? "
+        "fetch the history, e.g. `fetch-depth: 0`)\n"
+    )
+
+
 def test_since_finds_files_whatever_their_names(tmp_path, monkeypatch, capsys):
     """git quotes a name with non-ASCII letters, a quote, a backslash or a tab
     (`"models/marts/fct_caf\\303\\251.sql"`) unless asked for NUL-separated names:

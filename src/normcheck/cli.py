@@ -162,7 +162,12 @@ def _color(no_color: bool) -> bool:
 @click.option("--output", multiple=True, help="Also write FORMAT:PATH (repeatable).")
 @click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout; exit code only.")
-@click.option("--since", metavar="GIT_REF", help="Only what changed since this git ref.")
+@click.option(
+    "--since",
+    metavar="GIT_REF",
+    help="Only what changed since the branch left this git ref (their merge base), "
+    "committed or not.",
+)
 @click.option(
     "--parse",
     type=click.Choice(PARSE_MODES),

@@ -121,13 +121,28 @@ def _names(args: Sequence[str], cwd: Path) -> list[str]:
     return [name for name in _git([*args[:1], "-z", *args[1:]], cwd).split("\0") if name]
 
 
+def _merge_base(ref: str, cwd: Path) -> str:
+    """Where HEAD's history left ``ref``'s: what a pull request changed is its
+    diff from there (`git diff REF...HEAD`), not from the tip of a base branch
+    that has moved on since, whose own changes the branch does not hold."""
+    try:
+        return _git(["merge-base", ref, "HEAD"], cwd).strip()
+    except UsageError:
+        raise UsageError(
+            f"--since: `{ref}` and HEAD share no commit (a shallow clone? fetch the "
+            "history, e.g. `fetch-depth: 0`)"
+        ) from None
+
+
 def changed_since(ref: str, cwd: Path) -> list[Path]:
-    """Files changed since ``ref``: committed, staged, unstaged and untracked."""
+    """Files changed since HEAD's history left ``ref`` (their merge base): committed,
+    staged, unstaged and untracked."""
     top = Path(_git(["rev-parse", "--show-toplevel"], cwd).rstrip("\n"))
     try:
         _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd)
     except UsageError:
         raise UsageError(f"--since: unknown git ref `{ref}`") from None
-    names = _names(["diff", "--name-only", "--no-renames", ref, "--"], cwd)
+    base = _merge_base(ref, cwd)
+    names = _names(["diff", "--name-only", "--no-renames", base, "--"], cwd)
     names += _names(["ls-files", "--others", "--exclude-standard"], top)
     return sorted({top / name for name in names})
