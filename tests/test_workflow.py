@@ -140,6 +140,39 @@ def test_a_changed_config_rechecks_everything(project, capsys):
     assert len(resources(report)) > 5
 
 
+def test_a_changed_dbt_project_yml_rechecks_its_project(tmp_path, monkeypatch, capsys):
+    """`+access: public` under `models:` makes every model public: the hook (PATHS)
+    and --since passed while a full run failed, as dbt_project.yml defines no
+    resource itself. It now re-checks the whole project, in a monorepo the project
+    it belongs to."""
+    for name in ("shop", "crm"):
+        build_dbt_project(tmp_path, {**FILES, "normcheck.yml": CONFIG, "README.md": ""}, name=name)
+    (tmp_path / "normcheck.yml").write_text(CONFIG + "projects: [shop, crm]\n")
+    (tmp_path / ".gitignore").write_text("target/\nlogs/\n")
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    shop = tmp_path / "shop"
+    dbt_project = shop / "dbt_project.yml"
+    dbt_project.write_text(dbt_project.read_text() + "models:\n  shop:\n    +access: public\n")
+    git(tmp_path, "commit", "-qam", "public")
+    monkeypatch.chdir(shop)
+    assert main(["check", "-q"]) == 1  # dbt parse: the models are public now
+    _, everything, _ = check(capsys)
+    public = [f for f in everything["findings"] if f["rule"] == "governance/public-model-contract"]
+    assert len(public) == 5
+    for args in (["dbt_project.yml"], ["--since", "HEAD~1"]):
+        code, report, err = check(capsys, *args)
+        assert (code, report) == (1, everything), (args, err)
+    monkeypatch.chdir(tmp_path)  # the monorepo: the project it belongs to, not the other
+    _, everything, _ = check(capsys)
+    assert {f["file"].split("/")[0] for f in everything["findings"]} == {"shop", "crm"}
+    shop_only = [f for f in everything["findings"] if f["file"].startswith("shop/")]
+    for args in (["shop/dbt_project.yml"], ["--since", "HEAD~1"]):
+        code, report, err = check(capsys, *args)
+        assert (code, report["findings"]) == (1, shop_only), (args, err)
+
+
 def git(root: Path, *args: str) -> str:
     env = {
         **os.environ,

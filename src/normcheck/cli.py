@@ -203,7 +203,7 @@ def check(
 ) -> int:
     """Lint the project. PATHS (as pre-commit passes them) limit the report to
     what those files define (a folder: the files under it); a changed
-    normcheck.yml re-checks everything."""
+    normcheck.yml or dbt_project.yml re-checks everything."""
     outputs = _outputs(output)
     options = RunOptions(
         project_dir=project_dir,

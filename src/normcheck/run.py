@@ -439,6 +439,10 @@ def _baseline_path(options: RunOptions, config: Config, project_dir: Path) -> Pa
     return None
 
 
+# dbt's files whose change can change any resource of the project
+PROJECT_WIDE = ("dbt_project.yml", "packages.yml", "dependencies.yml")
+
+
 def run_project(options: RunOptions, project_dir: Path, config: Config) -> Result:
     """One dbt project: every stage, in order."""
     notes: list[str] = []
@@ -447,9 +451,11 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     if options.since is not None:
         changed += changed_since(options.since, project_dir)
     whole_run_cache = True
-    # a changed configuration re-checks the whole project: then the whole project's
-    # files tell whether the manifest is fresh, not only the files passed
-    configs = {path.resolve() for path in config.paths}
+    # a changed configuration (normcheck's, or dbt's project files, whose `+access`,
+    # `+meta`, `vars` reach every model) re-checks the whole project: then the whole
+    # project's files tell whether the manifest is fresh, not only the files passed
+    project_wide = [*config.paths, *(project_dir / name for name in PROJECT_WIDE)]
+    configs = {path.resolve() for path in project_wide}
     if any(path.resolve() in configs for path in changed):
         changed_for_parse: list[Path] = []
     else:
@@ -503,7 +509,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         ]
     scope = EVERYTHING
     if options.paths or options.since is not None:
-        scope = scope_for(changed, config.paths)
+        scope = scope_for(changed, project_wide)
         if not scope.everything:
             stale = ()  # only a whole-project run can tell that an entry no longer matches
     defined_in = evaluated.defined_in

@@ -16,7 +16,8 @@ from normcheck.project import Project, Resource
 @dataclass(frozen=True)
 class Scope:
     """Absolute paths of changed files. ``everything`` means no limit (no paths
-    were given, or a configuration file changed, which re-checks the whole project)."""
+    were given, or a configuration file or dbt_project.yml changed, which re-checks the
+    whole project)."""
 
     files: frozenset[str]
     everything: bool = False
