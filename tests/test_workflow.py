@@ -173,6 +173,73 @@ def test_a_changed_dbt_project_yml_rechecks_its_project(tmp_path, monkeypatch, c
         assert (code, report["findings"]) == (1, shop_only), (args, err)
 
 
+EVENTS = {
+    "tracking/web.yml": """\
+normcheck: plan/v1
+plan: {id: web, owner: growth, warehouse: {profile: segment}}
+events:
+  - name: Order Completed
+    description: Buyer finished payment and the order was accepted.
+""",
+    # the event a model reads comes from a macro, which calls another
+    "macros/events.sql": "{% macro checkout_event() %}'Order Completed'{% endmacro %}\n",
+    "macros/filters.sql": (
+        "{% macro order_filter() %}event_text = {{ checkout_event() }}{% endmacro %}\n"
+    ),
+    "models/marts/fct_orders.sql": (
+        "select 1 as n from (select 'x' as event_text) t where {{ order_filter() }}\n"
+    ),
+    "models/marts/fct_visits.sql": "select 1 as n\n",
+    ".gitignore": "target/\nlogs/\n",
+    "normcheck.yml": "version: 1\nextends: [normcheck:recommended]\n"
+    "tracking_plans: ['tracking/*.yml']\n",
+}
+
+
+def test_a_changed_macro_or_plan_brings_in_what_it_affects(tmp_path, monkeypatch, capsys):
+    """A macro returning the event a model filters on, changed to a name no plan
+    defines: a full run failed with tracking/unknown-event, the hook and --since
+    passed (the macro file defines no model). A changed macro now brings in the
+    models calling it (through other macros too); a changed plan, the findings of
+    the rules judging it against the models' SQL and the other plans."""
+    root = build_dbt_project(tmp_path, EVENTS)
+    monkeypatch.chdir(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+
+    def unknown(report: dict) -> list[tuple[str, str]]:
+        return [
+            (f["resource"], f["file"])
+            for f in report["findings"]
+            if f["rule"] == "tracking/unknown-event"
+        ]
+
+    macro = root / "macros/events.sql"
+    macro.write_text(macro.read_text().replace("Order Completed", "Order Complete"))
+    git(root, "commit", "-qam", "a typo in the macro")
+    assert main(["check", "-q"]) == 1  # dbt parse
+    capsys.readouterr()
+    _, everything, _ = check(capsys)
+    expected = [("model.shop.fct_orders", "models/marts/fct_orders.sql")]
+    assert unknown(everything) == expected
+    for args in (["macros/events.sql"], ["--since", "HEAD~1"]):
+        code, report, err = check(capsys, *args)
+        assert unknown(report) == expected, (args, err)
+        assert code == 1
+        assert {r.split(".")[2] for r in resources(report)} <= {"fct_orders", "checkout_event"}
+    git(root, "reset", "-q", "--hard", "HEAD~1")
+    plan = root / "tracking/web.yml"
+    plan.write_text(plan.read_text().replace("Order Completed", "Order Placed"))
+    assert main(["check", "-q"]) == 1  # dbt parse (the macro is back)
+    capsys.readouterr()
+    for args in ([], ["tracking/web.yml"], ["--since", "HEAD"]):
+        code, report, err = check(capsys, *args)
+        assert unknown(report) == expected, (args, err)
+        # not a whole-project run
+        assert ("model.shop.fct_visits" in resources(report)) == (not args)
+
+
 def git(root: Path, *args: str) -> str:
     env = {
         **os.environ,

@@ -202,8 +202,10 @@ def check(
     statistics: bool,
 ) -> int:
     """Lint the project. PATHS (as pre-commit passes them) limit the report to
-    what those files define (a folder: the files under it); a changed
-    normcheck.yml or dbt_project.yml re-checks everything."""
+    what those files define or affect (a folder: the files under it; a macro:
+    the models calling it; a tracking plan: the findings judging it against the
+    models and other plans); a changed normcheck.yml or dbt_project.yml
+    re-checks everything."""
     outputs = _outputs(output)
     options = RunOptions(
         project_dir=project_dir,

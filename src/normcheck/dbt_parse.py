@@ -54,6 +54,21 @@ def dbt_folders(project_dir: Path) -> list[Path] | None:
     return folders
 
 
+def macro_folders(project_dir: Path) -> list[Path]:
+    """The folders of the project's macros (`macro-paths`); the project's own when
+    `dbt_project.yml` cannot tell."""
+    from normcheck._yaml import load_yaml
+
+    try:
+        data = load_yaml(project_dir / "dbt_project.yml").data
+    except ArtifactError:
+        data = None
+    value = data.get("macro-paths", DBT_PATHS["macro-paths"]) if isinstance(data, dict) else None
+    if not isinstance(value, list) or not all(isinstance(v, str) and "{{" not in v for v in value):
+        return [project_dir.resolve()]
+    return [(project_dir / v).resolve() for v in value]
+
+
 def dbt_reads(path: Path, project_dir: Path, folders: list[Path] | None) -> bool:
     """Whether dbt parses this file: a project file under one of its folders
     (normcheck's own configuration and tracking plans are not)."""

@@ -46,6 +46,7 @@ from normcheck.scope import (
     files_in,
     limit,
     scope_for,
+    widened,
 )
 
 if TYPE_CHECKING:
@@ -374,6 +375,14 @@ def _cached_or_evaluated(
     return evaluated
 
 
+def _plan_files(project_dir: Path, config: Config) -> list[Path]:
+    if not config.tracking_plans:
+        return []
+    from normcheck.tracking.load import find_plan_files
+
+    return find_plan_files(project_dir, config.tracking_plans)
+
+
 def _plan_identity(project_dir: Path, config: Config) -> list[str]:
     """Tracking plans change without the manifest changing: their bytes are in the key."""
     if not config.tracking_plans:
@@ -510,6 +519,8 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     scope = EVERYTHING
     if options.paths or options.since is not None:
         scope = scope_for(changed, project_wide)
+        if not scope.everything:
+            scope = widened(scope, project_dir, manifest_path, _plan_files(project_dir, config))
         if not scope.everything:
             stale = ()  # only a whole-project run can tell that an entry no longer matches
     defined_in = evaluated.defined_in

@@ -21,9 +21,24 @@ class Scope:
 
     files: frozenset[str]
     everything: bool = False
+    rules: frozenset[str] = frozenset()  # rules whose findings count wherever they are
 
     def covers(self, *paths: str) -> bool:
         return self.everything or any(p in self.files for p in paths)
+
+
+# the tracking rules that judge one plan's events against the other plans and the
+# models' SQL: a changed plan can add or end their findings anywhere
+PLAN_WIDE_RULES = frozenset(
+    {
+        "tracking/unknown-event",
+        "tracking/deprecated-event-used",
+        "tracking/unused-event",
+        "tracking/duplicate-event",
+        "tracking/duplicate-property",
+        "tracking/property-type-conflict",
+    }
+)
 
 
 EVERYTHING = Scope(frozenset(), everything=True)
@@ -48,6 +63,52 @@ def scope_for(paths: Iterable[Path], config_files: Iterable[Path]) -> Scope:
     if files & {str(p.resolve()) for p in config_files}:
         return Scope(files, everything=True)
     return Scope(files)
+
+
+def widened(
+    scope: Scope, project_dir: Path, manifest_path: Path, plan_files: Iterable[Path]
+) -> Scope:
+    """The scope with what the changed files affect besides what they define: a
+    changed macro brings in the files of the models (snapshots, ...) that call it,
+    directly or through other macros, as the manifest's `depends_on.macros` says;
+    a changed tracking plan brings in the findings of the rules that judge it
+    against the other plans and the models' SQL (:data:`PLAN_WIDE_RULES`)."""
+    if scope.everything:
+        return scope
+    files = set(scope.files)
+    rules: frozenset[str] = frozenset()
+    if files & {str(p.resolve()) for p in plan_files}:
+        rules = PLAN_WIDE_RULES
+    root = project_dir.resolve()
+    macros = _macro_files(scope.files, root)
+    if macros:
+        import msgspec
+
+        from normcheck.artifacts.manifest import decode_macros
+
+        try:
+            found = decode_macros(manifest_path.read_bytes())
+        except (OSError, msgspec.DecodeError):  # the run read it: nothing more to learn
+            found = None
+        if found is not None:
+            files |= {_under(str(root), f) for f in found.files_calling(macros) if f}
+    return Scope(frozenset(files), rules=rules)
+
+
+def _macro_files(files: Iterable[str], root: Path) -> set[str]:
+    """Of the changed files, the SQL under the project's macro folders, as paths
+    from the project's folder (the manifest's `original_file_path`)."""
+    candidates = [Path(f) for f in files if f.endswith(".sql")]
+    if not candidates:
+        return set()
+    from normcheck.dbt_parse import macro_folders
+
+    folders = macro_folders(root)
+    return {
+        path.relative_to(root).as_posix()
+        for path in candidates
+        if path.is_relative_to(root) and any(path.is_relative_to(f) for f in folders)
+    }
 
 
 def defining_files(
@@ -94,7 +155,7 @@ def limit(
     kept = []
     for finding in findings:
         files = defined_in.get(finding.fingerprint) or (str(Path(finding.file).resolve()),)
-        if scope.covers(*files):
+        if finding.rule in scope.rules or scope.covers(*files):
             kept.append(finding)
     return tuple(kept)
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import msgspec
@@ -380,6 +380,11 @@ class CallingMacro(Macro, frozen=True):
     depends_on: MacroCalls = MacroCalls()
 
 
+class _CallingNode(_CallsMacros, frozen=True):
+    original_file_path: str = ""
+    patch_path: str | None = None
+
+
 class MacrosOnly(msgspec.Struct, frozen=True):
     """A manifest's metadata and macros, the rest skipped (see ``decode_macros``)."""
 
@@ -407,6 +412,41 @@ class MacrosOnly(msgspec.Struct, frozen=True):
             waiting.extend(reversed(macro.depends_on.macros))
         return list(seen.values())
 
+    def files_calling(self, macro_files: Collection[str]) -> set[str]:
+        """The files (``original_file_path``, and the properties YAML of
+        ``patch_path``) of the nodes (not tests) that call a macro of this project
+        defined in one of ``macro_files`` (paths from the project's folder), directly
+        or through other macros."""
+        project = self.metadata.project_name
+        called = {
+            uid
+            for uid, macro in self.macros.items()
+            if macro.original_file_path in macro_files
+            and (project is None or macro.package_name == project)
+        }
+        callers: dict[str, list[str]] = {}
+        for uid, macro in self.macros.items():
+            for callee in macro.depends_on.macros:
+                callers.setdefault(callee, []).append(uid)
+        waiting = list(called)
+        while waiting:  # the macros that call a changed one, at any depth
+            for caller in callers.get(waiting.pop(), ()):
+                if caller not in called:
+                    called.add(caller)
+                    waiting.append(caller)
+        files: set[str] = set()
+        if not called:
+            return files
+        for uid, raw in self.nodes.items():
+            if uid.startswith(_SKIPPED_NODES):
+                continue
+            node = _CALLER.decode(raw)
+            if called.intersection(node.depends_on.macros):
+                files.add(node.original_file_path)
+                if node.patch_path:
+                    files.add(node.patch_path.partition("://")[2] or node.patch_path)
+        return files
+
 
 def decode_macros(data: bytes) -> MacrosOnly:
     """The metadata and macros of manifest bytes, decoded as :func:`decode_manifest`
@@ -425,6 +465,7 @@ class _Envelope(Manifest, frozen=True):
 _DECODER = msgspec.json.Decoder(_Envelope)
 _MACROS = msgspec.json.Decoder(MacrosOnly)
 _CALLS = msgspec.json.Decoder(_CallsMacros)
+_CALLER = msgspec.json.Decoder(_CallingNode)
 _NODE = msgspec.json.Decoder(Node)
 # unique ids start with the resource type: these nodes are never decoded
 _SKIPPED_NODES = ("test.", "unit_test.", "operation.", "sql_operation.")
