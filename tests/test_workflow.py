@@ -404,6 +404,40 @@ def test_a_moved_or_removed_file_makes_the_manifest_stale(project, capsys):
     assert "models/staging/ changed after the manifest" in capsys.readouterr().err
 
 
+def test_since_after_removing_a_folders_last_file(tmp_path, monkeypatch, capsys):
+    """`git rm` of a folder's last file removes the folder: the freshness check
+    looked only at the folders of changed files that still exist, so the old
+    manifest was used and its findings on the removed file reported (exit 1)."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            **FILES,
+            "normcheck.yml": CONFIG,
+            ".gitignore": "target/\nlogs/\n",
+            "models/legacy/old_orders.sql": "select 1 as id\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    _, before, _ = check(capsys)
+    assert "model.shop.old_orders" in resources(before)
+    time.sleep(0.01)
+    git(root, "rm", "-q", "models/legacy/old_orders.sql")
+    git(root, "commit", "-qm", "remove the legacy model")
+    assert not (root / "models/legacy").exists()
+    code, report, err = check(capsys, "--since", "HEAD~1")
+    assert (code, report["findings"]) == (0, []), err
+    assert "models/ changed after the manifest (a file added, moved or removed)" in err
+    code = main(["check", "--format", "json", "--since", "HEAD~1"])
+    out, err = capsys.readouterr()
+    assert (code, json.loads(out)["findings"]) == (0, [])
+    assert "changed after the manifest (a file added, moved or removed): running `dbt parse`" in err
+    _, after, _ = check(capsys)
+    assert "model.shop.old_orders" not in resources(after)
+
+
 def test_dbt_folders_follow_dbt_project_yml(tmp_path):
     (tmp_path / "dbt_project.yml").write_text(
         "name: x\nmodel-paths: [transform]\nmacro-paths: [lib/macros]\n"

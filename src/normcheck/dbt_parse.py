@@ -121,6 +121,16 @@ def newer_file(manifest: Path, candidates: Iterable[Path]) -> Path | None:
     return None
 
 
+def _existing_folder(folder: Path, project_dir: Path) -> Path:
+    """The folder, or the nearest one above it that still exists (`git rm` of a
+    folder's last file removes the folder: its parent's time tells of it), up to
+    the project's."""
+    top = project_dir.resolve()
+    while not folder.is_dir() and folder.resolve() != top and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
 def needs_parse(
     mode: str, project_dir: Path, manifest: Path, changed: list[Path]
 ) -> tuple[str, bool] | None:
@@ -136,7 +146,9 @@ def needs_parse(
     # `git mv` and `rm` leave the files' times as they were) can change the manifest
     if changed:
         candidates: Iterable[Path] = [p for p in changed if dbt_reads(p, project_dir, folders)]
-        walked = sorted({p.parent for p in candidates if p.name not in DBT_FILES})
+        walked = sorted(
+            {_existing_folder(p.parent, project_dir) for p in candidates if p.name not in DBT_FILES}
+        )
     else:
         candidates = project_files(project_dir, folders, walked)
     newer = newer_file(manifest, candidates)

@@ -59,10 +59,12 @@ def files_in(paths: Iterable[Path]) -> list[Path]:
 
 
 def scope_for(paths: Iterable[Path], config_files: Iterable[Path]) -> Scope:
-    files = frozenset(str(p.resolve()) for p in paths)
-    if files & {str(p.resolve()) for p in config_files}:
-        return Scope(files, everything=True)
-    return Scope(files)
+    given = {str(p.resolve()): p for p in paths}
+    if given.keys() & {str(p.resolve()) for p in config_files}:
+        return Scope(frozenset(given), everything=True)
+    # a removed file (`--since` lists it) defines nothing now, whatever a manifest
+    # older than its removal says
+    return Scope(frozenset(name for name, path in given.items() if path.exists()))
 
 
 def widened(
