@@ -543,3 +543,27 @@ def test_init_looks_at_the_folder(tmp_path, capsys, chdir):
     assert 'tracking_plans: ["tracking/**/*.yml", "tracking/segment.json"]' in text
     config = load_config(tmp_path)
     assert config.tracking_plans == ("tracking/**/*.yml", "tracking/segment.json")
+
+
+def test_the_common_options_q_and_no_color_are_taken_by_every_command_that_prints(
+    project, capsys, tmp_path
+):
+    """SPEC §3 lists `--no-color` and `-q` as common options: `baseline`, `config`
+    and `rules` refused them (`report` refused `-q`), which breaks a wrapper that
+    passes them to every command."""
+    where = ["--project-dir", str(project)]
+    code, out, err = run_cli(capsys, "rules", "--no-color", *where)
+    assert (code, err) == (0, "")
+    assert out == run_cli(capsys, "rules", *where)[1]
+    code, out, err = run_cli(capsys, "config", "--no-color", *where)
+    assert (code, err) == (0, "")
+    assert out == run_cli(capsys, "config", *where)[1]
+    assert run_cli(capsys, "config", "-q", "--no-color", *where) == (0, "", "")
+    target = tmp_path / "baseline.json"
+    args = ["baseline", "-q", "--no-color", "--parse", "never", "--output", str(target)]
+    assert run_cli(capsys, *args, *where) == (0, "", "")
+    assert json.loads(target.read_text())
+    page = tmp_path / "scorecard.md"
+    args = ["report", "-q", "--parse", "never", "--output", f"markdown:{page}"]
+    assert run_cli(capsys, *args, *where) == (0, "", "")
+    assert page.read_text().startswith("#")

@@ -137,6 +137,13 @@ config_option = click.option(
 )
 
 
+no_color_option = click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+
+
+def quiet_option(what: str) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    return click.option("-q", "--quiet", is_flag=True, help=f"Print nothing on stdout; {what}.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="normcheck")
 def cli() -> None:
@@ -299,7 +306,8 @@ def _exit_code(result: Result, fail_on: str | None) -> int:
     show_default=True,
 )
 @click.option("--output", multiple=True, help="Also write FORMAT:PATH (repeatable).")
-@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
+@no_color_option
+@quiet_option("the --output files only")
 @click.option("--parse", type=click.Choice(PARSE_MODES), default="auto", show_default=True)
 @click.option(
     "--baseline",
@@ -317,6 +325,7 @@ def report_command(
     fmt: str,
     output: tuple[str, ...],
     no_color: bool,
+    quiet: bool,
     parse: str,
     baseline_file: Path | None,
     no_cache: bool,
@@ -342,8 +351,8 @@ def report_command(
     _write_outputs(
         outputs, lambda out_fmt: render_scorecard(result, out_fmt, False), result, options
     )
-    color = _color(no_color)
-    click.echo(render_scorecard(result, fmt, color), nl=False)
+    if not quiet:
+        click.echo(render_scorecard(result, fmt, _color(no_color)), nl=False)
     return _exit_code(result, "never")
 
 
@@ -402,10 +411,12 @@ def _catalogue(project_dir: Path, config: Path | None) -> tuple[dict[str, Rule],
 @cli.command("rules")
 @project_dir_option
 @config_option
-def rules_command(project_dir: Path, config: Path | None) -> int:
+@no_color_option
+def rules_command(project_dir: Path, config: Path | None, no_color: bool) -> int:
     """The rule catalogue: id, family, the rule's default severity and the one it has
     here (`off` unless a rule set of the configuration turns it on), one line each,
-    with the rules your rule sets add through plugins and `uses:`."""
+    with the rules your rule sets add through plugins and `uses:`. Plain text:
+    --no-color is accepted, as by every command that prints."""
     catalogue, resolved = _catalogue(project_dir, config)
     rules = dict(sorted(catalogue.items()))
     width = max(len(r) for r in rules)
@@ -586,8 +597,16 @@ def _config_text(config: Config) -> str:
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--check", "check_only", is_flag=True, help="Only validate FILES (pre-commit).")
+@no_color_option
+@quiet_option("validate the configuration, exit code only")
 def config_command(
-    files: tuple[Path, ...], project_dir: Path, config: Path | None, fmt: str, check_only: bool
+    files: tuple[Path, ...],
+    project_dir: Path,
+    config: Path | None,
+    fmt: str,
+    check_only: bool,
+    no_color: bool,
+    quiet: bool,
 ) -> int:
     """The resolved configuration, each value with the file:line that set it.
 
@@ -620,6 +639,8 @@ def config_command(
             click.echo(f"{origin}: error {LOCKED_RULE} {message}")
         return EXIT_FINDINGS if tried else EXIT_CLEAN
     resolved = load_config(project_dir, config)
+    if quiet:
+        return EXIT_CLEAN
     if fmt == "json":
         # not sort_keys: an option's mapping keeps the configuration's order (the first
         # of `layers` whose paths match is a model's layer); the rest is built sorted
@@ -650,6 +671,8 @@ def _plugins_imported(config: Config) -> Config:
 )
 @click.option("--prune", is_flag=True, help="Only drop entries that no longer match.")
 @click.option("--parse", type=click.Choice(PARSE_MODES), default="auto", show_default=True)
+@no_color_option
+@quiet_option("write the baseline without a word")
 def baseline_command(
     project_dir: Path,
     config: Path | None,
@@ -657,8 +680,11 @@ def baseline_command(
     target: Path | None,
     prune: bool,
     parse: str,
+    no_color: bool,
+    quiet: bool,
 ) -> int:
     """Write the baseline of current findings, so only new ones fail."""
+    say = _silent if quiet else click.echo
     options = RunOptions(
         project_dir=project_dir,
         config=config,
@@ -671,29 +697,31 @@ def baseline_command(
         return _exit_code(result, "never")
     parts = result.parts or (result,)
     if target is not None:  # one file, for every project of a monorepo too
-        _write_baseline(target, parts, prune)
+        _write_baseline(target, parts, prune, say)
         return EXIT_CLEAN
     for part in parts:  # each project's own, where `check` reads it
         path = part.project_dir / (part.config.baseline or DEFAULT_BASELINE)
         if prune and len(parts) > 1 and not path.is_file():  # a project new to the monorepo
-            click.echo(f"no baseline at {display_path(path.resolve())}: nothing to prune")
+            say(f"no baseline at {display_path(path.resolve())}: nothing to prune")
             continue
-        _write_baseline(path, [part], prune)
+        _write_baseline(path, [part], prune, say)
     if prune:
         return EXIT_CLEAN
     if not result.parts and not result.config.baseline:
-        click.echo(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
+        say(f"add `baseline: {DEFAULT_BASELINE}` to normcheck.yml, or pass --baseline")
     for part in result.parts:  # a monorepo: each project's configuration decides for it
         if not part.config.baseline:
             entry = part.config.files[-1] if part.config.files else "normcheck.yml"
-            click.echo(
+            say(
                 f"`check` reads no baseline in {display_path(part.project_dir.resolve())}: "
                 f"add `baseline: {DEFAULT_BASELINE}` to {entry}, or pass --baseline"
             )
     return EXIT_CLEAN
 
 
-def _write_baseline(path: Path, results: Sequence[Result], prune: bool) -> None:
+def _write_baseline(
+    path: Path, results: Sequence[Result], prune: bool, say: Callable[[str], None]
+) -> None:
     """Write (or, with ``prune``, only shrink) the baseline at ``path`` from these
     results' findings, leaving out locked rules' findings."""
     entries = []
@@ -709,15 +737,17 @@ def _write_baseline(path: Path, results: Sequence[Result], prune: bool) -> None:
         kept = [e for e in old if e.fingerprint in current]
         baseline_mod.write_atomic(path, baseline_mod.render(kept), shown)
         remain = "remains" if len(kept) == 1 else "remain"
-        click.echo(
-            f"pruned {_entries(len(old) - len(kept), 'stale')}; {len(kept)} {remain} in {shown}"
-        )
+        say(f"pruned {_entries(len(old) - len(kept), 'stale')}; {len(kept)} {remain} in {shown}")
         return
     baseline_mod.write_atomic(path, baseline_mod.render(entries), shown)
-    click.echo(f"wrote {_entries(len(entries))} to {shown}")
+    say(f"wrote {_entries(len(entries))} to {shown}")
     if left:
         findings = "finding of locked rules is" if left == 1 else "findings of locked rules are"
-        click.echo(f"{left} {findings} not baselined: fix {'it' if left == 1 else 'them'}")
+        say(f"{left} {findings} not baselined: fix {'it' if left == 1 else 'them'}")
+
+
+def _silent(_: str) -> None:
+    pass
 
 
 def _entries(n: int, kind: str = "") -> str:
