@@ -367,3 +367,25 @@ def result_project(root: Path):
     from normcheck.project import build_project
 
     return build_project(load_manifest(root / "target" / "manifest.json"), None, root)
+
+
+def test_name_case_examples_keep_the_letters_of_the_name(tmp_path, monkeypatch):
+    """The snake_case example dropped non-ASCII letters (`fct_café` -> `fct_caf`).
+    Names stay ASCII (an unquoted identifier in most warehouses): an accented letter
+    is spelled without its accent, and a name with letters ASCII cannot spell gets
+    no example that would drop them."""
+    names = ["fct_café", "fct_Crème_Brûlée", "dim_straße", "fct_заказы"]
+    root = build_dbt_project(
+        tmp_path, {f"models/marts/{name}.sql": "select 1 as id\n" for name in names}
+    )
+    monkeypatch.chdir(root)
+    config = tmp_path / "only.yml"
+    config.write_text(only("naming/name-case"))
+    result = run(RunOptions(project_dir=Path(), config=config))
+    messages = sorted(f.message for f in result.findings)
+    assert messages == [
+        "model `dim_straße` is not snake_case: rename it (for example `dim_strasse`)",
+        "model `fct_Crème_Brûlée` is not snake_case: rename it (for example `fct_creme_brulee`)",
+        "model `fct_café` is not snake_case: rename it (for example `fct_cafe`)",
+        "model `fct_заказы` is not snake_case: rename it with ASCII letters, digits and `_`",
+    ]

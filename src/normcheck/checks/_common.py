@@ -53,9 +53,34 @@ def case_problem(kind: str, name: str, case: str, pattern: str | None) -> str | 
     """The message for a name off its case convention, or None when it fits."""
     if fits_case(name, case, pattern):
         return None
-    snake = case == "snake_case" and not pattern
-    hint = f" (for example `{to_snake(name)}`)" if snake else ""
+    hint = ""
+    if case == "snake_case" and not pattern:
+        spelled = _ascii(name)
+        example = to_snake(spelled)
+        if spelled.isascii() and fits_case(example, case):
+            hint = f" (for example `{example}`)"
+        else:  # a letter with no ASCII spelling: an example would drop it
+            hint = " with ASCII letters, digits and `_`"
     return f"{kind} `{name}` is not {convention(case, pattern)}: rename it{hint}"
+
+
+def _ascii(name: str) -> str:
+    """The name with its letters spelled in ASCII where they can be (`café` ->
+    `cafe`, `Straße` -> `Strasse`); the others kept as they are."""
+    import unicodedata
+
+    if name.isascii():
+        return name
+    out = []
+    for char in unicodedata.normalize("NFKD", name):
+        if unicodedata.combining(char):
+            continue  # the accent of a decomposed letter
+        if not char.isascii():
+            folded = char.casefold()
+            if folded.isascii():  # ß -> ss
+                char = folded.capitalize() if char.isupper() else folded
+        out.append(char)
+    return "".join(out)
 
 
 _WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
