@@ -240,6 +240,44 @@ def test_a_changed_macro_or_plan_brings_in_what_it_affects(tmp_path, monkeypatch
         assert ("model.shop.fct_visits" in resources(report)) == (not args)
 
 
+def test_a_changed_docs_block_brings_in_what_it_describes(tmp_path, monkeypatch, capsys):
+    """A doc block (`{{ doc('orders') }}`) feeds a model's and a column's description:
+    a Markdown file passed (the hook now passes them) reported nothing."""
+    import yaml
+
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_orders.sql": "select 1 as order_id\n",
+            "models/marts/fct_visits.sql": "select 1 as visit_id\n",
+            "models/marts/_models.yml": (
+                "version: 2\nmodels:\n  - name: fct_orders\n"
+                "    description: '{{ doc(\"orders\") }}'\n"
+                "    columns:\n      - name: order_id\n"
+                "        description: '{{ doc(\"order_id\") }}'\n"
+                "  - name: fct_visits\n    description: Visits TODO\n"
+            ),
+            "models/marts/orders.md": (
+                "{% docs orders %}Orders TODO{% enddocs %}\n{% docs order_id %}Order id TBD{% enddocs %}\n"
+            ),
+            "normcheck.yml": CONFIG,
+        },
+    )
+    monkeypatch.chdir(root)
+    _, everything, _ = check(capsys)
+    placeholders = {
+        f["resource"] for f in everything["findings"] if f["rule"] == "docs/placeholder-description"
+    }
+    assert placeholders == {"model.shop.fct_orders", "model.shop.fct_visits"}
+    code, report, err = check(capsys, "models/marts/orders.md")
+    assert {r for r in resources(report) if "fct_visits" in r} == set(), err
+    assert placeholders - {"model.shop.fct_visits"} <= resources(report)
+    assert code == 1
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "normcheck")
+    assert re.search(hook["files"], "models/marts/orders.md")
+
+
 def git(root: Path, *args: str) -> str:
     env = {
         **os.environ,

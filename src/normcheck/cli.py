@@ -210,9 +210,9 @@ def check(
 ) -> int:
     """Lint the project. PATHS (as pre-commit passes them) limit the report to
     what those files define or affect (a folder: the files under it; a macro:
-    the models calling it; a tracking plan: the findings judging it against the
-    models and other plans); a changed normcheck.yml or dbt_project.yml
-    re-checks everything."""
+    the models calling it; a Markdown file: what its doc blocks describe; a
+    tracking plan: the findings judging it against the models and other plans);
+    a changed normcheck.yml or dbt_project.yml re-checks everything."""
     outputs = _outputs(output)
     options = RunOptions(
         project_dir=project_dir,

@@ -22,9 +22,18 @@ class Scope:
     files: frozenset[str]
     everything: bool = False
     rules: frozenset[str] = frozenset()  # rules whose findings count wherever they are
+    resources: frozenset[str] = frozenset()  # unique ids whose findings (columns') count
 
     def covers(self, *paths: str) -> bool:
         return self.everything or any(p in self.files for p in paths)
+
+    def holds(self, finding: Finding) -> bool:
+        """Whether a finding counts besides its files: its rule's, or its resource's
+        (or, for a column, its parent's)."""
+        if finding.rule in self.rules:
+            return True
+        resource = finding.resource
+        return resource in self.resources or resource.rsplit(".", 1)[0] in self.resources
 
 
 # the tracking rules that judge one plan's events against the other plans and the
@@ -71,30 +80,38 @@ def widened(
     scope: Scope, project_dir: Path, manifest_path: Path, plan_files: Iterable[Path]
 ) -> Scope:
     """The scope with what the changed files affect besides what they define: a
-    changed macro brings in the files of the models (snapshots, ...) that call it,
-    directly or through other macros, as the manifest's `depends_on.macros` says;
-    a changed tracking plan brings in the findings of the rules that judge it
-    against the other plans and the models' SQL (:data:`PLAN_WIDE_RULES`)."""
+    changed macro brings in the models (snapshots, ...) that call it, directly or
+    through other macros, as the manifest's `depends_on.macros` says; a changed
+    Markdown file, the resources its doc blocks describe; a changed tracking plan,
+    the findings of the rules that judge it against the other plans and the
+    models' SQL (:data:`PLAN_WIDE_RULES`)."""
     if scope.everything:
         return scope
-    files = set(scope.files)
     rules: frozenset[str] = frozenset()
-    if files & {str(p.resolve()) for p in plan_files}:
+    affected: set[str] = set()
+    if scope.files & {str(p.resolve()) for p in plan_files}:
         rules = PLAN_WIDE_RULES
     root = project_dir.resolve()
     macros = _macro_files(scope.files, root)
-    if macros:
+    docs = {
+        Path(f).relative_to(root).as_posix()
+        for f in scope.files
+        if f.endswith(".md") and Path(f).is_relative_to(root)
+    }
+    if macros or docs:
         import msgspec
 
-        from normcheck.artifacts.manifest import decode_macros
+        from normcheck.artifacts.manifest import decode_docs, decode_macros
 
         try:
-            found = decode_macros(manifest_path.read_bytes())
+            data = manifest_path.read_bytes()
+            if macros:
+                affected |= decode_macros(data).calling(macros)
+            if docs:
+                affected |= decode_docs(data).describing(docs)
         except (OSError, msgspec.DecodeError):  # the run read it: nothing more to learn
-            found = None
-        if found is not None:
-            files |= {_under(str(root), f) for f in found.files_calling(macros) if f}
-    return Scope(frozenset(files), rules=rules)
+            pass
+    return Scope(scope.files, rules=rules, resources=frozenset(affected))
 
 
 def _macro_files(files: Iterable[str], root: Path) -> set[str]:
@@ -157,7 +174,7 @@ def limit(
     kept = []
     for finding in findings:
         files = defined_in.get(finding.fingerprint) or (str(Path(finding.file).resolve()),)
-        if finding.rule in scope.rules or scope.covers(*files):
+        if scope.covers(*files) or scope.holds(finding):
             kept.append(finding)
     return tuple(kept)
 

@@ -380,11 +380,6 @@ class CallingMacro(Macro, frozen=True):
     depends_on: MacroCalls = MacroCalls()
 
 
-class _CallingNode(_CallsMacros, frozen=True):
-    original_file_path: str = ""
-    patch_path: str | None = None
-
-
 class MacrosOnly(msgspec.Struct, frozen=True):
     """A manifest's metadata and macros, the rest skipped (see ``decode_macros``)."""
 
@@ -412,9 +407,8 @@ class MacrosOnly(msgspec.Struct, frozen=True):
             waiting.extend(reversed(macro.depends_on.macros))
         return list(seen.values())
 
-    def files_calling(self, macro_files: Collection[str]) -> set[str]:
-        """The files (``original_file_path``, and the properties YAML of
-        ``patch_path``) of the nodes (not tests) that call a macro of this project
+    def calling(self, macro_files: Collection[str]) -> set[str]:
+        """The unique ids of the nodes (not tests) that call a macro of this project
         defined in one of ``macro_files`` (paths from the project's folder), directly
         or through other macros."""
         project = self.metadata.project_name
@@ -434,18 +428,69 @@ class MacrosOnly(msgspec.Struct, frozen=True):
                 if caller not in called:
                     called.add(caller)
                     waiting.append(caller)
-        files: set[str] = set()
         if not called:
-            return files
-        for uid, raw in self.nodes.items():
-            if uid.startswith(_SKIPPED_NODES):
-                continue
-            node = _CALLER.decode(raw)
-            if called.intersection(node.depends_on.macros):
-                files.add(node.original_file_path)
-                if node.patch_path:
-                    files.add(node.patch_path.partition("://")[2] or node.patch_path)
-        return files
+            return set()
+        return {
+            uid
+            for uid, raw in self.nodes.items()
+            if not uid.startswith(_SKIPPED_NODES)
+            and called.intersection(_CALLS.decode(raw).depends_on.macros)
+        }
+
+
+class _DocBlock(msgspec.Struct, frozen=True):
+    package_name: str = ""
+    original_file_path: str = ""
+    block_contents: str = ""
+
+
+class _Described(msgspec.Struct, frozen=True):
+    description: str | None = ""
+    columns: dict[str, _Description] = {}
+
+
+class _Description(msgspec.Struct, frozen=True):
+    description: str | None = ""
+
+
+class DocsOnly(msgspec.Struct, frozen=True):
+    """A manifest's doc blocks and what carries a description, the rest skipped."""
+
+    metadata: Metadata
+    docs: dict[str, _DocBlock] = {}
+    nodes: dict[str, msgspec.Raw] = {}
+    sources: dict[str, _Described] = {}
+    exposures: dict[str, _Described] = {}
+
+    def describing(self, doc_files: Collection[str]) -> set[str]:
+        """The unique ids of the resources whose description, or a column's, holds
+        a doc block of this project written in one of ``doc_files`` (`{{ doc() }}`
+        leaves only the block's text in the manifest)."""
+        project = self.metadata.project_name
+        blocks = {
+            doc.block_contents.strip()
+            for doc in self.docs.values()
+            if doc.original_file_path in doc_files
+            and (project is None or doc.package_name == project)
+        }
+        blocks.discard("")
+        if not blocks:
+            return set()
+        described = [
+            (uid, _DESCRIBED.decode(raw))
+            for uid, raw in self.nodes.items()
+            if not uid.startswith(_SKIPPED_NODES)
+        ]
+        found = set()
+        for uid, item in (*described, *self.sources.items(), *self.exposures.items()):
+            texts = [item.description or "", *(c.description or "" for c in item.columns.values())]
+            if any(block in text for text in texts if text for block in blocks):
+                found.add(uid)
+        return found
+
+
+def decode_docs(data: bytes) -> DocsOnly:
+    return _DOCS.decode(data)
 
 
 def decode_macros(data: bytes) -> MacrosOnly:
@@ -465,7 +510,8 @@ class _Envelope(Manifest, frozen=True):
 _DECODER = msgspec.json.Decoder(_Envelope)
 _MACROS = msgspec.json.Decoder(MacrosOnly)
 _CALLS = msgspec.json.Decoder(_CallsMacros)
-_CALLER = msgspec.json.Decoder(_CallingNode)
+_DOCS = msgspec.json.Decoder(DocsOnly)
+_DESCRIBED = msgspec.json.Decoder(_Described)
 _NODE = msgspec.json.Decoder(Node)
 # unique ids start with the resource type: these nodes are never decoded
 _SKIPPED_NODES = ("test.", "unit_test.", "operation.", "sql_operation.")
