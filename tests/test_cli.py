@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -567,3 +568,26 @@ def test_the_common_options_q_and_no_color_are_taken_by_every_command_that_print
     args = ["report", "-q", "--parse", "never", "--output", f"markdown:{page}"]
     assert run_cli(capsys, *args, *where) == (0, "", "")
     assert page.read_text().startswith("#")
+
+
+def test_a_folder_that_is_no_dbt_project_is_said_to_be_one(project, capsys, chdir, tmp_path):
+    """Run from `models/marts` without --project-dir, normcheck said
+    "target/manifest.json: manifest not found: run `dbt parse`", which dbt cannot
+    do there either."""
+    chdir(project / "models" / "marts")
+    assert run_cli(capsys, "check") == (
+        2,
+        "",
+        "normcheck: error: no dbt_project.yml in . (and no manifest): pass --project-dir ../..\n",
+    )
+    chdir(tmp_path)
+    code, out, err = run_cli(capsys, "report", "--project-dir", str(project / "models"))
+    assert (code, out) == (2, "")
+    assert err.endswith(f"pass --project-dir {os.path.relpath(project, tmp_path)}\n")
+    (tmp_path / "empty").mkdir()
+    assert run_cli(capsys, "baseline", "--project-dir", "empty") == (
+        2,
+        "",
+        "normcheck: error: no dbt_project.yml in empty (and no manifest): "
+        "run normcheck in the dbt project's folder, or pass --project-dir\n",
+    )

@@ -448,6 +448,22 @@ def _baseline_path(options: RunOptions, config: Config, project_dir: Path) -> Pa
     return None
 
 
+def _a_dbt_project(project_dir: Path) -> None:
+    """Say so when the folder is no dbt project (run from `models/`, say): "manifest
+    not found: run `dbt parse`" sent the user to parse a folder dbt cannot parse."""
+    if (project_dir / "dbt_project.yml").is_file():
+        return
+    folder = project_dir.resolve()
+    hint = "run normcheck in the dbt project's folder, or pass --project-dir"
+    for above in folder.parents:
+        if (above / "dbt_project.yml").is_file():
+            hint = f"pass --project-dir {os.path.relpath(above, Path.cwd())}"
+            break
+    raise UsageError(
+        f"no dbt_project.yml in {display_path(folder) or '.'} (and no manifest): {hint}"
+    )
+
+
 # dbt's files whose change can change any resource of the project
 PROJECT_WIDE = ("dbt_project.yml", "packages.yml", "dependencies.yml")
 
@@ -456,6 +472,8 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     """One dbt project: every stage, in order."""
     notes: list[str] = []
     manifest_path = options.manifest or project_dir / "target" / "manifest.json"
+    if options.manifest is None and not manifest_path.is_file():
+        _a_dbt_project(project_dir)
     changed = files_in([Path(p) for p in options.paths])
     if options.since is not None:
         changed += changed_since(options.since, project_dir)
