@@ -19,7 +19,7 @@ from conftest import build_dbt_project, write_files
 from normcheck import run as run_module
 from normcheck.artifacts.manifest import load_manifest
 from normcheck.cli import main
-from normcheck.dbt_parse import dbt_folders, dbt_reads, needs_parse
+from normcheck.dbt_parse import dbt_folders, dbt_reads, local_packages, needs_parse
 from normcheck.project import build_project
 
 FILES = {
@@ -1365,3 +1365,39 @@ def test_messages_name_configuration_places_from_the_repository_root(project, ca
         reports.append(capsys.readouterr().out)
     assert reports[0] == reports[1]
     assert "it was locked at governance/central.yml:3" in reports[0]
+
+
+def test_a_project_installed_from_a_local_folder_makes_the_manifest_stale(tmp_path):
+    """`packages: [{local: ../platform}]` parses platform's files into this manifest:
+    a model made protected there changes this project's findings, so it re-parses."""
+    shop, platform = tmp_path / "shop", tmp_path / "platform"
+    write_files(
+        shop,
+        {
+            "dbt_project.yml": "name: shop\n",
+            "packages.yml": "packages:\n  - local: ../platform\n",
+            "models/a.sql": "select 1 as id\n",
+            "target/manifest.json": "{}",
+        },
+    )
+    write_files(
+        platform,
+        {
+            "dbt_project.yml": "name: platform\n",
+            "models/_models.yml": "version: 2\n",
+            "notes.txt": "not dbt's\n",
+        },
+    )
+    manifest = shop / "target" / "manifest.json"
+    built = (platform / "notes.txt").stat().st_mtime_ns + 10**9
+    os.utime(manifest, ns=(built, built))
+    later = built + 10**9
+    assert needs_parse("never", shop, manifest, []) is None
+    assert local_packages(shop) == [platform.resolve()]
+    os.utime(platform / "notes.txt", ns=(later, later))
+    assert needs_parse("never", shop, manifest, []) is None
+    changed = platform / "models" / "_models.yml"
+    os.utime(changed, ns=(later, later))
+    for paths in ([], [changed]):
+        stale = needs_parse("never", shop, manifest, paths)
+        assert stale is not None and "_models.yml is newer than the manifest" in stale[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterable
@@ -121,6 +122,34 @@ def newer_file(manifest: Path, candidates: Iterable[Path]) -> Path | None:
     return None
 
 
+def local_packages(project_dir: Path) -> list[Path]:
+    """The dbt projects this one installs from a local folder (`packages.yml` or
+    `dependencies.yml`: `- local: ../platform`), and theirs in turn: their files
+    are parsed into this project's manifest too."""
+    from normcheck._yaml import load_yaml
+
+    found: list[Path] = []
+    todo = [project_dir.resolve()]
+    while todo:
+        here = todo.pop()
+        for name in ("packages.yml", "dependencies.yml"):
+            try:
+                data = load_yaml(here / name).data if (here / name).is_file() else None
+            except ArtifactError:
+                continue  # dbt reports it when it parses
+            entries = data.get("packages") if isinstance(data, dict) else None
+            for entry in entries if isinstance(entries, list) else ():
+                local = entry.get("local") if isinstance(entry, dict) else None
+                if not isinstance(local, str) or "{{" in local:
+                    continue
+                folder = (here / local).resolve()
+                own = folder == project_dir.resolve()
+                if (folder / "dbt_project.yml").is_file() and folder not in found and not own:
+                    found.append(folder)
+                    todo.append(folder)
+    return found
+
+
 def _existing_folder(folder: Path, project_dir: Path) -> Path:
     """The folder, or the nearest one above it that still exists (`git rm` of a
     folder's last file removes the folder: its parent's time tells of it), up to
@@ -144,13 +173,27 @@ def needs_parse(
     folders = dbt_folders(project_dir)
     walked: list[Path] = []  # folders whose own change (a file added, moved or removed:
     # `git mv` and `rm` leave the files' times as they were) can change the manifest
+    # a project installed from a local folder is parsed into this manifest too: its
+    # change (a model made protected) changes what this project's findings are
+    packages = [(package, dbt_folders(package)) for package in local_packages(project_dir)]
     if changed:
-        candidates: Iterable[Path] = [p for p in changed if dbt_reads(p, project_dir, folders)]
+        candidates: Iterable[Path] = [
+            p
+            for p in changed
+            if dbt_reads(p, project_dir, folders)
+            or any(
+                p.resolve().is_relative_to(package) and dbt_reads(p, package, its)
+                for package, its in packages
+            )
+        ]
         walked = sorted(
             {_existing_folder(p.parent, project_dir) for p in candidates if p.name not in DBT_FILES}
         )
     else:
-        candidates = project_files(project_dir, folders, walked)
+        candidates = itertools.chain(
+            project_files(project_dir, folders, walked),
+            *(project_files(package, its, walked) for package, its in packages),
+        )
     newer = newer_file(manifest, candidates)
     if newer is not None:
         what = f"{newer} is newer than the manifest"
