@@ -518,6 +518,24 @@ def test_a_word_preferred_over_itself_is_refused(tmp_path, chdir):
     )
 
 
+def test_an_attempt_by_a_packaged_set_is_placed_at_the_extends_that_names_it(tmp_path, chdir):
+    """`normcheck:default:16` is no file a reviewer can open (nor an annotation)."""
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "central.yml": "extends: []\nrules:\n"
+            "  docs/missing-description: {severity: error, locked: true}\n",
+            "normcheck.yml": "version: 1\nextends: [central.yml, normcheck:default]\n",
+        },
+    )
+    (violation,) = load_config(tmp_path).violations
+    assert (violation.origin.file, violation.origin.line) == ("normcheck.yml", 2)
+    assert violation.message.startswith(
+        "setting severity `warning` (by `normcheck:default`, extended here) of locked rule"
+    )
+
+
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):
     chdir(tmp_path)
     write(

@@ -134,6 +134,7 @@ class ConfigFile:
     doc: YamlDoc
     path: Path
     extends: frozenset[str] = frozenset()  # the files it extends, directly or not
+    named_at: Origin | None = None  # the `extends` entry that brought it in
 
     @property
     def data(self) -> dict[str, Any]:
@@ -332,7 +333,7 @@ def collect(
             extended |= {child_shown, *below[child]}
         seen.add(path)
         below[path] = frozenset(extended)
-        out.append(replace(file, extends=below[path]))
+        out.append(replace(file, extends=below[path], named_at=origin))
 
     visit(path.resolve(), shown, (), None)
     return out
@@ -380,11 +381,24 @@ class _Merger:
         self.banned: set[str] = set()
         self.origins: dict[str, Origin] = {}
         self.extends: dict[str, frozenset[str]] = {}  # file -> the files it extends
+        self.named_at: dict[str, Origin] = {}  # file -> the `extends` entry naming it
         self.registered: dict[str, list[str]] = {}  # team -> the files that register it
         self.said: dict[str, list[tuple[str, Origin]]] = {}  # preferred: word -> each mapping
 
+    def placed(self, origin: Origin, what: str) -> tuple[Origin, str]:
+        """A packaged rule set is no file to point at: an attempt made by one is
+        placed at the `extends` entry that brought it in (after the lock)."""
+        while origin.file.startswith(PACKAGED_PREFIX):
+            at = self.named_at.get(origin.file)
+            if at is None:  # the default every normcheck.yml extends: first, never after
+                break
+            what = f"{what} (by `{origin.file}`, extended here)"
+            origin = at
+        return origin, what
+
     def violation(self, rule_id: str, origin: Origin, what: str, key: str) -> None:
         lock = self.locked[rule_id]
+        origin, what = self.placed(origin, what)
         self.violations.append(
             LockViolation(
                 rule_id,
@@ -419,6 +433,8 @@ class _Merger:
     def apply(self, file: ConfigFile) -> None:
         data = file.data
         self.extends[file.shown] = file.extends
+        if file.named_at is not None and not file.named_at.file.startswith("("):
+            self.named_at[file.shown] = file.named_at
         for key in ("team", "dialect", "fail_on", "baseline"):
             if key in data:
                 self.settings[key] = (data[key], file.origin(key))
