@@ -1401,3 +1401,26 @@ def test_a_project_installed_from_a_local_folder_makes_the_manifest_stale(tmp_pa
     for paths in ([], [changed]):
         stale = needs_parse("never", shop, manifest, paths)
         assert stale is not None and "_models.yml is newer than the manifest" in stale[0]
+
+
+def test_a_changed_group_file_brings_in_its_models(tmp_path, monkeypatch, capsys):
+    """A model takes its group's owner: a staged groups YAML with a misspelt owner
+    reported nothing, though a full run fails on each of the group's models."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/_groups.yml": "version: 2\ngroups:\n  - name: finance\n"
+            "    owner: {name: finanse}\n",
+            "models/marts/fct_revenue.sql": "{{ config(group='finance') }}\nselect 1 as id\n",
+            "models/marts/fct_other.sql": "select 1 as id\n",
+            "normcheck.yml": "extends: []\nowners: {finance: {}}\n"
+            "rules:\n  ownership/unknown-owner: error\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    _, full, _ = check(capsys)
+    assert [f["resource"] for f in full["findings"]] == ["model.shop.fct_revenue"]
+    code, staged, _ = check(capsys, "models/_groups.yml")
+    assert (code, staged["findings"]) == (1, full["findings"])
+    _, other, _ = check(capsys, "models/marts/fct_other.sql")
+    assert other["findings"] == []

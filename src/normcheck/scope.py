@@ -82,7 +82,8 @@ def widened(
     """The scope with what the changed files affect besides what they define: a
     changed macro brings in the models (snapshots, ...) that call it, directly or
     through other macros, as the manifest's `depends_on.macros` says; a changed
-    Markdown file, the resources its doc blocks describe; a changed tracking plan,
+    Markdown file, the resources its doc blocks describe; a changed YAML declaring
+    a group, the group's models (they take its owner); a changed tracking plan,
     the findings of the rules that judge it against the other plans and the
     models' SQL (:data:`PLAN_WIDE_RULES`)."""
     if scope.everything:
@@ -93,15 +94,15 @@ def widened(
         rules = PLAN_WIDE_RULES
     root = project_dir.resolve()
     macros = _macro_files(scope.files, root)
-    docs = {
-        Path(f).relative_to(root).as_posix()
-        for f in scope.files
-        if f.endswith(".md") and Path(f).is_relative_to(root)
+    mine = {
+        Path(f).relative_to(root).as_posix(): f for f in scope.files if Path(f).is_relative_to(root)
     }
-    if macros or docs:
+    docs = {relative for relative in mine if relative.endswith(".md")}
+    yamls = {relative for relative in mine if relative.endswith((".yml", ".yaml"))}
+    if macros or docs or yamls:
         import msgspec
 
-        from normcheck.artifacts.manifest import decode_docs, decode_macros
+        from normcheck.artifacts.manifest import decode_docs, decode_groups, decode_macros
 
         try:
             data = manifest_path.read_bytes()
@@ -109,6 +110,8 @@ def widened(
                 affected |= decode_macros(data).calling(macros)
             if docs:
                 affected |= decode_docs(data).describing(docs)
+            if yamls:  # a group's YAML: its owner is its models'
+                affected |= decode_groups(data).members(yamls)
         except (OSError, msgspec.DecodeError):  # the run read it: nothing more to learn
             pass
     return Scope(scope.files, rules=rules, resources=frozenset(affected))

@@ -493,6 +493,48 @@ def decode_docs(data: bytes) -> DocsOnly:
     return _DOCS.decode(data)
 
 
+class _GroupConfig(msgspec.Struct, frozen=True):
+    group: str | None = None
+
+
+class _Grouped(msgspec.Struct, frozen=True):
+    config: _GroupConfig = _GroupConfig()
+    group: str | None = None  # before dbt 1.8, also at the top level
+
+
+class GroupsOnly(msgspec.Struct, frozen=True):
+    """A manifest's groups and which group each node is in, the rest skipped."""
+
+    metadata: Metadata
+    groups: dict[str, Group] = {}
+    nodes: dict[str, msgspec.Raw] = {}
+
+    def members(self, files: Collection[str]) -> set[str]:
+        """The unique ids of the nodes in a group of this project that one of
+        ``files`` declares: its owner is theirs (a changed group owner changes
+        their findings)."""
+        project = self.metadata.project_name
+        names = {
+            g.name
+            for g in self.groups.values()
+            if g.original_file_path in files and (project is None or g.package_name == project)
+        }
+        if not names:
+            return set()
+        found = set()
+        for uid, raw in self.nodes.items():
+            if uid.startswith(_SKIPPED_NODES):
+                continue
+            node = _GROUPED.decode(raw)
+            if (node.config.group or node.group) in names:
+                found.add(uid)
+        return found
+
+
+def decode_groups(data: bytes) -> GroupsOnly:
+    return _GROUPS.decode(data)
+
+
 def decode_macros(data: bytes) -> MacrosOnly:
     """The metadata and macros of manifest bytes, decoded as :func:`decode_manifest`
     decodes them (no error message: the caller decodes the whole for that)."""
@@ -512,6 +554,8 @@ _MACROS = msgspec.json.Decoder(MacrosOnly)
 _CALLS = msgspec.json.Decoder(_CallsMacros)
 _DOCS = msgspec.json.Decoder(DocsOnly)
 _DESCRIBED = msgspec.json.Decoder(_Described)
+_GROUPS = msgspec.json.Decoder(GroupsOnly)
+_GROUPED = msgspec.json.Decoder(_Grouped)
 _NODE = msgspec.json.Decoder(Node)
 # unique ids start with the resource type: these nodes are never decoded
 _SKIPPED_NODES = ("test.", "unit_test.", "operation.", "sql_operation.")
