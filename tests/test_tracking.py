@@ -664,3 +664,31 @@ def test_a_deprecated_event_read_through_a_shared_slug_is_reported(tmp_path):
             "use `Order Completed`",
         )
     ]
+
+
+def test_a_read_event_is_placed_at_its_comparison_not_in_a_comment(tmp_path, monkeypatch, capsys):
+    """The event's name in a `--`, `/* */` or `{# #}` comment, or as a selected
+    label, is not where the model reads it: the finding is at the comparison."""
+    commented = (
+        "-- Note: 'Purchase Made' is the old name; 'Order Complete' a typo we had.\n"
+        "/* 'Purchase Made'\n"
+        "   'Order Complete' */\n"
+        "{# 'Purchase Made' 'Order Complete' #}\n"
+        "select 'Purchase Made' as label, 'Order Complete' as typo\n"
+        "from (select 'x' as event_text) t\n"
+        "where event_text = 'Purchase Made'\n"
+        "   or event_text in ('Cart Viewed',\n"
+        "                     'Order Complete')\n"
+    )
+    root = build_dbt_project(tmp_path, {**CROSS, "models/marts/fct_commented.sql": commented})
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nowners: {growth: {}}\n"
+        "tracking_plans: ['tracking/*.yml']\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "tracking"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    got = sorted(
+        (f["rule"], f["line"]) for f in findings if f["resource"] == "model.shop.fct_commented"
+    )
+    assert got == [("tracking/deprecated-event-used", 7), ("tracking/unknown-event", 9)]

@@ -139,6 +139,74 @@ def code_line(code: str, needle: str) -> int | None:
     return None if index < 0 else code.count("\n", 0, index) + 1
 
 
+_SQL_MASKED = re.compile(
+    r"'(?:[^']|'')*'"  # a string literal: kept (a `--` inside it is text)
+    r'|"(?:[^"]|"")*"'
+    r"|--[^\n]*"  # comments: blanked
+    r"|/\*.*?(?:\*/|$)"
+    r"|\{#.*?(?:#\}|$)",
+    re.DOTALL,
+)
+_COMPARED = re.compile(r"(?:=|<|>|\blike|\bilike)\s*$", re.IGNORECASE)
+_IN_LIST = re.compile(r"\bin\s*$", re.IGNORECASE)
+
+
+def _blank_comments(code: str) -> str:
+    """``code`` with its SQL (``--``, ``/* */``) and Jinja (``{# #}``) comments
+    replaced by spaces, line breaks kept, so offsets and lines stay."""
+
+    def blank(match: re.Match[str]) -> str:
+        text = match.group()
+        if text[0] in "'\"":
+            return text
+        return re.sub(r"[^\n]", " ", text)
+
+    return _SQL_MASKED.sub(blank, code)
+
+
+def _in_list(code: str, quote: int) -> bool:
+    """Whether the literal starting at ``quote`` is an item of an ``IN (...)`` list."""
+    depth = 0
+    for i in range(quote - 1, max(-1, quote - 5000), -1):
+        char = code[i]
+        if char == ")":
+            depth += 1
+        elif char == "(":
+            if depth == 0:
+                return _IN_LIST.search(code[max(0, i - 20) : i]) is not None
+            depth -= 1
+        elif char == ";":
+            return False
+    return False
+
+
+def sql_value_line(code: str, value: str) -> int | None:
+    """The 1-based line where SQL ``code`` uses the string ``value``: never in a
+    comment, and a quoted occurrence in a comparison (``= 'x'``, ``in ('x', ...)``,
+    ``like 'x'``) before any other quoted one, before a bare one."""
+    masked = _blank_comments(code)
+    best: tuple[int, int] | None = None  # (rank, offset): 0 compared, 1 quoted, 2 bare
+    for match in re.finditer(re.escape(value), masked):
+        start, end = match.start(), match.end()
+        before = masked[start - 1 : start]
+        quoted = before in ("'", '"') and masked[end : end + 1] == before
+        if quoted and (
+            _COMPARED.search(masked[max(0, start - 41) : start - 1]) or _in_list(masked, start - 1)
+        ):
+            rank = 0
+        elif quoted:
+            rank = 1
+        else:
+            rank = 2
+        if best is None or rank < best[0]:
+            best = (rank, start)
+        if rank == 0:
+            break
+    if best is None:
+        return code_line(code, value)
+    return masked.count("\n", 0, best[1]) + 1
+
+
 def backticks(items: Iterable[str]) -> str:
     return ", ".join(f"`{item}`" for item in items)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from normcheck.checks._api import Context, Hit, NoOptions, rule
-from normcheck.checks._common import code_line
+from normcheck.checks._common import sql_value_line
 from normcheck.project import Resource
 
 
@@ -75,5 +75,5 @@ def deprecated_event_used(model: Resource, ctx: Context[NoOptions]) -> Iterator[
                 f"`{plan.id}`{instead}",
                 key=f"{plan.id}:{event.name}",
                 where="file",
-                line=code_line(model.raw_code, use.value) or 1,
+                line=sql_value_line(model.raw_code, use.value) or 1,
             )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from normcheck.checks._api import Context, Hit, NoOptions, rule
-from normcheck.checks._common import code_line
+from normcheck.checks._common import sql_value_line
 from normcheck.project import Resource
 
 
@@ -70,5 +70,5 @@ def unknown_event(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
             f"defines{hint}",
             key=f"{use.column}:{use.value}",
             where="file",
-            line=code_line(model.raw_code, use.value) or 1,
+            line=sql_value_line(model.raw_code, use.value) or 1,
         )
