@@ -139,6 +139,41 @@ def test_event_names_take_phrasal_verbs(name, options, problem_text):
         assert found is not None and found.startswith(problem_text), found
 
 
+def test_past_tenses_that_equal_the_present_are_past_tense(tmp_path):
+    """`Password Reset`, `Message Read`, `Budget Set`: the past of reset, read and set
+    is reset, read and set (found on real plans, each reported as not past tense)."""
+    names = [
+        "Password Reset",
+        "Message Read",
+        "Budget Set",
+        "Item Put",
+        "Price Cut",
+        "Store Shut",
+        "Target Hit",
+        "Room Let",
+        "Game Quit",
+        "Payment Split",
+        "Show Broadcast",
+        "Vote Cast",
+        "Sales Forecast",
+        "Rumour Spread",
+        "Auction Bid",
+    ]
+    (tmp_path / "web.yml").write_text(
+        "normcheck: plan/v1\nplan: {id: web, owner: growth}\nevents:\n"
+        + "".join(f"  - name: {name}\n" for name in [*names, "Password Resets"])
+    )
+    findings = evaluate_plans(load_plans(tmp_path, ["web.yml"]), "naming/event-name", tmp_path)
+    assert [(f.resource, f.message) for f in findings] == [
+        (
+            "event.web.Password Resets",
+            "event `Password Resets` ends in `Resets`, which is not a past-tense action "
+            "(`Completed`, `Viewed`): rename it",
+        )
+    ]
+    assert stem("spread") == "spread" and stem("spreads") == "spread"
+
+
 def test_a_catalogue_property_is_judged_once_where_it_is_defined(tmp_path):
     """Two events use the plan's `orderId`: one finding, at its definition (the one
     place to fix it), not one more at each use; an event's own property is judged

@@ -77,12 +77,44 @@ ANTONYMS = (
     ("win", "lose"),
     ("succeed", "fail"),
 )
-PAST_IRREGULAR = frozenset(k for k, v in IRREGULAR.items() if k != v) - {
-    "children",
-    "people",
-    "men",
-    "women",
-}
+# verbs whose past tense (and participle) is the present: `Password Reset`, `Budget Set`
+SAME_PAST = frozenset(
+    {
+        "bet",
+        "bid",
+        "broadcast",
+        "burst",
+        "cast",
+        "cost",
+        "cut",
+        "fit",
+        "forecast",
+        "hit",
+        "hurt",
+        "let",
+        "preset",
+        "put",
+        "quit",
+        "read",
+        "rebroadcast",
+        "recast",
+        "reread",
+        "reset",
+        "rid",
+        "set",
+        "shed",
+        "shut",
+        "split",
+        "spread",
+        "thrust",
+        "upset",
+    }
+)
+for _verb in SAME_PAST:  # their own stem (`spread` is not `spr` + `ed`)
+    IRREGULAR.setdefault(_verb, _verb)
+PAST_IRREGULAR = (
+    frozenset(k for k, v in IRREGULAR.items() if k != v) - {"children", "people", "men", "women"}
+) | SAME_PAST
 
 
 def words(name: str) -> list[str]:
