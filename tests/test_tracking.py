@@ -280,6 +280,12 @@ def test_typewriter_distinct_events_are_not_flagged(name, tmp_path):
         pytest.param("Order Shipped", "Order Shipping", True, id="doubled consonant"),
         pytest.param("Order Cancelled", "Order Canceled", True, id="British spelling"),
         pytest.param("Category Viewed", "Categories Viewed", True, id="ies plural"),
+        pytest.param("Order Made", "Order Makes", True, id="irregular past, -s of an e-final verb"),
+        pytest.param("Photo Taken", "Photo Takes", True, id="irregular participle"),
+        pytest.param("Review Written", "Review Writes", True, id="participle of write"),
+        pytest.param("Coupon Used", "Coupon Uses", True, id="a short e-final verb"),
+        pytest.param("Coupon Used", "Coupon Using", True, id="a short -ing"),
+        pytest.param("Item Sold", "Item Sells", True, id="an irregular lemma in -ll"),
         pytest.param("Product Added", "Product Removed", False, id="antonyms"),
         pytest.param("Feature Enabled", "Feature Disabled", False, id="enabled disabled"),
         pytest.param("Handler", "Handler Called", False, id="an extra word"),
@@ -303,6 +309,28 @@ def test_synonyms_and_abbreviations_fold_but_antonyms_never_pair():
     assert not antonyms(words("Post Published"), words("Post Viewed"))
     assert slug("Order Completed") == "order_completed"
     assert stem("paid") == "pay"
+
+
+def test_irregular_and_e_final_verbs_pair_in_the_rule(tmp_path):
+    """`made` stemmed to `make` but `makes` to `mak`: an irregular past and the
+    third person of its verb never met."""
+    (tmp_path / "web.yml").write_text(
+        "normcheck: plan/v1\nplan: {id: web}\nevents:\n"
+        "  - {name: Photo Taken}\n  - {name: Photo Takes}\n  - {name: Review Written}\n"
+        "  - {name: Review Writes}\n  - {name: Coupon Used}\n  - {name: Coupon Uses}\n"
+        "  - {name: Purchase Made}\n  - {name: Purchase Makes}\n"
+    )
+    findings = evaluate_plans(
+        load_plans(tmp_path, ["web.yml"]), "tracking/duplicate-event", tmp_path
+    )
+    pairs = sorted((f.resource.split(".", 2)[2], f.message.split("`")[3]) for f in findings)
+    assert len(pairs) == 4
+    assert {frozenset(p) for p in pairs} == {
+        frozenset({"Photo Taken", "Photo Takes"}),
+        frozenset({"Review Written", "Review Writes"}),
+        frozenset({"Coupon Used", "Coupon Uses"}),
+        frozenset({"Purchase Made", "Purchase Makes"}),
+    }
 
 
 def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):

@@ -49,6 +49,82 @@ IRREGULAR = {
     "cut": "cut",
     "shut": "shut",
     "logged": "log",
+    # irregular past tenses and participles, and short forms the suffix rules cannot undo
+    "ate": "eat",
+    "eaten": "eat",
+    "brought": "bring",
+    "caught": "catch",
+    "came": "come",
+    "dealt": "deal",
+    "did": "do",
+    "does": "do",
+    "doing": "do",
+    "done": "do",
+    "drew": "draw",
+    "drawn": "draw",
+    "drove": "drive",
+    "driven": "drive",
+    "fallen": "fall",
+    "flew": "fly",
+    "flown": "fly",
+    "forgot": "forget",
+    "forgotten": "forget",
+    "forgave": "forgive",
+    "forgiven": "forgive",
+    "fought": "fight",
+    "froze": "freeze",
+    "frozen": "freeze",
+    "goes": "go",
+    "going": "go",
+    "gone": "go",
+    "went": "go",
+    "heard": "hear",
+    "hid": "hide",
+    "hidden": "hide",
+    "kept": "keep",
+    "knew": "know",
+    "known": "know",
+    "led": "lead",
+    "lent": "lend",
+    "meant": "mean",
+    "met": "meet",
+    "overridden": "override",
+    "overrode": "override",
+    "proven": "prove",
+    "ran": "run",
+    "rewrote": "rewrite",
+    "rewritten": "rewrite",
+    "rode": "ride",
+    "ridden": "ride",
+    "rang": "ring",
+    "rung": "ring",
+    "said": "say",
+    "sought": "seek",
+    "shook": "shake",
+    "shaken": "shake",
+    "slept": "sleep",
+    "spoke": "speak",
+    "spoken": "speak",
+    "stole": "steal",
+    "stolen": "steal",
+    "stood": "stand",
+    "swept": "sweep",
+    "taught": "teach",
+    "thought": "think",
+    "threw": "throw",
+    "thrown": "throw",
+    "told": "tell",
+    "undid": "undo",
+    "undone": "undo",
+    "understood": "understand",
+    "used": "use",
+    "using": "use",
+    "withdrew": "withdraw",
+    "withdrawn": "withdraw",
+    "woke": "wake",
+    "woken": "wake",
+    "wore": "wear",
+    "worn": "wear",
     "children": "child",
     "people": "person",
     "men": "man",
@@ -131,9 +207,11 @@ _ES_PLURALS = ("ches", "shes", "xes", "sses", "zes")
 
 
 def stem(word: str) -> str:
-    """Fold plural and tense: orders/order, completed/completes/complete, shipped/shipping."""
+    """Fold plural and tense: orders/order, completed/completes/complete, shipped/shipping,
+    made/makes/make. An irregular form's lemma is settled like any other base, so
+    `made` -> `make` and `makes` -> `make` end alike."""
     if word in IRREGULAR:
-        return IRREGULAR[word]
+        return _settle(IRREGULAR[word])
     if len(word) <= 3 or word.isdigit():
         return word
     for suffix, keep in (("ies", "y"), ("ied", "y")):
@@ -144,12 +222,15 @@ def stem(word: str) -> str:
     base = word
     if base.endswith("ing") and len(base) > 5:
         base = base[:-3]
-    elif (base.endswith("ed") and len(base) > 4) or base.endswith(
-        ("ches", "shes", "xes", "sses", "zes")
-    ):
+    elif (base.endswith("ed") and len(base) > 4) or base.endswith(_ES_PLURALS):
         base = base[:-2]
     elif base.endswith("s"):
         base = base[:-1]
+    return _settle(base)
+
+
+def _settle(base: str) -> str:
+    """The last step of every stem: doubled consonants and a final `e` dropped."""
     if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiouls":
         base = base[:-1]  # shipped -> shipp -> ship
     if len(base) > 3 and base[-1] == "l" and base[-2] == "l":
