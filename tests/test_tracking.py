@@ -755,3 +755,43 @@ def test_a_read_event_is_placed_at_its_comparison_not_in_a_comment(tmp_path, mon
         (f["rule"], f["line"]) for f in findings if f["resource"] == "model.shop.fct_commented"
     )
     assert got == [("tracking/deprecated-event-used", 7), ("tracking/unknown-event", 9)]
+
+
+def test_baselined_duplicates_stay_baselined_when_an_event_joins_the_group(
+    tmp_path, monkeypatch, capsys
+):
+    """The fingerprint was the partner's uid: a new `Checkout Complete` became the
+    partner of every event of its group, so all their baselined findings came back
+    as new. Keyed on the group, only the newcomer's finding is new."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/m.sql": "select 1 as n\n",
+            "tracking/web.yml": (
+                "normcheck: plan/v1\nplan: {id: web, owner: growth}\nevents:\n"
+                "  - {name: Order Completed, description: The buyer paid.}\n"
+                "  - {name: Purchase Completed, description: The buyer paid on mobile.}\n"
+            ),
+            "tracking/app.yml": (
+                "normcheck: plan/v1\nplan: {id: app, owner: growth}\nevents:\n"
+                "  - {name: Order Placed, description: The buyer paid in the app.}\n"
+            ),
+        },
+    )
+    (root / "normcheck.yml").write_text(
+        "version: 1\ntracking_plans: ['tracking/*.yml']\nrules:\n  tracking/duplicate-event:\n"
+        "    options: {synonyms: [[order, purchase, checkout], [complete, place, make]]}\n"
+    )
+    monkeypatch.chdir(root)
+    assert main(["baseline", "--parse", "never"]) == 0
+    capsys.readouterr()
+    (root / "tracking" / "aa.yml").write_text(
+        "normcheck: plan/v1\nplan: {id: aa, owner: growth}\nevents:\n"
+        "  - {name: Checkout Complete, description: The buyer paid in the kiosk.}\n"
+    )
+    main(
+        ["check", "--format", "json", "--parse", "never", "--baseline", ".normcheck-baseline.json"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    new = [f["resource"] for f in report["findings"] if f["rule"] == "tracking/duplicate-event"]
+    assert new == ["event.aa.Checkout Complete"]

@@ -68,25 +68,54 @@ def duplicate_event(project: Project, ctx: Context[DuplicateEventOptions]) -> It
     tracking_plans: ["tracking/*.yml"]
     ```
     """
-    seen: dict[tuple[str, ...], list[tuple[Resource, PlanEvent]]] = {}
+    groups: dict[tuple[str, ...], list[tuple[Resource, PlanEvent]]] = {}
     abbreviations = dict(ctx.vocabulary.preferred)
     for resource, _plan, event in events(project):
         key = normal_form(event.name, abbreviations, ctx.options.synonyms)
-        for other_resource, other in seen.get(key, ()):
-            if _declared(event, other) or antonyms(words(event.name), words(other.name)):
-                continue
-            yield _hit(resource, event, other_resource, other)
-            if other_resource.file != resource.file:  # whichever file changes shows it
-                yield _hit(other_resource, other, resource, event)
-            break
-        seen.setdefault(key, []).append((resource, event))
+        groups.setdefault(key, []).append((resource, event))
+    for key, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        members.sort(key=_order)
+        for i, (resource, event) in enumerate(members):
+            partner = _partner(i, members)
+            if partner is not None:
+                yield _hit(resource, event, *partner, key)
 
 
-def _hit(resource: Resource, event: PlanEvent, other_resource: Resource, other: PlanEvent) -> Hit:
+def _order(member: tuple[Resource, PlanEvent]) -> tuple[str, ...]:
+    return (member[0].uid,)
+
+
+def _partner(
+    i: int, members: list[tuple[Resource, PlanEvent]]
+) -> tuple[Resource, PlanEvent] | None:
+    """The first event of the group that ``members[i]`` duplicates: any in another
+    file (whichever file changes shows the pair), in its own file only an earlier one
+    (a pair in one file is reported once)."""
+    resource, event = members[i]
+    for j, (other_resource, other) in enumerate(members):
+        if j == i or (j > i and other_resource.file == resource.file):
+            continue
+        if _declared(event, other) or antonyms(words(event.name), words(other.name)):
+            continue
+        return other_resource, other
+    return None
+
+
+def _hit(
+    resource: Resource,
+    event: PlanEvent,
+    other_resource: Resource,
+    other: PlanEvent,
+    key: tuple[str, ...],
+) -> Hit:
+    # keyed on the group, not the partner: an event added to the group later does not
+    # make the findings already baselined new again
     return Hit(
         f"event `{event.name}` duplicates `{other.name}` ({where(other_resource)}): "
         "keep one, or declare it in `aliases`/`replaced_by`",
-        key=other_resource.uid,
+        key="duplicates:" + " ".join(key),
         resource=resource,
     )
 
