@@ -795,3 +795,30 @@ def test_baselined_duplicates_stay_baselined_when_an_event_joins_the_group(
     report = json.loads(capsys.readouterr().out)
     new = [f["resource"] for f in report["findings"] if f["rule"] == "tracking/duplicate-event"]
     assert new == ["event.aa.Checkout Complete"]
+
+
+def test_json_plans_place_events_and_properties_by_their_json_path():
+    """Lines came from the first key of that name anywhere in the file: an Iglu
+    property `type` at the schema's own `"type": "object"`, an event whose `self`
+    block ends the file at a property called `name`, a Segment property at a nested
+    key of the same name in an earlier property."""
+    schemas = TRACKING / "iglu-central" / "schemas"
+    plans = load_plans(
+        TRACKING / "iglu-central", ["schemas/com.getvero/**/*", "schemas/io.snowplow.ecomm/**/*"]
+    )
+    iglu = {(p.id, e.name): e for p in plans for e in p.events}
+    clicked = iglu[("com.getvero", "clicked")]
+    assert {p.name: p.line for p in clicked.properties}["type"] == 25
+    discount = iglu[("io.snowplow.ecomm", "discount")]
+    assert discount.line == 87
+    lines = (schemas / "io.snowplow.ecomm/discount/jsonschema/1-0-0").read_text().splitlines()
+    assert lines[discount.line - 1].strip() == '"name": "discount",'
+    for event in iglu.values():  # each property at its key under the top-level `properties`
+        text = (TRACKING / "iglu-central" / event.file).read_text()
+        top = json.loads(text)["properties"]
+        for prop in event.properties:
+            assert prop.name in top
+            assert text.splitlines()[prop.line - 1].strip().startswith(json.dumps(prop.name))
+    (plan,) = load_plans(TRACKING / "typewriter", ["plan.json"])
+    event = next(e for e in plan.events if e.name == "Every Nullable Optional Type")
+    assert {p.name: p.line for p in event.properties}["optional any"] == 264

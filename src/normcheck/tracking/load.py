@@ -40,8 +40,21 @@ class _File:
     def keys(self) -> _JsonKeys:
         return _JsonKeys(self.text)
 
+    @cached_property
+    def paths(self) -> dict[tuple[str | int, ...], int]:
+        return _json_paths(self.text)
 
-_JSON_KEY = re.compile(r'"((?:[^"\\\n]|\\.)*)"\s*:\s*(?:"((?:[^"\\\n]|\\.)*)"|(\{))?')
+    def line_at(self, *paths: tuple[str | int, ...], default: int = 1) -> int:
+        """The line of the key at the first of ``paths`` (JSON paths: keys and list
+        indexes from the document's root) that the file has, else ``default``."""
+        for path in paths:
+            line = self.paths.get(path)
+            if line is not None:
+                return line
+        return default
+
+
+_JSON_KEY = re.compile(r'"((?:[^"\\\n]|\\.)*)"\s*:\s*"((?:[^"\\\n]|\\.)*)"')
 
 
 def _unescape(literal: str) -> str:
@@ -53,31 +66,58 @@ def _unescape(literal: str) -> str:
         return literal
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[{}\[\],:]')
+
+
+def _json_paths(text: str) -> dict[tuple[str | int, ...], int]:
+    """The line of every object key by its JSON path (keys and list indexes from the
+    root), in one pass over the tokens: a key is found where it stands, not at the
+    first key of that name anywhere in the file."""
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    lines: dict[tuple[str | int, ...], int] = {}
+    path: list[str | int] = []  # the container path; for an object, its current key
+    kinds: list[str] = []  # "{" or "[" per open container
+    expect_key = False
+    for token in _JSON_TOKEN.finditer(text):
+        kind = token.group()
+        if kind == "{":
+            kinds.append("{")
+            path.append("")
+            expect_key = True
+        elif kind == "[":
+            kinds.append("[")
+            path.append(0)
+            expect_key = False
+        elif kind in "}]":
+            if kinds:
+                kinds.pop()
+                path.pop()
+            expect_key = False
+        elif kind == ",":
+            if kinds and kinds[-1] == "[":
+                index = path[-1]
+                path[-1] = index + 1 if isinstance(index, int) else 0
+            expect_key = bool(kinds) and kinds[-1] == "{"
+        elif kind == ":":
+            expect_key = False
+        elif expect_key and kinds and kinds[-1] == "{":
+            path[-1] = _unescape(kind[1:-1])
+            lines.setdefault(tuple(path), bisect.bisect_left(newlines, token.start()) + 1)
+            expect_key = False
+    return lines
+
+
 class _JsonKeys:
-    """The lines of a JSON file's object keys (and `"key": "string value"` pairs),
-    indexed in one pass: searching the text again for each event and property
-    was quadratic, minutes on a 1 MB Segment plan."""
+    """The first line of each `"key": "string value"` pair of a JSON file, indexed in
+    one pass (the fallback where a JSON path does not lead to a key)."""
 
     def __init__(self, text: str) -> None:
         newlines = [m.start() for m in re.finditer("\n", text)]
-        self.lines: dict[str, list[int]] = {}
-        self.objects: dict[str, list[int]] = {}  # keys whose value is an object
         self.pairs: dict[tuple[str, str], int] = {}
         for found in _JSON_KEY.finditer(text):
-            line = bisect.bisect_left(newlines, found.start()) + 1
-            key = _unescape(found.group(1))
-            self.lines.setdefault(key, []).append(line)
             if found.group(2) is not None:
-                self.pairs.setdefault((key, _unescape(found.group(2))), line)
-            elif found.group(3) is not None:
-                self.objects.setdefault(key, []).append(line)
-
-    def first(self, *keys: str) -> int:
-        """The line of the first of ``keys`` that appears, else 1."""
-        for key in keys:
-            if key in self.lines:
-                return self.lines[key][0]
-        return 1
+                line = bisect.bisect_left(newlines, found.start()) + 1
+                self.pairs.setdefault((_unescape(found.group(1)), _unescape(found.group(2))), line)
 
     def pair(self, *pairs: tuple[str, str]) -> int:
         """The line of the first `"key": "value"` of ``pairs`` that appears, else 1."""
@@ -85,19 +125,6 @@ class _JsonKeys:
             if pair in self.pairs:
                 return self.pairs[pair]
         return 1
-
-    def after(self, line: int, key: str) -> int:
-        """The first line at or after ``line`` where ``key`` appears, else ``line``."""
-        lines = self.lines.get(key, [])
-        index = bisect.bisect_left(lines, line)
-        return lines[index] if index < len(lines) else line
-
-    def before(self, line: int, key: str) -> int:
-        """The last line before ``line`` where ``key`` holds an object (a property's
-        schema, not `"type": "object"` of the schema around it), else ``line``."""
-        lines = self.objects.get(key, [])
-        index = bisect.bisect_left(lines, line)
-        return lines[index - 1] if index > 0 else line
 
 
 def find_plan_files(root: Path, patterns: Sequence[str]) -> list[Path]:
@@ -365,18 +392,21 @@ def _types(kind: object) -> tuple[str, ...]:
 # -- Segment Protocols ----------------------------------------------------------
 
 
-def _schema_properties(schema: object) -> Mapping[str, Any]:
-    """A Segment event's properties: inside the track envelope when there is one."""
+def _schema_properties(schema: object) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    """A Segment event's properties: inside the track envelope when there is one;
+    with the JSON path from the schema to them."""
     if not isinstance(schema, dict):
-        return {}
+        return {}, ()
     props = schema.get("properties")
     if not isinstance(props, dict):
-        return {}
+        return {}, ()
     inner = props.get("properties")
     if isinstance(inner, dict) and ("context" in props or "traits" in props or len(props) == 1):
         nested = inner.get("properties")
-        return nested if isinstance(nested, dict) else {}
-    return props
+        if isinstance(nested, dict):
+            return nested, ("properties", "properties", "properties")
+        return {}, ()
+    return props, ("properties",)
 
 
 def _json_property(name: str, spec: object, required: Sequence[str], line: int) -> PlanProperty:
@@ -417,38 +447,31 @@ def _listed(value: object, where: str, shown: str, line: int | None = None) -> l
 def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
     rules = data["rules"]
     events = []
+    # (the rule, its name, its schema, the JSON path to the rule, its name key, its schema key)
+    items: list[tuple[dict[str, Any], object, object, tuple[str | int, ...], str, str]]
     if isinstance(rules, dict):  # the legacy shape: rules.events
         items = [
-            (e, e.get("name"), e.get("rules"))
-            for e in _listed(rules.get("events"), "rules.events", file.shown)
+            (e, e.get("name"), e.get("rules"), ("rules", "events", i), "name", "rules")
+            for i, e in enumerate(_listed(rules.get("events"), "rules.events", file.shown))
             if isinstance(e, dict)
         ]
     elif isinstance(rules, list):
         items = [
-            (r, r.get("key"), r.get("jsonSchema"))
-            for r in rules
+            (r, r.get("key"), r.get("jsonSchema"), ("rules", i), "key", "jsonSchema")
+            for i, r in enumerate(rules)
             if isinstance(r, dict) and str(r.get("type", "TRACK")).upper() == "TRACK"
         ]
     else:
         raise ArtifactError("Segment plan `rules` must be a list or {events: [...]}", file.shown)
-    # Segment writes each rule's keys sorted: `jsonSchema` (its properties) before `key`,
-    # the event's name; the legacy shape puts `name` before `rules`
-    named = [file.keys.pair(("key", n), ("name", n)) for _, n, _ in items if isinstance(n, str)]
-    schema_first = (
-        bool(named)
-        and "jsonSchema" in file.keys.lines
-        and file.keys.first("jsonSchema") < min(named)
-    )
-    for raw, name, schema in items:
+    for raw, name, schema, at, name_key, schema_key in items:
         if not isinstance(name, str):
             raise ArtifactError(
                 "Segment event without a name",
                 file.shown,
-                _line_of(file.text, json.dumps(raw)[:40]),
+                file.line_at((*at, schema_key), default=_line_of(file.text, json.dumps(raw)[:40])),
             )
-        line = file.keys.pair(("key", name), ("name", name))
-        where = file.keys.before if schema_first else file.keys.after
-        props = _schema_properties(schema)
+        line = file.line_at((*at, name_key), default=file.keys.pair(("key", name), ("name", name)))
+        props, inside = _schema_properties(schema)
         required = _required(schema)
         deprecated = str(raw.get("deprecatedAt") or "0001").startswith("0001") is False
         events.append(
@@ -459,7 +482,9 @@ def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
                 or (_str(schema.get("description")) if isinstance(schema, dict) else None),
                 status="deprecated" if deprecated else "active",
                 properties=tuple(
-                    _json_property(p, spec, required, where(line, p))
+                    _json_property(
+                        p, spec, required, file.line_at((*at, schema_key, *inside, p), default=line)
+                    )
                     for p, spec in sorted(props.items())
                 ),
             )
@@ -523,7 +548,7 @@ def _iglu(vendor: str, schemas: list[tuple[_File, Mapping[str, Any]]]) -> Plan:
             latest[name] = (key, file, data)
     events = []
     for name, (_, file, data) in sorted(latest.items()):
-        line = file.keys.first("name", "self")
+        line = file.line_at(("self", "name"), ("self",), ("name",))
         props = data.get("properties")
         listed = data.get("required")
         required: list[Any] = listed if isinstance(listed, list) else []
@@ -538,7 +563,7 @@ def _iglu(vendor: str, schemas: list[tuple[_File, Mapping[str, Any]]]) -> Plan:
                         p,
                         spec,
                         [str(r) for r in required],
-                        file.keys.first(p),
+                        file.line_at(("properties", p), default=line),
                     )
                     for p, spec in sorted(props.items())
                 )
