@@ -822,3 +822,93 @@ def test_json_plans_place_events_and_properties_by_their_json_path():
     (plan,) = load_plans(TRACKING / "typewriter", ["plan.json"])
     event = next(e for e in plan.events if e.name == "Every Nullable Optional Type")
     assert {p.name: p.line for p in event.properties}["optional any"] == 264
+
+
+def test_pii_names_and_nested_object_properties(tmp_path):
+    """`date_of_birth`, `customer_name`, `recipient_name` looked harmless; an email
+    nested in an object property (Segment `buyer.email`, Iglu `msg.email`) was never
+    looked at. A declaration on the object covers what it holds."""
+    (tmp_path / "web.yml").write_text(
+        "normcheck: plan/v1\nplan: {id: web, owner: growth}\nevents:\n  - name: Order Completed\n"
+        "    properties:\n"
+        + "".join(
+            f"      - {{name: {name}, type: string}}\n"
+            for name in ("date_of_birth", "dateOfBirth", "customer_name", "recipientName")
+        )
+        + "      - {name: product_name, type: string}\n"
+    )
+    segment = {
+        "rules": [
+            {
+                "jsonSchema": {
+                    "properties": {
+                        "properties": {
+                            "properties": {
+                                "buyer": {
+                                    "type": "object",
+                                    "properties": {
+                                        "email": {"type": "string", "format": "email"},
+                                        "tier": {"type": "string"},
+                                    },
+                                },
+                                "items": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {"recipient_name": {"type": "string"}},
+                                    },
+                                },
+                                "seller": {
+                                    "type": "object",
+                                    "pii": {"category": "contact"},
+                                    "properties": {"email": {"type": "string", "format": "email"}},
+                                },
+                            }
+                        }
+                    }
+                },
+                "key": "Order Shipped",
+                "type": "TRACK",
+            }
+        ]
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(segment, indent=2))
+    iglu = tmp_path / "iglu" / "com.acme" / "message_sent" / "jsonschema" / "1-0-0"
+    iglu.parent.mkdir(parents=True)
+    iglu.write_text(
+        json.dumps(
+            {
+                "self": {
+                    "vendor": "com.acme",
+                    "name": "message_sent",
+                    "format": "jsonschema",
+                    "version": "1-0-0",
+                },
+                "type": "object",
+                "properties": {
+                    "msg": {"type": "object", "properties": {"email": {"type": "string"}}}
+                },
+            },
+            indent=2,
+        )
+    )
+    plans = load_plans(tmp_path, ["web.yml", "plan.json", "iglu/**/*"])
+    findings = evaluate_plans(plans, "tracking/pii-undeclared", tmp_path)
+    lines = {f: (tmp_path / f).read_text().splitlines() for f in {f.file for f in findings}}
+    got = sorted(
+        (
+            f.resource.rsplit(".", 1)[-1] if "." in f.resource else f.resource,
+            f.message.split(" has")[0],
+            lines[f.file][f.line - 1].strip().split(":")[0].strip('"{- ').split(",")[0],
+        )
+        for f in findings
+    )
+    assert got == [
+        ("buyer", "nested property `buyer.email`", "email"),
+        ("customer_name", "property `customer_name`", "name"),
+        ("dateOfBirth", "property `dateOfBirth`", "name"),
+        ("date_of_birth", "property `date_of_birth`", "name"),
+        ("items", "nested property `items.recipient_name`", "recipient_name"),
+        ("msg", "nested property `msg.email`", "email"),
+        ("recipientName", "property `recipientName`", "name"),
+    ]

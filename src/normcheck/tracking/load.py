@@ -409,7 +409,16 @@ def _schema_properties(schema: object) -> tuple[Mapping[str, Any], tuple[str, ..
     return props, ("properties",)
 
 
-def _json_property(name: str, spec: object, required: Sequence[str], line: int) -> PlanProperty:
+def _json_property(
+    name: str,
+    spec: object,
+    required: Sequence[str],
+    line: int,
+    file: _File | None = None,
+    at: tuple[str | int, ...] = (),
+) -> PlanProperty:
+    """A JSON Schema property; with ``file`` and its JSON path ``at``, its nested
+    properties too (an object's, or an array's items'), each at its own line."""
     spec = spec if isinstance(spec, dict) else {}
     return PlanProperty(
         name=name,
@@ -420,6 +429,36 @@ def _json_property(name: str, spec: object, required: Sequence[str], line: int) 
         description=_str(spec.get("description")) or None,
         pii=_pii(spec.get("pii")),
         required=name in required,
+        nested=_nested(name, spec, line, file, at) if file is not None else (),
+    )
+
+
+_MAX_NESTING = 16
+
+
+def _nested(
+    name: str, spec: Mapping[str, Any], line: int, file: _File, at: tuple[str | int, ...]
+) -> tuple[PlanProperty, ...]:
+    if len(at) > _MAX_NESTING * 3:
+        return ()
+    items = spec.get("items")
+    if isinstance(items, dict) and isinstance(items.get("properties"), dict):
+        spec, at = items, (*at, "items")
+    props = spec.get("properties")
+    if not isinstance(props, dict):
+        return ()
+    listed = spec.get("required")
+    required = [str(r) for r in listed] if isinstance(listed, list) else []
+    return tuple(
+        _json_property(
+            f"{name}.{key}",
+            sub,
+            [f"{name}.{r}" for r in required],
+            file.line_at((*at, "properties", key), default=line),
+            file,
+            (*at, "properties", key),
+        )
+        for key, sub in sorted(props.items())
     )
 
 
@@ -483,7 +522,12 @@ def _segment(file: _File, data: Mapping[str, Any]) -> Plan:
                 status="deprecated" if deprecated else "active",
                 properties=tuple(
                     _json_property(
-                        p, spec, required, file.line_at((*at, schema_key, *inside, p), default=line)
+                        p,
+                        spec,
+                        required,
+                        file.line_at((*at, schema_key, *inside, p), default=line),
+                        file,
+                        (*at, schema_key, *inside, p),
                     )
                     for p, spec in sorted(props.items())
                 ),
@@ -564,6 +608,8 @@ def _iglu(vendor: str, schemas: list[tuple[_File, Mapping[str, Any]]]) -> Plan:
                         spec,
                         [str(r) for r in required],
                         file.line_at(("properties", p), default=line),
+                        file,
+                        ("properties", p),
                     )
                     for p, spec in sorted(props.items())
                 )

@@ -60,6 +60,8 @@ class PlanProperty:
     ignore: tuple[Mapping[str, object], ...] = ()
     file: str | None = None  # when not the plan's own file
     shared: bool = False  # an event's use of a property of the plan's catalogue
+    # an object property's own properties (JSON plans), named by their path: `buyer.email`
+    nested: tuple[PlanProperty, ...] = ()
 
 
 @dataclass(frozen=True)

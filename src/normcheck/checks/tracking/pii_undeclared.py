@@ -12,9 +12,12 @@ from normcheck.tracking.model import PlanProperty
 from normcheck.tracking.names import slug
 
 DEFAULT_PATTERNS = [
-    r"(^|_)(e_?mail|phone|mobile|ip|ipv4|ipv6|ip_address|ssn|dob|birth_?date|birthday)(_|$)",
+    r"(^|_)(e_?mail|phone|mobile|ip|ipv4|ipv6|ip_address|ssn|dob|birth_?date|birth_?day)(_|$)",
+    r"(^|_)date_of_birth(_|$)",
     r"(^|_)(passport|street|address|zip|zip_code|postcode|postal_code|iban)(_|$)",
-    r"(^|_)(first|last|full|given|family|middle|user)_?name(_|$)",
+    r"(^|_)(first|last|full|given|family|middle|maiden|nick|sur|user|legal|display|customer"
+    r"|client|buyer|recipient|sender|receiver|contact|billing|shipping|card_?holder"
+    r"|account_?holder|patient|employee)_?name(_|$)",
     r"(^|_)(credit_card|card_number|social_security)(_|$)",
 ]
 PII_FORMATS = ["email", "ipv4", "ipv6", "phone", "idn-email"]
@@ -43,7 +46,10 @@ def pii_undeclared(prop: Resource, ctx: Context[PiiOptions]) -> Iterator[Hit]:
     ## What it finds
     A property whose snake_case name matches one of `patterns`, or whose `format` is one of
     `formats`, and whose plan entry has no `pii:` at all. PII is three-state: absent (not
-    reviewed), `none` (reviewed: not personal), or `{category: ...}`.
+    reviewed), `none` (reviewed: not personal), or `{category: ...}`. In JSON plans
+    (Segment, Iglu) the properties nested in an object property are checked too, unless
+    it or an object around them declares `pii`; they are reported on the outer property,
+    at their own line.
 
     ## Why it matters
     Personal data needs consent, retention and masking decided before it lands in the
@@ -81,18 +87,41 @@ def pii_undeclared(prop: Resource, ctx: Context[PiiOptions]) -> Iterator[Hit]:
     entry = _entry(ctx.project, prop)
     if entry is None or entry.pii is not None:
         return
-    name = slug(prop.name)
-    why = None
-    if entry.format and entry.format in ctx.options.formats:
-        why = f"its format is `{entry.format}`"
-    elif any(re.search(p, name) for p in ctx.options.patterns):
-        why = "its name looks personal"
-    if why is None:
-        return
-    yield Hit(
-        f"property `{prop.name}` has no PII declaration but {why}: set `pii: none` or "
-        "`pii: {category: ...}` once reviewed"
-    )
+    why = _personal(entry, ctx.options)
+    if why is not None:
+        yield Hit(
+            f"property `{prop.name}` has no PII declaration but {why}: set `pii: none` or "
+            "`pii: {category: ...}` once reviewed"
+        )
+    for inner in _undeclared(entry.nested):  # an object's own properties (JSON plans)
+        why = _personal(inner, ctx.options)
+        if why is not None:
+            yield Hit(
+                f"nested property `{inner.name}` has no PII declaration but {why}: set `pii` "
+                f"on it or on `{prop.name}` once reviewed",
+                key=inner.name,
+                where="file",
+                line=inner.line,
+            )
+
+
+def _personal(entry: PlanProperty, options: PiiOptions) -> str | None:
+    """Why the property looks personal, or None."""
+    if entry.format and entry.format in options.formats:
+        return f"its format is `{entry.format}`"
+    name = slug(entry.name.rsplit(".", 1)[-1])
+    if any(re.search(p, name) for p in options.patterns):
+        return "its name looks personal"
+    return None
+
+
+def _undeclared(nested: tuple[PlanProperty, ...]) -> Iterator[PlanProperty]:
+    """Nested properties with no PII declaration, depth first; a declaration covers
+    what is nested inside it."""
+    for inner in nested:
+        if inner.pii is None:
+            yield inner
+            yield from _undeclared(inner.nested)
 
 
 def _entry(project: Project, prop: Resource) -> PlanProperty | None:
