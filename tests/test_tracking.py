@@ -333,6 +333,28 @@ def test_irregular_and_e_final_verbs_pair_in_the_rule(tmp_path):
     }
 
 
+def test_a_pair_in_one_file_is_reported_where_the_docs_say_whatever_the_order(tmp_path):
+    """The docs said "on the later event", read as the later in the file; the rule
+    reports the one whose name sorts later, so that reordering a plan moves nothing
+    (the input-order property test holds it to that). The docs now say so."""
+    from normcheck.checks.registry import builtin_rules
+
+    doc = " ".join(builtin_rules()["tracking/duplicate-event"].doc.split())
+    assert "reported once, on the event whose name sorts later" in doc
+    outcomes = []
+    for names in (["Order Completed", "Completed Order"], ["Completed Order", "Order Completed"]):
+        (tmp_path / "web.yml").write_text(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n"
+            + "".join(f"  - {{name: {name}}}\n" for name in names)
+        )
+        findings = evaluate_plans(
+            load_plans(tmp_path, ["web.yml"]), "tracking/duplicate-event", tmp_path
+        )
+        outcomes.append([(f.resource, f.fingerprint) for f in findings])
+    assert outcomes[0] == outcomes[1]
+    assert [resource for resource, _ in outcomes[0]] == ["event.web.Order Completed"]
+
+
 def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
     plan = tmp_path / "tracking" / "p.yml"
     plan.parent.mkdir()

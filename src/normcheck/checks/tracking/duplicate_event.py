@@ -34,8 +34,9 @@ def duplicate_event(project: Project, ctx: Context[DuplicateEventOptions]) -> It
     object and action, abbreviations from `vocabulary.preferred` and the `synonyms`
     groups (e.g. `[order, purchase, checkout]`). Antonyms (`Enabled`/`Disabled`,
     `Added`/`Removed`) are never paired; events that declare each other in `aliases` or
-    `replaced_by` are not reported. A pair in one file is reported once, on the later
-    event; a pair across files on both, so a check of either file shows it.
+    `replaced_by` are not reported. A pair in one file is reported once, on the event
+    whose name sorts later (not the one further down: reordering a plan does not move
+    findings); a pair across files on both, so a check of either file shows it.
 
     ## Why it matters
     Five purchase events that mean almost the same thing split every funnel five ways,
