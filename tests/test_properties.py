@@ -103,6 +103,7 @@ EVENT_NAMES = [
     "Page Viewed",
     "x",
 ]
+ALIASES = ["Order Finished", "Purchase Done", "checkout_begun"]
 PROPERTY_NAMES = ["order_id", "orderId", "order id", "email", "buyer_email", "phone", "amount"]
 TYPES = ["string", "integer", "number", "boolean", "string,null", "object"]
 
@@ -588,8 +589,10 @@ def plan(draw: st.DrawFn, plan_id: str, valid: bool) -> dict[str, Any]:
             "description": st.sampled_from(DESCRIPTIONS),
             "owner": st.sampled_from(TEAMS),
             "status": pick(valid, ["proposed", "active", "deprecated"], ["bogus"]),
-            "aliases": st.lists(st.sampled_from(EVENT_NAMES), max_size=2),
-            "replaced_by": st.sampled_from(EVENT_NAMES),
+            # an alias that is another event's name, or a `replaced_by` naming no event,
+            # is an error: valid plans alias other names and replace by their own events
+            "aliases": st.lists(st.sampled_from(EVENT_NAMES if not valid else ALIASES), max_size=2),
+            "replaced_by": st.sampled_from(names if valid else EVENT_NAMES),
         }
         for key, strategy in extras.items():
             if draw(st.booleans()):

@@ -362,7 +362,7 @@ def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
         "normcheck: plan/v1\nplan: {id: web}\nevents:\n"
         "  - {name: Item Added}\n  - {name: Item Removed}\n  - {name: Purchase Completed}\n"
         "  - {name: Order Completed}\n  - {name: Order Done, aliases: [Orders Done]}\n"
-        "  - {name: Orders Done}\n"
+        "  - {name: Orders Done, status: deprecated}\n"
     )
     findings = evaluate_plans(
         load_plans(tmp_path, ["tracking/*.yml"]),
@@ -435,6 +435,40 @@ def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
             id="a ref item with its own type (was silently ignored)",
         ),
         pytest.param("just: yaml\n", 1, "not a tracking plan", id="not a plan"),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: X\n    properties:\n"
+            "      - name: order_id\n        type: strnig\n",
+            7,
+            "unknown property type `strnig`: did you mean `string`?",
+            id="a misspelt type (loaded silently, matching nothing)",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nproperties:\n  order_id: {type: 'string, nul'}\n",
+            4,
+            "unknown property type `nul`: did you mean `null`?",
+            id="a misspelt type in a list of types",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: Purchase Made\n"
+            "    status: deprecated\n    replaced_by: Nope Event\n",
+            4,
+            "`replaced_by: Nope Event`, which no tracking plan defines",
+            id="replaced by no event",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: Order Completed\n"
+            "    aliases: [Completed Order, Order Completed]\n",
+            5,
+            "event `Order Completed` lists its own name in `aliases`",
+            id="an alias that is the event's own name",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: Cart Viewed\n"
+            "  - name: Order Completed\n    aliases: [Cart Viewed]\n",
+            5,
+            "lists alias `Cart Viewed`, the name of event `Cart Viewed` (p.yml:4)",
+            id="an alias that is another active event's name",
+        ),
     ],
 )
 def test_broken_native_plans_are_one_clear_error(tmp_path, text, line, needle):

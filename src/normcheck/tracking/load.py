@@ -256,7 +256,9 @@ def load_plans(root: Path, patterns: Sequence[str], shown_root: Path | None = No
     for folder, docs in sorted(rudder.items()):
         plans.append(_rudder(folder, docs))
     _check_unique(plans)
-    return sorted(plans, key=lambda p: p.id)
+    plans.sort(key=lambda p: p.id)
+    _check_references(plans)
+    return plans
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -291,6 +293,18 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
     data = doc.data
     assert isinstance(data, dict)  # validated above
     header = data["plan"]
+    for name, spec in (data.get("properties") or {}).items():
+        _check_type(spec or {}, file, doc.line(("properties", name, "type")))
+    for index, spec in enumerate(data.get("events") or ()):
+        for p_index, prop in enumerate(spec.get("properties") or ()):
+            _check_type(prop, file, doc.line(("events", index, "properties", p_index, "type")))
+        for a_index, alias in enumerate(spec.get("aliases") or ()):
+            if alias == spec["name"]:
+                raise ArtifactError(
+                    f"event `{alias}` lists its own name in `aliases`: drop it",
+                    file.shown,
+                    doc.line(("events", index, "aliases", a_index)),
+                )
     shared = {
         name: _native_property(name, spec or {}, doc.line(("properties", name)) or 1)
         for name, spec in (data.get("properties") or {}).items()
@@ -341,6 +355,58 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
         line=doc.line(("plan",)) or 1,
         files=(file.shown,),
     )
+
+
+JSON_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
+
+
+def _check_type(spec: Mapping[str, Any], file: _File, line: int | None) -> None:
+    """A property's `type` names JSON Schema types: a typo is an error, not a type
+    that silently matches nothing."""
+    import difflib
+
+    kind = spec.get("type")
+    parts = kind.split(",") if isinstance(kind, str) else kind if isinstance(kind, list) else []
+    for part in parts:
+        word = str(part).strip()
+        if word and word not in JSON_TYPES:
+            close = difflib.get_close_matches(word.lower(), JSON_TYPES, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "use one of " + ", ".join(JSON_TYPES)
+            raise ArtifactError(f"unknown property type `{word}`: {hint}", file.shown, line)
+
+
+def _check_references(plans: Iterable[Plan]) -> None:
+    """`replaced_by` names an event of some plan; an alias is not the name of another
+    event that is still in use (which of the two would the name mean?)."""
+    names: dict[str, tuple[Plan, PlanEvent]] = {}
+    known: set[str] = set()
+    for plan in plans:
+        for event in plan.events:
+            known.add(event.name)
+            known.update(event.aliases)
+            if event.status != "deprecated":
+                names.setdefault(event.name, (plan, event))
+    for plan in plans:
+        for event in plan.events:
+            shown = event.file or plan.file
+            if event.replaced_by is not None and event.replaced_by not in known:
+                raise ArtifactError(
+                    f"event `{event.name}` has `replaced_by: {event.replaced_by}`, which no "
+                    "tracking plan defines: name the event that replaces it",
+                    shown,
+                    event.line,
+                )
+            for alias in event.aliases:
+                found = names.get(alias)
+                if found is not None and found[1] is not event:
+                    other_plan, other = found
+                    raise ArtifactError(
+                        f"event `{event.name}` lists alias `{alias}`, the name of event "
+                        f"`{other.name}` ({other.file or other_plan.file}:{other.line}): drop "
+                        f"the alias, or deprecate `{other.name}` with `replaced_by: {event.name}`",
+                        shown,
+                        event.line,
+                    )
 
 
 def _ignores(spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
