@@ -624,6 +624,45 @@ def test_events_compared_whatever_their_case_are_read_case_blind(tmp_path, monke
     assert "event.web.Cart Viewed" not in unused  # read, by `ilike`
 
 
+def test_a_lowercased_column_compared_with_capitals_is_reported(tmp_path, monkeypatch, capsys):
+    """`lower(event_text) = 'Order Completed'` was taken as reading `Order Completed`,
+    but a lowercased column never equals a value with capitals: the filter is empty."""
+    never = (
+        "select 1 as n from (select 'x' as event_text) t\n"
+        "where lower(event_text) = 'Order Completed'\n"
+        "   or upper(event_text) in ('CART VIEWED', 'Purchase Made')\n"
+    )
+    root = build_dbt_project(tmp_path, {**CROSS, "models/marts/fct_never.sql": never})
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nowners: {growth: {}}\n"
+        "tracking_plans: ['tracking/*.yml']\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "tracking"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    got = sorted(
+        (f["rule"], f["line"], f["message"])
+        for f in findings
+        if f["resource"] == "model.shop.fct_never"
+    )
+    assert got == [
+        (
+            "tracking/unknown-event",
+            2,
+            "model `fct_never` compares `lower(event_text)` with `Order Completed`, which it "
+            "never equals: compare with `order completed`, or drop `lower()`",
+        ),
+        (
+            "tracking/unknown-event",
+            3,
+            "model `fct_never` compares `upper(event_text)` with `Purchase Made`, which it "
+            "never equals: compare with `PURCHASE MADE`, or drop `upper()`",
+        ),
+    ]
+    unused = {f["resource"] for f in findings if f["rule"] == "tracking/unused-event"}
+    assert "event.web.Cart Viewed" not in unused  # `upper(...) = 'CART VIEWED'` reads it
+
+
 def test_cross_check_with_models_and_the_taxonomy_rules(tmp_path, monkeypatch, capsys):
     root = build_dbt_project(tmp_path, CROSS)
     (root / "normcheck.yml").write_text(

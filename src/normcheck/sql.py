@@ -362,17 +362,25 @@ class _Walk:
         tables: list[exp.Table] = []
         found: dict[str, set[str]] = {}
         blind: dict[str, set[str]] = {}  # compared whatever the case
+        # `lower(column) = 'Mixed Case'`: never equal; (function, literal) per column
+        never: dict[str, set[tuple[str, str]]] = {}
 
         def note(column: exp.Expr, value: exp.Expr, case_blind: bool = False) -> None:
+            fold = None
             if type(column) in (exp.Lower, exp.Upper):  # `lower(event_text) = '...'`
+                fold = "lower" if type(column) is exp.Lower else "upper"
                 column, case_blind = column.this, True
             if (
                 isinstance(column, exp.Column)
                 and isinstance(value, exp.Literal)
                 and value.is_string
             ):
+                text = value.this
+                if fold is not None and getattr(text, fold)() != text:
+                    never.setdefault(column.name.lower(), set()).add((fold, text))
+                    return
                 into = blind if case_blind else found
-                into.setdefault(column.name.lower(), set()).add(value.this)
+                into.setdefault(column.name.lower(), set()).add(text)
 
         for node in _breadth_first(tree, _WALKED, self.nodes):
             if isinstance(node, exp.Table):
@@ -391,6 +399,7 @@ class _Walk:
                 note(node.expression, node.this)
         self.comparisons = {k: sorted(v) for k, v in sorted(found.items())}
         self.case_blind = {k: sorted(v) for k, v in sorted(blind.items())}
+        self.never = {k: sorted(v) for k, v in sorted(never.items())}
         lines: dict[str, int] = {}
         for table in tables:
             if not isinstance(table.this, exp.Identifier) or not table.name:
@@ -451,6 +460,7 @@ def analyse(sql: str, dialect: str) -> Facts:
         star=star,
         comparisons=walk.comparisons,
         case_blind=walk.case_blind,
+        never=walk.never,
     )
     _tear_down(walk.nodes)
     return facts

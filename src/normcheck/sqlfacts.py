@@ -70,6 +70,9 @@ class Facts(msgspec.Struct, frozen=True):
     comparisons: dict[str, list[str]] = {}  # column name -> string literals compared with it
     # the same, compared whatever the case: `ilike 'x'`, `lower(column) = 'x'`
     case_blind: dict[str, list[str]] = {}
+    # compared through `lower()` / `upper()` with a literal in the other case, which
+    # never holds: `lower(event_text) = 'Order Completed'`
+    never: dict[str, list[tuple[str, str]]] = {}  # column -> (lower or upper, literal)
 
 
 # the schema of what a ref() or source() the manifest does not know renders to (a

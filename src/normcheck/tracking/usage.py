@@ -23,6 +23,8 @@ class Use:
     column: str | None  # None: through a per-event table
     events: tuple[tuple[Plan, PlanEvent], ...]  # () : no plan defines it; several share a slug
     hint: str | None = None  # the planned spelling when only the case differs
+    # the column's function when the value can never equal it: `lower(event_text) = 'Order X'`
+    folded: str | None = None
 
     @property
     def event(self) -> tuple[Plan, PlanEvent] | None:
@@ -106,6 +108,10 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
                 for key in spellings.get(value.lower(), ()):
                     matched += [p for p in known[key] if p not in matched]
                 usage.uses.append(Use(uid, value, column, tuple(matched)))
+        for column, folded in facts.never.items():
+            if column in columns:
+                for fold, text in folded:
+                    usage.uses.append(Use(uid, text, column, (), folded=fold))
         model = project.resources[uid]
         for parent_uid in model.depends_on:
             parent = project.resources.get(parent_uid)

@@ -18,7 +18,8 @@ def unknown_event(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     `event_name` for Snowplow, or the configured columns) that is neither an event nor an
     alias of one; and, with `warehouse.source`, a per-event table of that source no
     event matches. A spelling that differs only in case is reported with the planned
-    spelling as a hint.
+    spelling as a hint; so is `lower(column)` (or `upper`) compared with a value that
+    has capitals (or small letters), which it can never equal.
 
     ## Why it matters
     A model filtering on an event nobody sends counts nothing, silently; usually it is
@@ -62,6 +63,17 @@ def unknown_event(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
 
     for use in event_usage(ctx.project, ctx.sql).uses:
         if use.model != model.uid or use.event is not None:
+            continue
+        if use.folded is not None:
+            folded = use.value.lower() if use.folded == "lower" else use.value.upper()
+            yield Hit(
+                f"model `{model.name}` compares `{use.folded}({use.column})` with "
+                f"`{use.value}`, which it never equals: compare with `{folded}`, or drop "
+                f"`{use.folded}()`",
+                key=f"{use.column}:{use.value}",
+                where="file",
+                line=sql_value_line(model.raw_code, use.value) or 1,
+            )
             continue
         via = f"column `{use.column}`" if use.column else "its per-event table"
         hint = f": the plan spells it `{use.hint}`" if use.hint else ": add it to a plan or fix it"
