@@ -436,6 +436,21 @@ def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
         ),
         pytest.param("just: yaml\n", 1, "not a tracking plan", id="not a plan"),
         pytest.param(
+            "# a plan of the future\nnormcheck: plan/v2\nplan: {id: web}\n",
+            2,
+            "unsupported plan version `normcheck: plan/v2`: this normcheck reads "
+            "`normcheck: plan/v1`",
+            id="another plan version (was: not a tracking plan)",
+        ),
+        pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: X\n    properties:\n"
+            "      - {name: email, pii: yes}\n",
+            6,
+            "`events.0.properties.0.pii` is `true` (YAML reads yes, no, on, off, true and false "
+            "as booleans): `pii` takes `none` (reviewed, not personal) or `{category: ...}`",
+            id="pii: yes (was: True is not valid under any of the given schemas)",
+        ),
+        pytest.param(
             "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: X\n    properties:\n"
             "      - name: order_id\n        type: strnig\n",
             7,

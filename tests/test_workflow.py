@@ -1424,3 +1424,25 @@ def test_a_changed_group_file_brings_in_its_models(tmp_path, monkeypatch, capsys
     assert (code, staged["findings"]) == (1, full["findings"])
     _, other, _ = check(capsys, "models/marts/fct_other.sql")
     assert other["findings"] == []
+
+
+def test_baseline_entries_of_rules_that_did_not_run_are_not_stale(project, capsys):
+    """`check --select R --baseline F` called every entry of the other rules "no longer
+    matches (debt paid off)": those rules did not run, so nothing is known about them."""
+    _, before, _ = check(capsys)
+    rules = {f["rule"] for f in before["findings"] if not f["rule"].startswith("normcheck/")}
+    assert len(rules) > 1
+    assert main(["baseline", "--parse", "never"]) == 0
+    capsys.readouterr()
+    selected = sorted(rules)[0]
+    _, after, err = check(capsys, "--select", selected, "--baseline", ".normcheck-baseline.json")
+    assert after["summary"]["baselined"] > 0
+    assert "no longer match" not in err
+    # a rule that ran and whose finding is gone is still told
+    data = json.loads((project / ".normcheck-baseline.json").read_text())
+    data["entries"].append(
+        {"rule": selected, "resource": "model.shop.gone", "fingerprint": "0" * 20}
+    )
+    (project / ".normcheck-baseline.json").write_text(json.dumps(data))
+    _, _, err = check(capsys, "--select", selected, "--baseline", ".normcheck-baseline.json")
+    assert "1 baseline entry no longer matches (debt paid off)" in err

@@ -534,6 +534,10 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
             # this project's: a file shared by a monorepo's projects holds the others' too
             if e.resource in evaluated.resources or not options.monorepo
         ]
+    rules_run = tuple(r for r in rule_ids if config.rules[r].severity != "off")
+    # an entry of a rule that did not run (`--select`, `--ignore`, `off`) is not known stale
+    ran = set(rules_run)
+    stale = tuple(e for e in stale if e.rule in ran)
     scope = EVERYTHING
     if options.paths or options.since is not None:
         scope = scope_for(changed, project_wide)
@@ -548,7 +552,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         crashes=(*_plugin_crashes(config), *evaluated.crashes),
         checked=evaluated.checked,
         rule_count=evaluated.rule_count,
-        rules_run=tuple(r for r in rule_ids if config.rules[r].severity != "off"),
+        rules_run=rules_run,
         suppressed_findings=limit(evaluated.suppressed, defined_in, scope),
         baselined_findings=limit(baselined, defined_in, scope),
         resources=evaluated.resources,

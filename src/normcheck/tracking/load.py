@@ -230,6 +230,8 @@ def load_plans(root: Path, patterns: Sequence[str], shown_root: Path | None = No
                 plans.append(_segment(file, data))
             elif isinstance(data, dict) and data.get("normcheck") == NATIVE_TAG:
                 plans.append(_native(file, parse_yaml(file.text, file.shown, unique_keys=True)))
+            elif isinstance(data, dict) and "normcheck" in data:
+                _unsupported(data["normcheck"], file, _line_of(file.text, '"normcheck"'))
             else:
                 raise ArtifactError(
                     "not a tracking plan: expected normcheck's `normcheck: plan/v1`, a Segment "
@@ -244,6 +246,8 @@ def load_plans(root: Path, patterns: Sequence[str], shown_root: Path | None = No
             plans.append(_native(file, doc))
         elif isinstance(data, dict) and str(data.get("version", "")).startswith("rudder/"):
             rudder.setdefault(file.path.parent, []).append((file, doc))
+        elif isinstance(data, dict) and "normcheck" in data:
+            _unsupported(data["normcheck"], file, doc.line(("normcheck",)))
         else:
             raise ArtifactError(
                 "not a tracking plan: expected `normcheck: plan/v1` or a RudderStack "
@@ -259,6 +263,16 @@ def load_plans(root: Path, patterns: Sequence[str], shown_root: Path | None = No
     plans.sort(key=lambda p: p.id)
     _check_references(plans)
     return plans
+
+
+def _unsupported(tag: object, file: _File, line: int | None) -> None:
+    """A file that says it is a normcheck plan, of a version this normcheck does not read."""
+    raise ArtifactError(
+        f"unsupported plan version `normcheck: {tag}`: this normcheck reads "
+        f"`normcheck: {NATIVE_TAG}`",
+        file.shown,
+        line or 1,
+    )
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from normcheck._yaml import YamlDoc
@@ -148,6 +149,19 @@ def validate_plan(doc: YamlDoc) -> None:
         raise ArtifactError(
             f"`{error.instance}` in `{where}`: an item with `ref` takes only `required`;"
             " the rest belongs to the property's entry in the plan's `properties:`",
+            doc.path,
+            line,
+        )
+    if path and path[-1] == "pii" and not isinstance(error.instance, dict):
+        shown = error.instance if isinstance(error.instance, str) else json.dumps(error.instance)
+        yaml_note = (
+            " (YAML reads yes, no, on, off, true and false as booleans)"
+            if isinstance(error.instance, bool)
+            else ""
+        )
+        raise ArtifactError(
+            f"`{where}` is `{shown}`{yaml_note}: `pii` takes `none` (reviewed, not "
+            "personal) or `{category: ...}`, or is left out (not reviewed)",
             doc.path,
             line,
         )
