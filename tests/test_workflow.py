@@ -1446,3 +1446,22 @@ def test_baseline_entries_of_rules_that_did_not_run_are_not_stale(project, capsy
     (project / ".normcheck-baseline.json").write_text(json.dumps(data))
     _, _, err = check(capsys, "--select", selected, "--baseline", ".normcheck-baseline.json")
     assert "1 baseline entry no longer matches (debt paid off)" in err
+
+
+def test_a_local_fail_on_never_does_not_pass_a_locked_rules_errors(project, capsys):
+    """`fail_on: never` in a team's file passed every locked rule's errors too."""
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "normcheck.yml").write_text(
+        "extends: [central.yml]\nfail_on: never\nrules:\n  governance/group-required: 'off'\n"
+    )
+    code, report, _ = check(capsys)
+    assert "naming/model-prefix" in {f["rule"] for f in report["findings"]}
+    assert code == 1
+    code, _, _ = check(capsys, "--ignore", "naming")  # a locked rule still runs
+    assert code == 1
+    assert check(capsys, "--fail-on", "never")[0] == 0  # the command line decides
+    (project / "central.yml").write_text("extends: [normcheck:default]\n")
+    code, report, _ = check(capsys)
+    assert report["summary"]["error"] > 0 and code == 0  # unlocked errors: the team's call

@@ -269,7 +269,8 @@ def _print_statistics(result: Result, seconds: float) -> None:
 
 def _exit_code(result: Result, fail_on: str | None) -> int:
     """Crashes are 3; else 1 when findings reach ``fail_on`` (the option's, else
-    the configuration's: in a monorepo each project's own, on its findings)."""
+    the configuration's: in a monorepo each project's own, on its findings; a
+    locked rule's errors always)."""
     if result.crashes:
         log = _write_crash(
             "\n".join(f"rule {c.rule} on {c.resource}:\n{c.traceback}" for c in result.crashes)
@@ -285,11 +286,21 @@ def _exit_code(result: Result, fail_on: str | None) -> int:
             err=True,
         )
         return EXIT_INTERNAL_ERROR
-    if fail_on is None and result.parts:
-        failed = any(at_or_above(p.findings, p.config.fail_on) for p in result.parts)
+    if fail_on is not None:  # the command line's: it decides, for reports too
+        failed = at_or_above(result.findings, fail_on)
     else:
-        failed = at_or_above(result.findings, fail_on or result.config.fail_on)
+        failed = any(_fails(part) for part in result.parts or (result,))
     return EXIT_FINDINGS if failed else EXIT_CLEAN
+
+
+def _fails(result: Result) -> bool:
+    """Findings reach the configuration's `fail_on`; a locked rule's error (or a
+    `normcheck/locked-rule`) fails whatever `fail_on` a team's file sets: a local
+    `fail_on: never` would otherwise weaken every lock at once."""
+    if at_or_above(result.findings, result.config.fail_on):
+        return True
+    locked = result.config.locked_rules
+    return any(f.severity == "error" and f.rule in locked for f in result.findings)
 
 
 @cli.command("report")
