@@ -536,6 +536,30 @@ def test_an_attempt_by_a_packaged_set_is_placed_at_the_extends_that_names_it(tmp
     )
 
 
+def test_the_layers_a_locked_rule_judges_by_cannot_be_changed_around_it(tmp_path, chdir):
+    """`governance/layer-dependency` locked, `naming/model-prefix` not: a team
+    pointing the layers at nothing silenced the locked rule."""
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "central.yml": "extends: [normcheck:default]\nrules:\n"
+            "  governance/layer-dependency: {severity: error, locked: true}\n",
+            "normcheck.yml": "extends: [central.yml]\nrules:\n  naming/model-prefix:\n"
+            "    options:\n      layers: {x: {paths: ['nowhere/**'], prefixes: [x_]}}\n",
+        },
+    )
+    config = load_config(tmp_path)
+    (violation,) = config.violations
+    assert (violation.origin.file, violation.origin.line) == ("normcheck.yml", 5)
+    assert "locked rule `governance/layer-dependency` judges models by them" in violation.message
+    assert [layer.name for layer in config.layers] == ["staging", "intermediate", "marts"]
+    write(tmp_path, {"normcheck.yml": "extends: [central.yml]\nrules:\n" + LAYERS % "[fct_]"})
+    config = load_config(tmp_path)
+    assert config.violations == ()  # fewer prefixes: stricter
+    assert config.layers[-1].prefixes == ("fct_",)
+
+
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):
     chdir(tmp_path)
     write(

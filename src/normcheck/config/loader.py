@@ -52,6 +52,16 @@ CONFIG_NAMES = ("normcheck.yml", "normcheck.yaml", ".normcheck.yml")
 PACKAGED_PREFIX = "normcheck:"
 DEFAULT_EXTENDS = ("normcheck:default",)
 LAYER_RULE = "naming/model-prefix"
+# the rules that judge models by LAYER_RULE's `layers`
+LAYER_USERS = frozenset(
+    {
+        "naming/model-directory",
+        "governance/layer-dependency",
+        "governance/required-meta",
+        "sql/select-star",
+        "sql/undocumented-column",
+    }
+)
 
 
 def _close_matches(word: str, choices: Sequence[str]) -> list[str]:
@@ -599,7 +609,30 @@ class _Merger:
                     verb = "weakening" if option_meta(kind, key).get("stricter") else "changing"
                     self.violation(rule_id, origin, f"{verb} option `{key}`", f"options.{key}")
                     continue
+            elif rule_id == LAYER_RULE and key == "layers":
+                judge = self.judged_by_layers(file)
+                if judge is not None and self.weakens(rule_id, key, value):
+                    lock = in_message(self.locked[judge])
+                    self.violations.append(
+                        LockViolation(
+                            judge,
+                            origin,
+                            f"changing the `layers` of `{LAYER_RULE}` has no effect: locked "
+                            f"rule `{judge}` judges models by them (locked at {lock})",
+                            "layers",
+                        )
+                    )
+                    continue
             current_options[key] = (value, origin)
+
+    def judged_by_layers(self, file: ConfigFile) -> str | None:
+        """A rule locked outside ``file``'s reach that judges models by the layers
+        of `naming/model-prefix` (unlocked itself): those layers are its norm too."""
+        for rule_id in sorted(self.locked):
+            base = self.derived.get(rule_id, rule_id)
+            if base in LAYER_USERS and self.locked_elsewhere(rule_id, file):
+                return rule_id
+        return None
 
     def option_now(self, rule_id: str, key: str) -> object:
         """The value of a rule's option as the files so far set it, else its default."""
