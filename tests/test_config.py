@@ -560,6 +560,35 @@ def test_the_layers_a_locked_rule_judges_by_cannot_be_changed_around_it(tmp_path
     assert config.layers[-1].prefixes == ("fct_",)
 
 
+def test_the_plans_a_locked_tracking_rule_judges_stay_checked(tmp_path, chdir):
+    chdir(tmp_path)
+    central = (
+        "extends: [normcheck:default]\ntracking_plans: ['tracking/*.yml']\nrules:\n"
+        "  naming/event-name: {severity: error, locked: true}\n"
+    )
+    write(
+        tmp_path,
+        {"central.yml": central, "normcheck.yml": "extends: [central.yml]\ntracking_plans: []\n"},
+    )
+    config = load_config(tmp_path)
+    (violation,) = config.violations
+    assert (violation.origin.file, violation.origin.line) == ("normcheck.yml", 2)
+    assert violation.message.startswith(
+        "leaving out the tracking plans `tracking/*.yml` has no effect: locked rule "
+        "`naming/event-name` judges them"
+    )
+    assert config.tracking_plans == ("tracking/*.yml",)
+    write(tmp_path, {"normcheck.yml": "extends: [central.yml]\ntracking_plans: [web/*.json]\n"})
+    config = load_config(tmp_path)
+    assert config.tracking_plans == ("tracking/*.yml", "web/*.json")
+    write(
+        tmp_path,
+        {"normcheck.yml": "extends: [central.yml]\ntracking_plans: [web/*.json, tracking/*.yml]\n"},
+    )
+    config = load_config(tmp_path)
+    assert config.violations == () and config.tracking_plans == ("web/*.json", "tracking/*.yml")
+
+
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):
     chdir(tmp_path)
     write(

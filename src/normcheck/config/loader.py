@@ -392,6 +392,7 @@ class _Merger:
         self.origins: dict[str, Origin] = {}
         self.extends: dict[str, frozenset[str]] = {}  # file -> the files it extends
         self.named_at: dict[str, Origin] = {}  # file -> the `extends` entry naming it
+        self.plans_said: list[tuple[object, Origin]] = []  # each file's `tracking_plans`
         self.registered: dict[str, list[str]] = {}  # team -> the files that register it
         self.said: dict[str, list[tuple[str, Origin]]] = {}  # preferred: word -> each mapping
 
@@ -464,6 +465,7 @@ class _Merger:
                 tuple(data["tracking_plans"]),
                 file.origin("tracking_plans"),
             )
+            self.plans_said.append(self.settings["tracking_plans"])
         for team, info in (data.get("owners") or {}).items():
             self.owners[str(team)] = info or {}
             self.origins[f"owners.{team}"] = file.origin("owners", team)
@@ -690,6 +692,7 @@ class _Merger:
                     del self.owners[team]
                     what = f"registering owner `{team}`"
                     self.violation("ownership/unknown-owner", where, what, f"owners.{team}")
+        self.guard_plans()
         if "naming/vocabulary" in self.locked:
             for word, mappings in sorted(self.said.items()):
                 central = [
@@ -706,6 +709,45 @@ class _Merger:
                         what = f"preferring `{better}` over `{word}`"
                         self.violation("naming/vocabulary", where, what, f"preferred.{word}")
                 self.preferred[word], self.origins[f"preferred.{word}"] = central[-1]
+
+    def guard_plans(self) -> None:
+        """With a rule locked that judges events or properties, the tracking plans
+        the locking files name stay checked (a team may add plans, not drop them)."""
+        judge = next(
+            (
+                rule_id
+                for rule_id in sorted(self.locked)
+                if {"event", "property"} & set(self.rules[rule_id].targets)
+            ),
+            None,
+        )
+        final = self.settings.get("tracking_plans")
+        if judge is None or final is None or not self.locked_elsewhere(judge, final[1].file):
+            return
+        central = [
+            said for said in self.plans_said if not self.locked_elsewhere(judge, said[1].file)
+        ]
+        if not central:
+            return
+        kept = _globs(central[-1][0])
+        now = _globs(final[0])
+        dropped = [glob for glob in kept if glob not in now]
+        if dropped:
+            lock = in_message(self.locked[judge])
+            self.violations.append(
+                LockViolation(
+                    judge,
+                    final[1],
+                    "leaving out the tracking plans "
+                    f"{', '.join(f'`{glob}`' for glob in dropped)} has no effect: "
+                    f"locked rule `{judge}` judges them (locked at {lock})",
+                    "tracking_plans",
+                )
+            )
+            self.settings["tracking_plans"] = (
+                (*kept, *(glob for glob in now if glob not in kept)),
+                final[1],
+            )
 
     def guard_overrides(self) -> None:
         """Once every file is merged: an override of a locked rule from a file
@@ -907,6 +949,10 @@ def load_config(
         plugin_failures=tuple((f.plugin, f.traceback) for f in plugins.failures),
         rule_sources={**plugins.origins, **{k: f"uses {v}" for k, v in merger.derived.items()}},
     )
+
+
+def _globs(value: object) -> tuple[str, ...]:
+    return tuple(str(glob) for glob in value) if isinstance(value, (list, tuple)) else ()
 
 
 def _plugin_paths(files: list[ConfigFile]) -> list[Path]:
