@@ -1022,3 +1022,56 @@ def test_pii_names_and_nested_object_properties(tmp_path):
         ("msg", "nested property `msg.email`", "email"),
         ("recipientName", "property `recipientName`", "name"),
     ]
+
+
+def test_plan_suppression_findings_are_at_their_entry(tmp_path, monkeypatch, capsys):
+    """An unused, reasonless or locked-rule suppression on a plan's event or property
+    was told at the event's (property's) line, not at its own `ignore` entry."""
+    plan = """\
+normcheck: plan/v1
+plan: {id: web, owner: growth, warehouse: {profile: segment}}
+properties:
+  coupon:
+    type: string
+    description: The code the buyer typed
+    pii: none
+    meta:
+      normcheck:
+        ignore:
+          - {rule: naming/property-name, reason: we keep it}
+events:
+  - name: Order Completed
+    description: Buyer finished payment and the order was accepted.
+    meta:
+      normcheck:
+        ignore:
+          - {rule: tracking/unused-event, reason: modelled next quarter}
+          - {rule: naming/event-name}
+    properties:
+      - name: orderId
+        type: string
+        description: The order
+        pii: none
+        meta:
+          normcheck:
+            ignore: [{rule: naming/event-name, reason: not an event rule}]
+"""
+    root = build_dbt_project(
+        tmp_path, {"tracking/web.yml": plan, "models/x.sql": "select 1 as id\n"}
+    )
+    (root / "normcheck.yml").write_text(
+        "version: 1\nowners: {growth: {}}\ntracking_plans: ['tracking/*.yml']\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    got = sorted(
+        (f["rule"], f["line"])
+        for f in findings
+        if f["file"] == "tracking/web.yml" and f["rule"].startswith("normcheck/")
+    )
+    assert got == [
+        ("normcheck/suppression-without-reason", 19),
+        ("normcheck/unused-suppression", 11),
+        ("normcheck/unused-suppression", 19),
+    ]

@@ -77,6 +77,7 @@ class Resource(msgspec.Struct, frozen=True, kw_only=True):
     checksum: str = ""
     language: str = "sql"
     line: int | None = None  # for resources found in SQL: the line in `file`
+    ignore_lines: tuple[int, ...] = ()  # plans: each `meta.normcheck.ignore` entry's line
     from_sql: bool = False  # a column the SQL produces that no YAML documents
 
 

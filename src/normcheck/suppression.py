@@ -74,7 +74,8 @@ def _yaml_suppressions(resource: Resource) -> Iterator[Suppression]:
             until=None if until is None else str(until),
             resource=resource,
             kind="yaml",
-            line=None,
+            # a plan's entry has its line (a plan is no dbt YAML the locator follows)
+            line=resource.ignore_lines[index] if index < len(resource.ignore_lines) else None,
             index=index,
         )
 

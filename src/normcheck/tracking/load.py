@@ -320,7 +320,7 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
                     doc.line(("events", index, "aliases", a_index)),
                 )
     shared = {
-        name: _native_property(name, spec or {}, doc.line(("properties", name)) or 1)
+        name: _native_property(name, spec or {}, doc, ("properties", name))
         for name, spec in (data.get("properties") or {}).items()
     }
     events = []
@@ -343,7 +343,8 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
                 required = bool(prop.get("required"))
                 props.append(replace(target, line=line, required=required, shared=True))
             else:
-                props.append(_native_property(prop["name"], prop, line))
+                path = ("events", index, "properties", p_index)
+                props.append(_native_property(prop["name"], prop, doc, path))
         events.append(
             PlanEvent(
                 name=spec["name"],
@@ -355,6 +356,7 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
                 replaced_by=spec.get("replaced_by"),
                 properties=tuple(props),
                 ignore=_ignores(spec),
+                ignore_lines=_ignore_lines(doc, ("events", index), spec),
             )
         )
     warehouse = header.get("warehouse") or {}
@@ -440,11 +442,23 @@ def _pii(value: object) -> str | None:
     return str(value)
 
 
-def _native_property(name: str, spec: Mapping[str, Any], line: int) -> PlanProperty:
+def _ignore_lines(
+    doc: YamlDoc, path: tuple[str | int, ...], spec: Mapping[str, Any]
+) -> tuple[int, ...]:
+    """The line of each `meta.normcheck.ignore` entry at ``path`` (a suppression's
+    findings are told at the entry, as in a model's YAML)."""
+    at = (*path, "meta", "normcheck", "ignore")
+    return tuple(doc.line((*at, i)) or 1 for i in range(len(_ignores(spec))))
+
+
+def _native_property(
+    name: str, spec: Mapping[str, Any], doc: YamlDoc, path: tuple[str | int, ...]
+) -> PlanProperty:
     kind = spec.get("type")
     return PlanProperty(
         name=name,
-        line=line,
+        line=doc.line(path) or 1,
+        ignore_lines=_ignore_lines(doc, path, spec),
         type=_types(kind),
         enum=tuple(str(v) for v in spec.get("enum") or ()),
         format=_str(spec.get("format")),

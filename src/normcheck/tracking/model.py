@@ -58,6 +58,7 @@ class PlanProperty:
     pii: str | None = None  # None: not reviewed; "none"; or the PII category
     required: bool = False
     ignore: tuple[Mapping[str, object], ...] = ()
+    ignore_lines: tuple[int, ...] = ()  # each `ignore` entry's line, when known
     file: str | None = None  # when not the plan's own file
     shared: bool = False  # an event's use of a property of the plan's catalogue
     # an object property's own properties (JSON plans), named by their path: `buyer.email`
@@ -75,6 +76,7 @@ class PlanEvent:
     replaced_by: str | None = None
     properties: tuple[PlanProperty, ...] = ()
     ignore: tuple[Mapping[str, object], ...] = ()
+    ignore_lines: tuple[int, ...] = ()  # each `ignore` entry's line, when known
     file: str | None = None  # when not the plan's own file
 
 
