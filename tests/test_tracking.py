@@ -1075,3 +1075,28 @@ events:
         ("normcheck/unused-suppression", 11),
         ("normcheck/unused-suppression", 19),
     ]
+
+
+def test_snowplows_own_events_are_not_unknown(tmp_path, monkeypatch, capsys):
+    """`event_name in ('page_view', 'page_ping')`: Snowplow's core events, which no
+    plan (nor Iglu schema) defines, were each an unknown-event error."""
+    plan = (
+        "normcheck: plan/v1\nplan: {id: app, owner: growth, warehouse: {profile: snowplow}}\n"
+        "events:\n  - name: link_click\n    description: A visitor clicked a link on a page.\n"
+    )
+    sql = (
+        "select 1 as n from (select 'x' as event_name) t\n"
+        "where event_name in ('page_view', 'page_ping', 'link_click', 'link_clik')\n"
+    )
+    root = build_dbt_project(
+        tmp_path, {"tracking/app.yml": plan, "models/marts/fct_clicks.sql": sql}
+    )
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nowners: {growth: {}}\n"
+        "tracking_plans: ['tracking/*.yml']\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "tracking"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    unknown = [f["message"] for f in findings if f["rule"] == "tracking/unknown-event"]
+    assert len(unknown) == 1 and "`link_clik`" in unknown[0]

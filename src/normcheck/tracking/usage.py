@@ -86,6 +86,12 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
             for event in plan.events:
                 _add(tables, slug(event.name), (plan, event))
     sources = {p.warehouse.source for p in project.plans if p.warehouse.source}
+    # Snowplow's own events (no plan defines them) under its event-name column
+    core = {
+        w.slug_column.lower()
+        for w in (p.warehouse for p in project.plans)
+        if w.profile == "snowplow" and w.slug_column
+    }
     for uid, facts in sorted(sql.facts.items()):
         for column, values in facts.comparisons.items():
             known = columns.get(column)
@@ -94,6 +100,8 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
             lower = {k.lower(): k for k in known}
             for value in values:
                 found = known.get(value)
+                if not found and column in core and value in SNOWPLOW_CORE_EVENTS:
+                    continue
                 hint = None if found else lower.get(value.lower())
                 usage.uses.append(Use(uid, value, column, tuple(found or ()), hint))
         for column, values in facts.case_blind.items():
@@ -126,6 +134,12 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
     sql.memo["event_usage"] = usage
     return usage
 
+
+# the events every Snowplow pipeline has, which no tracking plan defines (its
+# `event_name` column holds them beside the self-describing events' names)
+SNOWPLOW_CORE_EVENTS = frozenset(
+    {"page_view", "page_ping", "struct", "unstruct", "transaction", "transaction_item"}
+)
 
 # tables every Segment / RudderStack source has besides the per-event ones
 _STANDARD_TABLES = frozenset(

@@ -19,7 +19,9 @@ def unknown_event(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     alias of one; and, with `warehouse.source`, a per-event table of that source no
     event matches. A spelling that differs only in case is reported with the planned
     spelling as a hint; so is `lower(column)` (or `upper`) compared with a value that
-    has capitals (or small letters), which it can never equal.
+    has capitals (or small letters), which it can never equal. Snowplow's own events
+    (`page_view`, `page_ping`, `struct`, `unstruct`, `transaction`, `transaction_item`),
+    which no plan defines, are known under its `event_name`.
 
     ## Why it matters
     A model filtering on an event nobody sends counts nothing, silently; usually it is
