@@ -1100,3 +1100,40 @@ def test_snowplows_own_events_are_not_unknown(tmp_path, monkeypatch, capsys):
     findings = json.loads(capsys.readouterr().out)["findings"]
     unknown = [f["message"] for f in findings if f["rule"] == "tracking/unknown-event"]
     assert len(unknown) == 1 and "`link_clik`" in unknown[0]
+
+
+def test_only_models_reading_the_plans_source_compare_event_columns(tmp_path, monkeypatch, capsys):
+    """A column called `event` in a table that has nothing to do with tracking (an
+    orders export) was read as the plan's event slug: when every plan names its dbt
+    source, only the models downstream of one are judged."""
+    plan = (
+        "normcheck: plan/v1\n"
+        "plan: {id: web, owner: growth, warehouse: {profile: segment, source: segment}}\n"
+        "events:\n  - name: Order Completed\n"
+        "    description: Buyer finished payment and the order was accepted.\n"
+    )
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "tracking/web.yml": plan,
+            "models/staging/_sources.yml": (
+                "version: 2\nsources:\n  - name: segment\n    tables:\n      - name: tracks\n"
+            ),
+            "models/staging/stg_tracks.sql": "select * from {{ source('segment', 'tracks') }}\n",
+            "models/marts/fct_orders.sql": (
+                "select * from {{ ref('stg_tracks') }} where event = 'order_complete'\n"
+            ),
+            "models/marts/fct_refunds.sql": (
+                "select 1 as n from (select 'x' as event) t where event = 'refund_requested'\n"
+            ),
+        },
+    )
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nowners: {growth: {}}\n"
+        "tracking_plans: ['tracking/*.yml']\n"
+    )
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "tracking"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    unknown = [f["resource"] for f in findings if f["rule"] == "tracking/unknown-event"]
+    assert unknown == ["model.shop.fct_orders"]

@@ -92,7 +92,16 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
         for w in (p.warehouse for p in project.plans)
         if w.profile == "snowplow" and w.slug_column
     }
+    # when every plan names its dbt source, only the models reading from one of them
+    # (directly or not) compare event columns: elsewhere `event` is some other column
+    tracked = (
+        _reading(project, sources)
+        if project.plans and all(p.warehouse.source for p in project.plans)
+        else None
+    )
     for uid, facts in sorted(sql.facts.items()):
+        if tracked is not None and uid not in tracked:
+            continue
         for column, values in facts.comparisons.items():
             known = columns.get(column)
             if known is None:
@@ -133,6 +142,24 @@ def event_usage(project: Project, sql: SqlAnalysis) -> Usage:
     usage.read = {_uid(p) for use in usage.uses for p in use.events}
     sql.memo["event_usage"] = usage
     return usage
+
+
+def _reading(project: Project, sources: set[str]) -> set[str]:
+    """The models that read one of these dbt sources, directly or through others."""
+    resources = project.resources
+    children: dict[str, list[str]] = {}
+    for uid in project.resources:
+        if uid.startswith("model."):
+            for parent in resources[uid].depends_on:
+                children.setdefault(parent, []).append(uid)
+    todo = [uid for uid, r in resources.items() if r.type == "source" and r.source_name in sources]
+    found: set[str] = set()
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
 
 
 # the events every Snowplow pipeline has, which no tracking plan defines (its

@@ -21,7 +21,9 @@ def unknown_event(model: Resource, ctx: Context[NoOptions]) -> Iterator[Hit]:
     spelling as a hint; so is `lower(column)` (or `upper`) compared with a value that
     has capitals (or small letters), which it can never equal. Snowplow's own events
     (`page_view`, `page_ping`, `struct`, `unstruct`, `transaction`, `transaction_item`),
-    which no plan defines, are known under its `event_name`.
+    which no plan defines, are known under its `event_name`. When every plan names its
+    dbt source (`warehouse.source`), only the models that read one of those sources,
+    directly or not, are judged: elsewhere a column called `event` is something else.
 
     ## Why it matters
     A model filtering on an event nobody sends counts nothing, silently; usually it is
