@@ -1359,12 +1359,14 @@ def test_messages_name_configuration_places_from_the_repository_root(project, ca
         "extends: [governance/central.yml]\nrules:\n  naming/model-prefix: warning\n"
     )
     reports = []
-    for folder, args in ((project, ()), (project / "models", ("--project-dir", ".."))):
-        monkeypatch.chdir(folder)
-        main(["check", "--format", "sarif", "--parse", "never", *args])
-        reports.append(capsys.readouterr().out)
-    assert reports[0] == reports[1]
+    for fmt in ("sarif", "markdown"):  # markdown: a PR summary names paths as the PR does
+        for folder, args in ((project, ()), (project / "models", ("--project-dir", ".."))):
+            monkeypatch.chdir(folder)
+            main(["check", "--format", fmt, "--parse", "never", *args])
+            reports.append(capsys.readouterr().out)
+    assert reports[0] == reports[1] and reports[2] == reports[3]
     assert "it was locked at governance/central.yml:3" in reports[0]
+    assert "`models/marts/orders.sql:1`" in reports[2]
 
 
 def test_a_project_installed_from_a_local_folder_makes_the_manifest_stale(tmp_path):

@@ -1,11 +1,13 @@
 """``--format markdown``: a pull-request summary, short enough for a PR comment
 or ``$GITHUB_STEP_SUMMARY``: the counts by severity and by team, the top
-findings (`normcheck explain RULE` gives a rule's docs), and the rest in collapsed sections."""
+findings (`normcheck explain RULE` gives a rule's docs), and the rest in collapsed sections.
+Paths are from the repository's root, as the pull request names them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from normcheck.config.loader import from_repository_root
 from normcheck.report import scorecard
 from normcheck.report._common import (
     DOCS_HINT,
@@ -31,7 +33,7 @@ def finding_rows(rows: Sequence[scorecard.Row], budget: int) -> tuple[list[str],
         status = "" if row.status == scorecard.OPEN else f" ({row.status})"
         line = (
             f"| {SEVERITY_EMOJI[f.severity]} {f.severity}{status} "
-            f"| `{f.rule}` | {md_code(f'{f.file}:{f.line}')} "
+            f"| `{f.rule}` | {md_code(f'{from_repository_root(f.file)}:{f.line}')} "
             f"| {md_cell(f.message)} |"
         )
         if used + len(line) + 1 > budget:
