@@ -417,7 +417,14 @@ def test_a_staged_config_checks_freshness_over_the_whole_project(project, capsys
     orders.write_text(orders.read_text() + "\n")
     (project / "normcheck.yml").write_text(CONFIG + "team: growth\n")
     main(["check", "-q", "--parse", "never", "normcheck.yml"])
-    assert "models/marts/orders.sql is newer than the manifest" in capsys.readouterr().err
+    assert (
+        "normcheck: models/marts/orders.sql is newer than the manifest" in capsys.readouterr().err
+    )
+    # the same words with the project given by its absolute path (it was absolute then)
+    main(["check", "-q", "--parse", "never", "--project-dir", str(project.resolve())])
+    assert (
+        "normcheck: models/marts/orders.sql is newer than the manifest" in capsys.readouterr().err
+    )
     main(["check", "-q", "--parse", "never", "models/staging/stg_orders.sql"])
     assert "newer than the manifest" not in capsys.readouterr().err  # a model alone: as before
 

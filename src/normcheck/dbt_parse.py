@@ -195,16 +195,16 @@ def needs_parse(
             *(project_files(package, its, walked) for package, its in packages),
         )
     newer = newer_file(manifest, candidates)
+    from normcheck.config.loader import display_path  # not at import: a cycle
+
     if newer is not None:
-        what = f"{newer} is newer than the manifest"
+        what = f"{display_path(newer.absolute())} is newer than the manifest"
     else:
         # only dbt's own folders: with `*-paths` it cannot read, others hold reports,
         # a moved target-path, ... that change after the manifest
         folder = None if folders is None else newer_file(manifest, walked)
         if folder is None:
             return None
-        from normcheck.config.loader import display_path  # not at import: a cycle
-
         what = (
             f"{display_path(folder)}/ changed after the manifest (a file added, moved or removed)"
         )
