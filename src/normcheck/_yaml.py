@@ -55,7 +55,8 @@ class YamlDoc:
 
     def locate(self, steps: Iterable[Step]) -> int | None:
         """Follow ``steps`` (mapping keys, or ``(field, value)`` to pick the list
-        item whose ``field`` equals ``value``) and return the deepest line found."""
+        item whose ``field`` equals ``value``, ``("", value)`` the text item quoting
+        it) and return the deepest line found."""
         return self.line(self._follow(tuple(steps))[0])
 
     def locate_exact(self, steps: Iterable[Step]) -> int | None:
@@ -88,8 +89,13 @@ class YamlDoc:
 
 
 def _find_item(items: Sequence[object], field: str, value: str) -> int | None:
+    """The index of the item whose ``field`` is ``value``; with no field, of the text
+    item that quotes ``value`` (`ref('fct_orders')` in an exposure's `depends_on`)."""
+    quoted = (f"'{value}'", f'"{value}"')
     for index, item in enumerate(items):
         if isinstance(item, dict) and str(item.get(field)) == value:
+            return index
+        if not field and isinstance(item, str) and any(q in item for q in quoted):
             return index
     return None
 

@@ -55,5 +55,5 @@ def exposure_private_dependency(exposure: Resource, ctx: Context[NoOptions]) -> 
             f"`{model_label(model, exposure.package)}`: "
             "make the model `access: public` (with a contract) or depend on a public one",
             key=uid,
-            yaml_key=("depends_on",),
+            yaml_key=("depends_on", ("", model.name)),  # its `ref('...')` entry
         )
