@@ -23,6 +23,9 @@ class Scope:
     everything: bool = False
     rules: frozenset[str] = frozenset()  # rules whose findings count wherever they are
     resources: frozenset[str] = frozenset()  # unique ids whose findings (columns') count
+    # changed tracking plans, from the project's folder: a cross-plan finding elsewhere
+    # that names one of them (`duplicates X (tracking/web.yml:12)`) counts
+    plans: frozenset[str] = frozenset()
 
     def covers(self, *paths: str) -> bool:
         return self.everything or any(p in self.files for p in paths)
@@ -32,21 +35,21 @@ class Scope:
         (or, for a column, its parent's)."""
         if finding.rule in self.rules:
             return True
+        if finding.rule in CROSS_PLAN_RULES and any(
+            f"{plan}:" in finding.message for plan in self.plans
+        ):
+            return True
         resource = finding.resource
         return resource in self.resources or resource.rsplit(".", 1)[0] in self.resources
 
 
-# the tracking rules that judge one plan's events against the other plans and the
-# models' SQL: a changed plan can add or end their findings anywhere
-PLAN_WIDE_RULES = frozenset(
-    {
-        "tracking/unknown-event",
-        "tracking/deprecated-event-used",
-        "tracking/unused-event",
-        "tracking/duplicate-event",
-        "tracking/duplicate-property",
-        "tracking/property-type-conflict",
-    }
+# the tracking rules that judge the models' SQL against every plan: a changed plan
+# (an event renamed, deprecated) can add their findings on any model
+PLAN_WIDE_RULES = frozenset({"tracking/unknown-event", "tracking/deprecated-event-used"})
+# the rules that judge one plan against the others: a changed plan can add a finding
+# on another plan's event or property, which then names the changed plan's place
+CROSS_PLAN_RULES = frozenset(
+    {"tracking/duplicate-event", "tracking/duplicate-property", "tracking/property-type-conflict"}
 )
 
 
@@ -84,15 +87,20 @@ def widened(
     through other macros, as the manifest's `depends_on.macros` says; a changed
     Markdown file, the resources its doc blocks describe; a changed YAML declaring
     a group, the group's models (they take its owner); a changed tracking plan,
-    the findings of the rules that judge it against the other plans and the
-    models' SQL (:data:`PLAN_WIDE_RULES`)."""
+    the findings on models of the rules judging their SQL against the plans
+    (:data:`PLAN_WIDE_RULES`), and those of the rules comparing plans that name the
+    changed plan (:data:`CROSS_PLAN_RULES`), not the other plans' own debt."""
     if scope.everything:
         return scope
     rules: frozenset[str] = frozenset()
     affected: set[str] = set()
-    if scope.files & {str(p.resolve()) for p in plan_files}:
-        rules = PLAN_WIDE_RULES
     root = project_dir.resolve()
+    changed_plans = scope.files & {str(p.resolve()) for p in plan_files}
+    if changed_plans:
+        rules = PLAN_WIDE_RULES
+    plans = frozenset(
+        Path(p).relative_to(root).as_posix() for p in changed_plans if Path(p).is_relative_to(root)
+    )
     macros = _macro_files(scope.files, root)
     mine = {
         Path(f).relative_to(root).as_posix(): f for f in scope.files if Path(f).is_relative_to(root)
@@ -114,7 +122,7 @@ def widened(
                 affected |= decode_groups(data).members(yamls)
         except (OSError, msgspec.DecodeError):  # the run read it: nothing more to learn
             pass
-    return Scope(scope.files, rules=rules, resources=frozenset(affected))
+    return Scope(scope.files, rules=rules, resources=frozenset(affected), plans=plans)
 
 
 def _macro_files(files: Iterable[str], root: Path) -> set[str]:
