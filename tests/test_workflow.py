@@ -941,7 +941,7 @@ def test_a_local_override_cannot_undo_a_central_override_of_a_locked_rule(projec
     assert severities(report) == before
     (locked,) = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
     assert (locked["file"], locked["line"]) == ("normcheck.yml", 10)  # its `severity:`
-    assert "where an earlier override makes it stricter" in locked["message"]
+    assert "has no effect where the rule is stricter" in locked["message"]
     assert code == 1
 
 
@@ -1474,3 +1474,39 @@ def test_a_local_fail_on_never_does_not_pass_a_locked_rules_errors(project, caps
     (project / "central.yml").write_text("extends: [normcheck:default]\n")
     code, report, _ = check(capsys)
     assert report["summary"]["error"] > 0 and code == 0  # unlocked errors: the team's call
+
+
+def test_a_team_may_repeat_the_central_sets_own_relaxation(project, capsys):
+    """The central set lowers its locked rule for marts; a team's override lowering it
+    as far for some of those models weakens nothing (it was refused), one for every
+    model weakens it where the central set did not lower it."""
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n"
+        "  docs/missing-description: {severity: error, locked: true}\n"
+        "overrides:\n  - match: {paths: ['models/marts/**']}\n"
+        "    rules: {docs/missing-description: info}\n"
+    )
+    local = "extends: [central.yml]\nrules:\n  governance/group-required: 'off'\noverrides:\n"
+    (project / "normcheck.yml").write_text(
+        local + "  - match: {paths: ['models/marts/orders*']}\n"
+        "    rules: {docs/missing-description: info}\n"
+    )
+    _, report, _ = check(capsys, "--select", "docs,normcheck")
+    assert not [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    severities = {
+        f["resource"]: f["severity"]
+        for f in report["findings"]
+        if f["rule"] == "docs/missing-description"
+    }
+    assert (severities["model.shop.orders"], severities["model.shop.stg_orders"]) == (
+        "info",
+        "error",
+    )
+    (project / "normcheck.yml").write_text(
+        local + "  - match: {paths: ['models/**']}\n    rules: {docs/missing-description: info}\n"
+    )
+    code, report, _ = check(capsys, "--select", "docs,normcheck")
+    (locked,) = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert locked["line"] == 6 and code == 1
+    stg = [f for f in report["findings"] if f["resource"] == "model.shop.stg_orders"]
+    assert [f["severity"] for f in stg] == ["error"]

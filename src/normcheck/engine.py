@@ -154,8 +154,8 @@ class _Settings:
         return severity, self.options_cache[key]
 
     def _block(self, setting: OverrideRule, key: str, what: str) -> None:
-        """A guarded override held back on a resource where an earlier override
-        (the central set's) made the locked rule stricter than it would leave it."""
+        """A guarded override held back on a resource where the locked rule is
+        stricter than it would leave it (the central set's severity or override)."""
         lock = self.config.locked_origin or DEFAULT_ORIGIN
         where = setting.where.get(key, setting.origin)
         self.blocked.setdefault(
@@ -163,9 +163,10 @@ class _Settings:
             LockViolation(
                 self.config.id,
                 where,
-                f"{what} of locked rule `{self.config.id}` has no effect where an earlier "
-                f"override makes it stricter: it was locked at {in_message(lock)}",
-                f"{setting.origin.line}.{key}",
+                f"{what} of locked rule `{self.config.id}` has no effect where the rule is "
+                f"stricter (its own severity, or an earlier override's): it was locked at "
+                f"{in_message(lock)}",
+                f"{setting.key}.{key}",
             ),
         )
 

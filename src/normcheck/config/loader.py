@@ -768,8 +768,19 @@ class _Merger:
                     continue
                 severity, options = setting.severity, setting.options
                 current = self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))[0]
+                # the central set's own overrides may lower the rule for some resources:
+                # one no lower than those is judged per resource (where they apply, it
+                # weakens nothing), not refused outright
+                central = [
+                    SEVERITY_RANK[o.rules[rule_id].severity or "off"]
+                    for o in self.overrides
+                    if rule_id in o.rules
+                    and o.rules[rule_id].severity is not None
+                    and not self.locked_elsewhere(rule_id, o.origin.file)
+                ]
+                floor = min([SEVERITY_RANK[current], *central])
                 key = f"o{index}"
-                if severity is not None and SEVERITY_RANK[severity] < SEVERITY_RANK[current]:
+                if severity is not None and SEVERITY_RANK[severity] < floor:
                     where = setting.where.get("severity", setting.origin)
                     self.violation(rule_id, where, f"an override to `{severity}`", key)
                     severity = None
@@ -783,7 +794,7 @@ class _Merger:
                     options = None
                 if severity is not None or options is not None:
                     rules[rule_id] = replace(
-                        setting, severity=severity, options=options, guarded=True
+                        setting, severity=severity, options=options, guarded=True, key=key
                     )
             guarded.append(replace(override, rules=rules))
         self.overrides = guarded

@@ -50,6 +50,7 @@ class OverrideRule:
     # rule stricter on each resource it matches (see engine._Settings.resolve)
     guarded: bool = False
     where: Mapping[str, Origin] = field(default_factory=dict)  # "severity", "options"
+    key: str = ""  # a guarded override's place in its file (`o2`), for its fingerprint
 
 
 @dataclass(frozen=True)
