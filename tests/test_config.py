@@ -560,6 +560,30 @@ def test_the_layers_a_locked_rule_judges_by_cannot_be_changed_around_it(tmp_path
     assert config.layers[-1].prefixes == ("fct_",)
 
 
+@pytest.mark.parametrize(
+    "lock",
+    [
+        "  acme/owner-meta: {uses: governance/required-meta, severity: error, locked: true,"
+        " options: {keys: {owner: {}}}}\n",
+        "  sql/select-star: {severity: 'off', locked: true}\n",
+        "  sql/select-star: {severity: error, locked: true, options: {layers: []}}\n",
+    ],
+    ids=["required-meta with no layer in its scope", "a rule that is off", "every layer alike"],
+)
+def test_a_locked_rule_not_judging_by_layers_leaves_them_to_the_team(tmp_path, chdir, lock):
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "central.yml": "extends: [normcheck:default]\nrules:\n" + lock,
+            "normcheck.yml": "extends: [central.yml]\nrules:\n" + LAYERS % "[fct_, dim_, rpt_]",
+        },
+    )
+    config = load_config(tmp_path)
+    assert config.violations == ()
+    assert config.layers[-1].prefixes == ("fct_", "dim_", "rpt_")
+
+
 def test_the_plans_a_locked_tracking_rule_judges_stay_checked(tmp_path, chdir):
     chdir(tmp_path)
     central = (

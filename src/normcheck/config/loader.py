@@ -632,8 +632,17 @@ class _Merger:
         of `naming/model-prefix` (unlocked itself): those layers are its norm too."""
         for rule_id in sorted(self.locked):
             base = self.derived.get(rule_id, rule_id)
-            if base in LAYER_USERS and self.locked_elsewhere(rule_id, file):
-                return rule_id
+            if base not in LAYER_USERS or not self.locked_elsewhere(rule_id, file):
+                continue
+            if self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))[0] == "off":
+                continue  # off (or on only where overrides say): not judging by them here
+            if base == "governance/required-meta":
+                match = self.option_now(rule_id, "match")
+                if not (isinstance(match, dict) and match.get("layers")):
+                    continue  # its scope names no layer
+            elif base.startswith("sql/") and not self.option_now(rule_id, "layers"):
+                continue  # every layer alike
+            return rule_id
         return None
 
     def option_now(self, rule_id: str, key: str) -> object:
