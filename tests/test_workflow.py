@@ -1471,6 +1471,15 @@ def test_a_local_fail_on_never_does_not_pass_a_locked_rules_errors(project, caps
     code, _, _ = check(capsys, "--ignore", "naming")  # a locked rule still runs
     assert code == 1
     assert check(capsys, "--fail-on", "never")[0] == 0  # the command line decides
+    # the central set's own `fail_on: never` (a rollout) stands
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nfail_on: never\n"
+        "rules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "normcheck.yml").write_text(
+        "extends: [central.yml]\nrules:\n  governance/group-required: 'off'\n"
+    )
+    assert check(capsys)[0] == 0
     (project / "central.yml").write_text("extends: [normcheck:default]\n")
     code, report, _ = check(capsys)
     assert report["summary"]["error"] > 0 and code == 0  # unlocked errors: the team's call

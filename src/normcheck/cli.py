@@ -296,11 +296,17 @@ def _exit_code(result: Result, fail_on: str | None) -> int:
 def _fails(result: Result) -> bool:
     """Findings reach the configuration's `fail_on`; a locked rule's error (or a
     `normcheck/locked-rule`) fails whatever `fail_on` a team's file sets: a local
-    `fail_on: never` would otherwise weaken every lock at once."""
+    `fail_on: never` would otherwise weaken every lock at once. One the locking
+    files set themselves (a rollout) stands."""
     if at_or_above(result.findings, result.config.fail_on):
         return True
-    locked = result.config.locked_rules
-    return any(f.severity == "error" and f.rule in locked for f in result.findings)
+    outranked = result.config.fail_on_outranked
+    if not outranked:
+        return False
+    return any(
+        f.severity == "error" and (f.rule in outranked or f.rule == LOCKED_RULE)
+        for f in result.findings
+    )
 
 
 @cli.command("report")

@@ -932,7 +932,15 @@ def load_config(
     merger.guard_norms()
     rules = merger.rule_configs()
     settings = merger.settings
-    fail_on = str(settings.get("fail_on", ("error", DEFAULT_ORIGIN))[0])
+    fail_on, fail_on_origin = settings.get("fail_on", ("error", DEFAULT_ORIGIN))
+    fail_on = str(fail_on)
+    # a `fail_on` set outside a lock's files does not pass that locked rule's errors
+    outranked = frozenset(
+        rule_id
+        for rule_id in merger.locked
+        if fail_on_origin != DEFAULT_ORIGIN
+        and merger.locked_elsewhere(rule_id, fail_on_origin.file)
+    )
 
     def setting(key: str) -> str | None:
         value = settings.get(key, (None, DEFAULT_ORIGIN))[0]
@@ -966,6 +974,7 @@ def load_config(
         digest=digest.hexdigest(),
         projects=tuple(projects) if isinstance(projects, tuple) else (),
         scorecard=_scorecard(settings),
+        fail_on_outranked=outranked,
         plugin_failures=tuple((f.plugin, f.traceback) for f in plugins.failures),
         rule_sources={**plugins.origins, **{k: f"uses {v}" for k, v in merger.derived.items()}},
     )

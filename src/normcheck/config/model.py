@@ -116,6 +116,9 @@ class Config:
     plugin_failures: tuple[tuple[str, str], ...] = ()  # (plugin, traceback)
     rule_sources: Mapping[str, str] = field(default_factory=dict)  # rule id -> plugin or uses
     scorecard: ScorecardThresholds = ScorecardThresholds()
+    # the locked rules whose errors fail a run whatever `fail_on` says: it was set
+    # outside the files that lock them (a team's `fail_on: never`)
+    fail_on_outranked: frozenset[str] = frozenset()
 
     @property
     def locked_rules(self) -> frozenset[str]:
