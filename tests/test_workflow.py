@@ -1481,6 +1481,9 @@ def test_a_local_fail_on_never_does_not_pass_a_locked_rules_errors(project, caps
     )
     assert check(capsys)[0] == 0
     (project / "central.yml").write_text("extends: [normcheck:default]\n")
+    (project / "normcheck.yml").write_text(
+        "extends: [central.yml]\nfail_on: never\nrules:\n  governance/group-required: 'off'\n"
+    )
     code, report, _ = check(capsys)
     assert report["summary"]["error"] > 0 and code == 0  # unlocked errors: the team's call
 
