@@ -611,6 +611,17 @@ def test_the_plans_a_locked_tracking_rule_judges_stay_checked(tmp_path, chdir):
     )
     config = load_config(tmp_path)
     assert config.violations == () and config.tracking_plans == ("web/*.json", "tracking/*.yml")
+    # a lock of the team's own (sorted first) does not hide the central one
+    write(
+        tmp_path,
+        {
+            "normcheck.yml": "extends: [central.yml]\ntracking_plans: []\nrules:\n"
+            "  docs/missing-description: {severity: warning, locked: true}\n"
+        },
+    )
+    config = load_config(tmp_path)
+    assert [v.key for v in config.violations] == ["tracking_plans"]
+    assert config.tracking_plans == ("tracking/*.yml",)
 
 
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):

@@ -722,24 +722,25 @@ class _Merger:
     def guard_plans(self) -> None:
         """With a rule locked that judges events or properties, the tracking plans
         the locking files name stay checked (a team may add plans, not drop them)."""
-        judge = next(
-            (
-                rule_id
-                for rule_id in sorted(self.locked)
-                if {"event", "property"} & set(self.rules[rule_id].targets)
-            ),
-            None,
-        )
         final = self.settings.get("tracking_plans")
-        if judge is None or final is None or not self.locked_elsewhere(judge, final[1].file):
+        if final is None:
             return
-        central = [
-            said for said in self.plans_said if not self.locked_elsewhere(judge, said[1].file)
-        ]
-        if not central:
-            return
-        kept = _globs(central[-1][0])
-        now = _globs(final[0])
+        for judge in sorted(self.locked):  # the first lock the final list escapes
+            if not {"event", "property"} & set(self.rules[judge].targets):
+                continue
+            if not self.locked_elsewhere(judge, final[1].file):
+                continue
+            central = [
+                said for said in self.plans_said if not self.locked_elsewhere(judge, said[1].file)
+            ]
+            if central:
+                self.keep_plans(judge, central[-1][0], final)
+                return
+
+    def keep_plans(self, judge: str, said: object, final: tuple[object, Origin]) -> None:
+        """Put back the plan globs ``said`` by the files locking ``judge`` that the
+        final `tracking_plans` leaves out, and report the attempt."""
+        kept, now = _globs(said), _globs(final[0])
         dropped = [glob for glob in kept if glob not in now]
         if dropped:
             lock = in_message(self.locked[judge])
