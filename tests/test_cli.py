@@ -471,6 +471,7 @@ def test_config_check_fails_on_an_attempt_to_weaken_a_locked_rule(tmp_path, caps
         "normcheck.yml:3: error normcheck/locked-rule setting severity `warning` of locked "
         "rule `naming/model-prefix` has no effect: it was locked at central.yml:3\n"
     )
+    assert run_cli(capsys, "config", "--check", "-q") == (1, "", "")
     assert run_cli(capsys, "config", "--check", "central.yml") == (0, "", "")
 
 

@@ -652,7 +652,7 @@ def config_command(
                 checked.append(_plugins_imported(loaded))
         # valid, but weakening a locked rule: `check` would fail on it, so this does too
         tried = sorted({(v.origin, v.message) for c in checked for v in c.violations})
-        for origin, message in tried:
+        for origin, message in [] if quiet else tried:
             click.echo(f"{origin}: error {LOCKED_RULE} {message}")
         return EXIT_FINDINGS if tried else EXIT_CLEAN
     resolved = load_config(project_dir, config)
