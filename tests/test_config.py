@@ -624,6 +624,42 @@ def test_the_plans_a_locked_tracking_rule_judges_stay_checked(tmp_path, chdir):
     assert config.tracking_plans == ("tracking/*.yml",)
 
 
+def test_a_rule_set_merged_before_the_lock_cannot_weaken_it(tmp_path, chdir):
+    """`extends: [normcheck:default, team-base.yml, central.yml]`: what team-base set
+    was read before the lock and never checked; central locking the rule without
+    restating it locked team-base's `off`."""
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "team-base.yml": "extends: []\nrules:\n  naming/model-prefix: 'off'\n"
+            "  docs/missing-description: {options: {resource_types: [source]}}\n",
+            "central.yml": "extends: []\nrules:\n  naming/model-prefix: {locked: true}\n"
+            "  docs/missing-description: {severity: error, locked: true}\n",
+            "normcheck.yml": "extends: [normcheck:default, team-base.yml, central.yml]\n",
+        },
+    )
+    config = load_config(tmp_path)
+    assert sorted((v.origin.file, v.origin.line, v.key) for v in config.violations) == [
+        ("team-base.yml", 3, "severity"),
+        ("team-base.yml", 4, "options.resource_types"),
+    ]
+    assert config.rules["naming/model-prefix"].severity == "error"  # the rule's own
+    docs = config.rules["docs/missing-description"].options
+    assert "model" in docs.resource_types  # type: ignore[attr-defined]
+    # stricter before the lock is fine
+    write(
+        tmp_path,
+        {
+            "team-base.yml": "extends: []\nrules:\n  docs/missing-description:\n"
+            "    options: {min_length: 40}\n",
+        },
+    )
+    config = load_config(tmp_path)
+    assert config.violations == ()
+    assert config.rules["docs/missing-description"].options.min_length == 40  # type: ignore[attr-defined]
+
+
 def test_strengthening_a_locked_rule_is_allowed(tmp_path, chdir):
     chdir(tmp_path)
     write(

@@ -394,7 +394,9 @@ class _Merger:
         self.named_at: dict[str, Origin] = {}  # file -> the `extends` entry naming it
         self.plans_said: list[tuple[object, Origin]] = []  # each file's `tracking_plans`
         self.registered: dict[str, list[str]] = {}  # team -> the files that register it
-        self.said: dict[str, list[tuple[str, Origin]]] = {}  # preferred: word -> each mapping
+        self.words: dict[str, list[tuple[str, Origin]]] = {}  # preferred: word -> each mapping
+        # (rule, option) and ("severity", rule) -> each value a file set, in merge order
+        self.said: dict[tuple[str, str], list[tuple[object, Origin]]] = {}
 
     def placed(self, origin: Origin, what: str) -> tuple[Origin, str]:
         """A packaged rule set is no file to point at: an attempt made by one is
@@ -480,7 +482,7 @@ class _Merger:
                     where.file,
                     where.line,
                 )
-            said = self.said.setdefault(str(word).lower(), [])
+            said = self.words.setdefault(str(word).lower(), [])
             said.append((str(better).lower(), where))
             self.preferred[str(word).lower()] = str(better).lower()
             self.origins[f"preferred.{word.lower()}"] = where
@@ -591,6 +593,7 @@ class _Merger:
                 self.violation(rule_id, where["severity"], f"setting severity `{new}`", "severity")
             else:
                 self.severity[rule_id] = (new, where["severity"])
+                self.said.setdefault(("severity", rule_id), []).append(self.severity[rule_id])
         if "locked" in setting:
             if setting["locked"]:
                 self.locked.setdefault(rule_id, where["locked"])
@@ -626,6 +629,7 @@ class _Merger:
                     )
                     continue
             current_options[key] = (value, origin)
+            self.said.setdefault((rule_id, key), []).append((value, origin))
 
     def judged_by_layers(self, file: ConfigFile) -> str | None:
         """A rule locked outside ``file``'s reach that judges models by the layers
@@ -703,7 +707,7 @@ class _Merger:
                     self.violation("ownership/unknown-owner", where, what, f"owners.{team}")
         self.guard_plans()
         if "naming/vocabulary" in self.locked:
-            for word, mappings in sorted(self.said.items()):
+            for word, mappings in sorted(self.words.items()):
                 central = [
                     (better, where)
                     for better, where in mappings
@@ -718,6 +722,43 @@ class _Merger:
                         what = f"preferring `{better}` over `{word}`"
                         self.violation("naming/vocabulary", where, what, f"preferred.{word}")
                 self.preferred[word], self.origins[f"preferred.{word}"] = central[-1]
+
+    def guard_rules(self) -> None:
+        """Once every file is merged: a locked rule's severity and options set by a
+        file outside the locking ones that was merged before the lock (listed
+        before the central set in `extends`), and so not checked as it was read,
+        may not be weaker than what the locking files give (else the rule's own)."""
+        for rule_id in sorted(self.locked):
+            severity, origin = self.severity.get(rule_id, ("off", DEFAULT_ORIGIN))
+            if origin != DEFAULT_ORIGIN and self.locked_elsewhere(rule_id, origin.file):
+                floor = self.central_value(("severity", rule_id), rule_id)
+                held = floor[0] if floor else self.rules[rule_id].severity
+                if SEVERITY_RANK[severity] < SEVERITY_RANK[str(held)]:
+                    self.violation(rule_id, origin, f"setting severity `{severity}`", "severity")
+                    self.severity[rule_id] = (str(held), floor[1] if floor else DEFAULT_ORIGIN)
+            for key, (value, where) in sorted(self.options.get(rule_id, {}).items()):
+                if not self.locked_elsewhere(rule_id, where.file):
+                    continue
+                central = self.central_value((rule_id, key), rule_id)
+                kind = self.rules[rule_id].options
+                before = central[0] if central else option_default(kind, key)
+                if stricter_or_same(kind, key, value, before):
+                    continue
+                verb = "weakening" if option_meta(kind, key).get("stricter") else "changing"
+                self.violation(rule_id, where, f"{verb} option `{key}`", f"options.{key}")
+                if central:
+                    self.options[rule_id][key] = central
+                else:
+                    del self.options[rule_id][key]
+
+    def central_value(self, what: tuple[str, str], rule_id: str) -> tuple[object, Origin] | None:
+        """The last value the locking files (the lock's and those it extends) set."""
+        found = [
+            (value, origin)
+            for value, origin in self.said.get(what, ())
+            if not self.locked_elsewhere(rule_id, origin.file)
+        ]
+        return found[-1] if found else None
 
     def guard_plans(self) -> None:
         """With a rule locked that judges events or properties, the tracking plans
@@ -929,6 +970,7 @@ def load_config(
     merger = _Merger({**builtin_rules(), **plugins.rules}, lenient=bool(plugins.failures))
     for file in files:
         merger.apply(file)
+    merger.guard_rules()
     merger.guard_overrides()
     merger.guard_norms()
     rules = merger.rule_configs()
