@@ -948,6 +948,7 @@ def test_pii_names_and_nested_object_properties(tmp_path):
             for name in ("date_of_birth", "dateOfBirth", "customer_name", "recipientName")
         )
         + "      - {name: product_name, type: string}\n"
+        + "      - {name: email_opt_in, type: boolean}\n"  # a yes or no: nothing personal
     )
     segment = {
         "rules": [
@@ -961,6 +962,7 @@ def test_pii_names_and_nested_object_properties(tmp_path):
                                     "properties": {
                                         "email": {"type": "string", "format": "email"},
                                         "tier": {"type": "string"},
+                                        "mobile": {"type": "boolean"},
                                     },
                                 },
                                 "items": {

@@ -49,7 +49,8 @@ def pii_undeclared(prop: Resource, ctx: Context[PiiOptions]) -> Iterator[Hit]:
     reviewed), `none` (reviewed: not personal), or `{category: ...}`. In JSON plans
     (Segment, Iglu) the properties nested in an object property are checked too, unless
     it or an object around them declares `pii`; they are reported on the outer property,
-    at their own line.
+    at their own line. A boolean is judged by its `format` only (`mobile: true` holds
+    no phone number).
 
     ## Why it matters
     Personal data needs consent, retention and masking decided before it lands in the
@@ -109,6 +110,8 @@ def _personal(entry: PlanProperty, options: PiiOptions) -> str | None:
     """Why the property looks personal, or None."""
     if entry.format and entry.format in options.formats:
         return f"its format is `{entry.format}`"
+    if entry.type and set(entry.type) <= {"boolean", "null"}:
+        return None  # a yes or no (`mobile`, `ip_opt`) holds no personal data itself
     name = slug(entry.name.rsplit(".", 1)[-1])
     if any(re.search(p, name) for p in options.patterns):
         return "its name looks personal"
