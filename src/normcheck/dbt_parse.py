@@ -56,10 +56,14 @@ def dbt_folders(project_dir: Path) -> list[Path] | None:
 
 
 def macro_folders(project_dir: Path) -> list[Path]:
-    """The folders of the project's macros (`macro-paths`); the project's own when
-    `dbt_project.yml` cannot tell."""
+    """The folders of the project's macros (`macro-paths`; dbt's default without a
+    `dbt_project.yml`, as with `--manifest` from elsewhere); the project's own when
+    `dbt_project.yml` cannot tell (a changed model is then read as a possible macro,
+    which costs decoding the manifest's macros)."""
     from normcheck._yaml import load_yaml
 
+    if not (project_dir / "dbt_project.yml").is_file():
+        return [(project_dir / v).resolve() for v in DBT_PATHS["macro-paths"]]
     try:
         data = load_yaml(project_dir / "dbt_project.yml").data
     except ArtifactError:
