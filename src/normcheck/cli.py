@@ -167,8 +167,8 @@ def _color(no_color: bool) -> bool:
     "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
 )
 @click.option("--output", multiple=True, help="Also write FORMAT:PATH (repeatable).")
-@click.option("--no-color", is_flag=True, help="No colour, even on a terminal.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stdout; exit code only.")
+@no_color_option
+@quiet_option("exit code only")
 @click.option(
     "--since",
     metavar="GIT_REF",

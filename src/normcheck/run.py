@@ -385,14 +385,10 @@ def _plan_files(project_dir: Path, config: Config) -> list[Path]:
 
 def _plan_identity(project_dir: Path, config: Config) -> list[str]:
     """Tracking plans change without the manifest changing: their bytes are in the key."""
-    if not config.tracking_plans:
-        return []
     import hashlib
 
-    from normcheck.tracking.load import find_plan_files
-
     out = []
-    for path in find_plan_files(project_dir, config.tracking_plans):
+    for path in _plan_files(project_dir, config):
         try:
             out.append(f"{path}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
         except OSError:

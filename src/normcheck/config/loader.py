@@ -52,6 +52,7 @@ CONFIG_NAMES = ("normcheck.yml", "normcheck.yaml", ".normcheck.yml")
 PACKAGED_PREFIX = "normcheck:"
 DEFAULT_EXTENDS = ("normcheck:default",)
 LAYER_RULE = "naming/model-prefix"
+PLANS = ("tracking_plans", "")  # the key of `tracking_plans` in _Merger.said
 # the rules that judge models by LAYER_RULE's `layers`
 LAYER_USERS = frozenset(
     {
@@ -392,10 +393,9 @@ class _Merger:
         self.origins: dict[str, Origin] = {}
         self.extends: dict[str, frozenset[str]] = {}  # file -> the files it extends
         self.named_at: dict[str, Origin] = {}  # file -> the `extends` entry naming it
-        self.plans_said: list[tuple[object, Origin]] = []  # each file's `tracking_plans`
         self.registered: dict[str, list[str]] = {}  # team -> the files that register it
-        self.words: dict[str, list[tuple[str, Origin]]] = {}  # preferred: word -> each mapping
-        # (rule, option) and ("severity", rule) -> each value a file set, in merge order
+        # each value a file set, in merge order, by (rule, option), ("severity", rule),
+        # ("preferred", word) and ("tracking_plans", ""): what the locks compare with
         self.said: dict[tuple[str, str], list[tuple[object, Origin]]] = {}
 
     def placed(self, origin: Origin, what: str) -> tuple[Origin, str]:
@@ -467,7 +467,7 @@ class _Merger:
                 tuple(data["tracking_plans"]),
                 file.origin("tracking_plans"),
             )
-            self.plans_said.append(self.settings["tracking_plans"])
+            self.said.setdefault(PLANS, []).append(self.settings["tracking_plans"])
         for team, info in (data.get("owners") or {}).items():
             self.owners[str(team)] = info or {}
             self.origins[f"owners.{team}"] = file.origin("owners", team)
@@ -482,7 +482,7 @@ class _Merger:
                     where.file,
                     where.line,
                 )
-            said = self.words.setdefault(str(word).lower(), [])
+            said = self.said.setdefault(("preferred", str(word).lower()), [])
             said.append((str(better).lower(), where))
             self.preferred[str(word).lower()] = str(better).lower()
             self.origins[f"preferred.{word.lower()}"] = where
@@ -692,36 +692,32 @@ class _Merger:
         `ownership/unknown-owner` locked and a registry in them, a team registered
         only outside them does not count; with `naming/vocabulary` locked, a central
         word's preferred word is not replaced (words added are stricter, and stay)."""
-        rule = "ownership/unknown-owner"
+        owners = "ownership/unknown-owner"
         registry = {
             team
             for team, files in self.registered.items()
-            if not all(self.locked_elsewhere(rule, f) for f in files)
+            if not all(self.locked_elsewhere(owners, f) for f in files)
         }
-        if rule in self.locked and registry:  # no central registry: the teams keep one
+        if owners in self.locked and registry:  # no central registry: the teams keep one
             for team in sorted(self.registered):
                 if team not in registry:
                     where = self.origins.pop(f"owners.{team}")
                     del self.owners[team]
-                    what = f"registering owner `{team}`"
-                    self.violation("ownership/unknown-owner", where, what, f"owners.{team}")
-        self.guard_plans()
-        if "naming/vocabulary" in self.locked:
-            for word, mappings in sorted(self.words.items()):
-                central = [
-                    (better, where)
-                    for better, where in mappings
-                    if not self.locked_elsewhere("naming/vocabulary", where.file)
-                ]
-                if not central:
-                    continue
-                for better, where in mappings:
-                    if better != central[-1][0] and self.locked_elsewhere(
-                        "naming/vocabulary", where.file
-                    ):
-                        what = f"preferring `{better}` over `{word}`"
-                        self.violation("naming/vocabulary", where, what, f"preferred.{word}")
-                self.preferred[word], self.origins[f"preferred.{word}"] = central[-1]
+                    self.violation(owners, where, f"registering owner `{team}`", f"owners.{team}")
+        words = "naming/vocabulary"
+        if words not in self.locked:
+            return
+        for key, mappings in sorted(self.said.items()):
+            central = self.central_value(key, words) if key[0] == "preferred" else None
+            if central is None:
+                continue
+            word = key[1]
+            for better, where in mappings:
+                if better != central[0] and self.locked_elsewhere(words, where.file):
+                    what = f"preferring `{better}` over `{word}`"
+                    self.violation(words, where, what, f"preferred.{word}")
+            self.preferred[word] = str(central[0])
+            self.origins[f"preferred.{word}"] = central[1]
 
     def guard_rules(self) -> None:
         """Once every file is merged: a locked rule's severity and options set by a
@@ -771,11 +767,9 @@ class _Merger:
                 continue
             if not self.locked_elsewhere(judge, final[1].file):
                 continue
-            central = [
-                said for said in self.plans_said if not self.locked_elsewhere(judge, said[1].file)
-            ]
-            if central:
-                self.keep_plans(judge, central[-1][0], final)
+            central = self.central_value(PLANS, judge)
+            if central is not None:
+                self.keep_plans(judge, central[0], final)
                 return
 
     def keep_plans(self, judge: str, said: object, final: tuple[object, Origin]) -> None:
@@ -973,6 +967,7 @@ def load_config(
     merger.guard_rules()
     merger.guard_overrides()
     merger.guard_norms()
+    merger.guard_plans()
     rules = merger.rule_configs()
     settings = merger.settings
     fail_on, fail_on_origin = settings.get("fail_on", ("error", DEFAULT_ORIGIN))
