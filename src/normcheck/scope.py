@@ -110,16 +110,16 @@ def widened(
     if macros or docs or yamls:
         import msgspec
 
-        from normcheck.artifacts.manifest import decode_docs, decode_groups, decode_macros
+        from normcheck.artifacts.manifest import decode_scope
 
         try:
-            data = manifest_path.read_bytes()
+            found = decode_scope(manifest_path.read_bytes())  # one pass for all three
             if macros:
-                affected |= decode_macros(data).calling(macros)
+                affected |= found.calling(macros)
             if docs:
-                affected |= decode_docs(data).describing(docs)
+                affected |= found.describing(docs)
             if yamls:  # a group's YAML: its owner is its models'
-                affected |= decode_groups(data).members(yamls)
+                affected |= found.members(yamls)
         except (OSError, msgspec.DecodeError):  # the run read it: nothing more to learn
             pass
     return Scope(scope.files, rules=rules, resources=frozenset(affected), plans=plans)

@@ -453,12 +453,23 @@ class _Description(msgspec.Struct, frozen=True):
     description: str | None = ""
 
 
-class DocsOnly(msgspec.Struct, frozen=True):
-    """A manifest's doc blocks and what carries a description, the rest skipped."""
+class _GroupConfig(msgspec.Struct, frozen=True):
+    group: str | None = None
 
-    metadata: Metadata
+
+class _Grouped(msgspec.Struct, frozen=True):
+    config: _GroupConfig = _GroupConfig()
+    group: str | None = None  # before dbt 1.8, also at the top level
+
+
+class ChangeScope(MacrosOnly, frozen=True):
+    """What tells which resources a changed file affects besides those it defines:
+    the macros (and who calls them), the doc blocks and what carries a description,
+    the groups; decoded in one pass over the manifest (each pass is most of the
+    cost: 0.13 s on 5,000 models, all of them together 0.15 s)."""
+
     docs: dict[str, _DocBlock] = {}
-    nodes: dict[str, msgspec.Raw] = {}
+    groups: dict[str, Group] = {}
     sources: dict[str, _Described] = {}
     exposures: dict[str, _Described] = {}
 
@@ -488,27 +499,6 @@ class DocsOnly(msgspec.Struct, frozen=True):
                 found.add(uid)
         return found
 
-
-def decode_docs(data: bytes) -> DocsOnly:
-    return _DOCS.decode(data)
-
-
-class _GroupConfig(msgspec.Struct, frozen=True):
-    group: str | None = None
-
-
-class _Grouped(msgspec.Struct, frozen=True):
-    config: _GroupConfig = _GroupConfig()
-    group: str | None = None  # before dbt 1.8, also at the top level
-
-
-class GroupsOnly(msgspec.Struct, frozen=True):
-    """A manifest's groups and which group each node is in, the rest skipped."""
-
-    metadata: Metadata
-    groups: dict[str, Group] = {}
-    nodes: dict[str, msgspec.Raw] = {}
-
     def members(self, files: Collection[str]) -> set[str]:
         """The unique ids of the nodes in a group of this project that one of
         ``files`` declares: its owner is theirs (a changed group owner changes
@@ -531,8 +521,8 @@ class GroupsOnly(msgspec.Struct, frozen=True):
         return found
 
 
-def decode_groups(data: bytes) -> GroupsOnly:
-    return _GROUPS.decode(data)
+def decode_scope(data: bytes) -> ChangeScope:
+    return _SCOPE.decode(data)
 
 
 def decode_macros(data: bytes) -> MacrosOnly:
@@ -552,9 +542,8 @@ class _Envelope(Manifest, frozen=True):
 _DECODER = msgspec.json.Decoder(_Envelope)
 _MACROS = msgspec.json.Decoder(MacrosOnly)
 _CALLS = msgspec.json.Decoder(_CallsMacros)
-_DOCS = msgspec.json.Decoder(DocsOnly)
+_SCOPE = msgspec.json.Decoder(ChangeScope)
 _DESCRIBED = msgspec.json.Decoder(_Described)
-_GROUPS = msgspec.json.Decoder(GroupsOnly)
 _GROUPED = msgspec.json.Decoder(_Grouped)
 _NODE = msgspec.json.Decoder(Node)
 # unique ids start with the resource type: these nodes are never decoded
