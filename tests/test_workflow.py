@@ -21,6 +21,7 @@ from normcheck.artifacts.manifest import load_manifest
 from normcheck.cli import main
 from normcheck.dbt_parse import dbt_folders, dbt_reads, local_packages, needs_parse
 from normcheck.project import build_project
+from normcheck.run import RunOptions, run
 
 FILES = {
     "seeds/raw_orders.csv": "id,amount\n1,10\n",
@@ -1533,3 +1534,64 @@ def test_without_dbt_project_yml_a_model_file_is_no_macro(tmp_path):
     assert macro_folders(tmp_path) == [(tmp_path / "macros").resolve()]
     (tmp_path / "dbt_project.yml").write_text("name: x\nmacro-paths: ['{{ var(\"m\") }}']\n")
     assert macro_folders(tmp_path) == [tmp_path.resolve()]  # cannot tell: the whole project
+
+
+IDLE = """\
+overrides:
+  - match: {paths: ["models/staging/**"]}
+    rules: {docs/missing-description: info}
+  - match: {paths: ["model/marts/**"], tags: [nightly]}
+    rules: {docs/missing-description: 'off'}
+"""
+
+
+def idle(report: dict) -> list[tuple[str, int, str]]:
+    return [
+        (f["file"], f["line"], f["message"])
+        for f in report["findings"]
+        if f["rule"] == "normcheck/unused-override"
+    ]
+
+
+def test_an_override_of_the_configuration_that_matches_nothing_is_reported(project, capsys):
+    """A `paths:` glob with a typo changed nothing, silently."""
+    (project / "normcheck.yml").write_text(CONFIG + IDLE)
+    _, report, _ = check(capsys)
+    message = (
+        "override matches none of the project's resources (paths `model/marts/**`; tags "
+        "`nightly`), so it changes nothing: fix its `match`, or remove it"
+    )
+    assert idle(report) == [("normcheck.yml", 7, message)]
+    assert idle(check(capsys)[1]) == idle(report)  # the warm run too
+    # only a whole-project run can tell: a run on a model's file does not say it
+    assert idle(check(capsys, "models/marts/orders.sql")[1]) == []
+    assert idle(check(capsys, "normcheck.yml")[1]) == idle(report)  # the config changed
+    assert idle(check(capsys, "--select", "docs")[1]) == []
+    # the same override in a rule set the configuration extends: the central team's
+    # norms for projects that have such a folder, not this team's mistake
+    (project / "central.yml").write_text("version: 1\nextends: [normcheck:default]\n" + IDLE)
+    (project / "normcheck.yml").write_text("extends: [central.yml]\n" + CONFIG)
+    assert "normcheck/unused-override" in run(RunOptions(Path(), parse="never")).rules_run
+    assert idle(check(capsys)[1]) == []
+    # another name given with --config is the configuration all the same
+    (project / "team.yml").write_text(CONFIG + IDLE)
+    assert [i[:2] for i in idle(check(capsys, "--config", "team.yml")[1])] == [("team.yml", 7)]
+    (project / "normcheck.yml").write_text(CONFIG + "  normcheck/unused-override: 'off'\n" + IDLE)
+    assert idle(check(capsys)[1]) == []
+
+
+def test_a_monorepo_override_for_one_project_is_not_unused_in_the_other(
+    tmp_path, monkeypatch, capsys
+):
+    build_dbt_project(tmp_path, {"models/marts/fct_orders.sql": "select 1 as id\n"})
+    build_dbt_project(tmp_path, {"models/legacy/fct_x.sql": "select 1 as id\n"}, "crm")
+    (tmp_path / "normcheck.yml").write_text(
+        "version: 1\nprojects: [shop, crm]\noverrides:\n"
+        "  - match: {paths: ['models/legacy/**']}\n"
+        "    rules: {docs/missing-description: info}\n"
+        "  - match: {paths: ['models/legacy/*.yml']}\n"
+        "    rules: {docs/missing-description: info}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    _, report, _ = check(capsys)
+    assert [i[:2] for i in idle(report)] == [("normcheck.yml", 6)]

@@ -19,7 +19,7 @@ from typing import Protocol
 import msgspec
 
 from normcheck import __version__
-from normcheck.config.model import LockViolation
+from normcheck.config.model import LockViolation, Origin
 from normcheck.finding import Finding
 
 _CHUNK = 1 << 20
@@ -50,6 +50,7 @@ class CachedRun(msgspec.Struct, frozen=True):
     rule_count: int
     stats: dict[str, int] = {}
     blocked: list[LockViolation] = []
+    idle: list[Origin] = []  # overrides that matched nothing
 
 
 def cached(f: Finding, defined_in: Iterable[str]) -> CachedFinding:

@@ -585,16 +585,7 @@ def _config_text(config: Config) -> str:
         lines.append("")
         lines.append("overrides (later wins):")
         for override in config.overrides:
-            match = ", ".join(
-                f"{k}={list(v)}"
-                for k, v in (
-                    ("paths", override.paths),
-                    ("tags", override.tags),
-                    ("groups", override.groups),
-                    ("owners", override.owners),
-                )
-                if v
-            )
+            match = ", ".join(f"{k}={list(v)}" for k, v in override.criteria())
             lines.append(f"  [{override.origin}] match {match}")
             for rid, setting in sorted(override.rules.items()):
                 what = setting.severity or ""

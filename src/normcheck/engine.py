@@ -101,6 +101,18 @@ def _matches(override: Override, resource: Resource) -> bool:
     return not (override.owners and resource.owner not in override.owners)
 
 
+def idle_overrides(project: Project, overrides: Sequence[Override]) -> tuple[Override, ...]:
+    """The overrides that match none of the project's own resources (a `paths:`
+    glob with a typo, a tag nobody uses): they change nothing."""
+    # one resource of each kind alike for the match (a model's columns share its files)
+    alike = {
+        (r.file, r.yaml_file, r.tags, r.group, r.owner): r
+        for r in project.resources.values()
+        if r.package == project.name
+    }
+    return tuple(o for o in overrides if not any(_matches(o, r) for r in alike.values()))
+
+
 class _Settings:
     """Per-resource severity and options of one rule, after overrides."""
 

@@ -18,8 +18,9 @@ from normcheck import cache, suppression
 from normcheck._yaml import load_yaml
 from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import drop_reads, load_manifest, prefetched, prefetching
-from normcheck.checks.registry import LOCKED_RULE
+from normcheck.checks.registry import LOCKED_RULE, UNUSED_OVERRIDE
 from normcheck.config.loader import (
+    CONFIG_NAMES,
     display_path,
     extends_root,
     find_config,
@@ -33,6 +34,7 @@ from normcheck.engine import (
     count,
     evaluate,
     evaluate_early,
+    idle_overrides,
     may_fire,
     needs_columns,
 )
@@ -141,6 +143,7 @@ class _Evaluated:
     rule_count: int
     stats: Mapping[str, int] = field(default_factory=dict)
     blocked: tuple[LockViolation, ...] = ()  # overrides a lock held back on some resource
+    idle: tuple[Origin, ...] = ()  # overrides of a configuration file that match nothing
 
 
 SQL_TRACKING_RULES = (
@@ -317,7 +320,18 @@ def _evaluate_with(
         rule_count,
         stats,
         evaluation.blocked(),
+        _idle(project, config, selected),
     )
+
+
+def _idle(project: Project, config: Config, selected: set[str]) -> tuple[Origin, ...]:
+    """Where the overrides of the configuration files (the one run with, and any
+    `normcheck.yml` it extends: not the rule sets) that match nothing are."""
+    if UNUSED_OVERRIDE not in selected or config.rules[UNUSED_OVERRIDE].severity == "off":
+        return ()
+    mine = {*config.files[-1:], *(f for f in config.files if Path(f).name in CONFIG_NAMES)}
+    judged = [o for o in config.overrides if o.origin.file in mine]
+    return tuple(o.origin for o in idle_overrides(project, judged))
 
 
 def _cached_or_evaluated(
@@ -355,6 +369,7 @@ def _cached_or_evaluated(
             rule_count=hit.rule_count,
             stats={**hit.stats, "cached": 1},
             blocked=tuple(hit.blocked),
+            idle=tuple(hit.idle),
         )
     evaluated = _evaluate_project(project_dir, config, manifest_path, rule_ids, use_cache)
     if use_run_cache and not evaluated.crashes:
@@ -369,6 +384,7 @@ def _cached_or_evaluated(
             rule_count=evaluated.rule_count,
             stats=dict(evaluated.stats),
             blocked=list(evaluated.blocked),
+            idle=list(evaluated.idle),
         )
         cache.store(key, cached)
         cache.note_stored(manifest_path)
@@ -403,6 +419,18 @@ def _plugin_crashes(config: Config) -> list[RuleCrash]:
     return [RuleCrash(PLUGIN_CRASH, name, text) for name, text in config.plugin_failures]
 
 
+def _config_resource(file: str, project_dir: Path, monorepo: Path | None) -> str:
+    """A configuration file as a finding's resource: from its repository's root (else
+    from the project), not from wherever normcheck ran, nor per project of a monorepo:
+    its fingerprint, in SARIF, must be one."""
+    full = Path(file).resolve()
+    base = repository_root(str(full.parent)) or (monorepo or project_dir).resolve()
+    try:
+        return Path(os.path.relpath(full, base)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return full.as_posix()
+
+
 def _lock_findings(
     config: Config,
     violations: Iterable[LockViolation],
@@ -411,26 +439,47 @@ def _lock_findings(
 ) -> list[Finding]:
     findings = []
     for v in violations:
-        # the resource: the file from its repository's root (else from the project), not
-        # from wherever normcheck ran, nor per project of a monorepo: its fingerprint, in
-        # SARIF, must be one
-        full = Path(v.origin.file).resolve()
-        base = repository_root(str(full.parent)) or (monorepo or project_dir).resolve()
-        try:
-            resource = Path(os.path.relpath(full, base))
-        except ValueError:  # another drive (Windows)
-            resource = full
+        resource = _config_resource(v.origin.file, project_dir, monorepo)
         findings.append(
             Finding(
                 file=v.origin.file,
                 line=v.origin.line or 1,
                 rule=LOCKED_RULE,
-                resource=resource.as_posix(),
+                resource=resource,
                 message=v.message,
                 severity="error",
                 resource_type="config",
                 owner=config.team,
-                fingerprint=fingerprint(LOCKED_RULE, resource.as_posix(), f"{v.rule_id}:{v.key}"),
+                fingerprint=fingerprint(LOCKED_RULE, resource, f"{v.rule_id}:{v.key}"),
+            )
+        )
+    return findings
+
+
+def _idle_findings(
+    config: Config, idle: Iterable[Origin], project_dir: Path, monorepo: Path | None
+) -> list[Finding]:
+    overrides = {o.origin: o for o in config.overrides}
+    severity = config.rules[UNUSED_OVERRIDE].severity
+    findings = []
+    for origin in idle:
+        override = overrides[origin]  # the cache key holds the configuration's digest
+        criteria = "; ".join(
+            f"{name} {', '.join(f'`{v}`' for v in values)}" for name, values in override.criteria()
+        )
+        resource = _config_resource(origin.file, project_dir, monorepo)
+        findings.append(
+            Finding(
+                file=origin.file,
+                line=origin.line or 1,
+                rule=UNUSED_OVERRIDE,
+                resource=resource,
+                message=f"override matches none of the project's resources ({criteria or 'any'}), "
+                "so it changes nothing: fix its `match`, or remove it",
+                severity=severity,
+                resource_type="config",
+                owner=config.team,
+                fingerprint=fingerprint(UNUSED_OVERRIDE, resource, f"override:{origin.line}"),
             )
         )
     return findings
@@ -504,6 +553,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     findings = [
         *evaluated.findings,
         *_lock_findings(config, violations, project_dir, options.monorepo),
+        *_idle_findings(config, evaluated.idle, project_dir, options.monorepo),
     ]
     baselined: tuple[Finding, ...] = ()
     stale: tuple[baseline_mod.Entry, ...] = ()
@@ -650,8 +700,11 @@ def _read_ahead(options: RunOptions) -> Path | None:
 
 def combine(config: Config, results: Sequence[Result]) -> Result:
     seen: dict[str, Finding] = {}
+    idle = _idle_in_all(results)
     for result in results:
         for finding in result.findings:
+            if finding.rule == UNUSED_OVERRIDE and (finding.file, finding.line) not in idle:
+                continue
             seen.setdefault(f"{finding.fingerprint}:{finding.file}", finding)
     return Result(
         findings=sort_findings(seen.values()),
@@ -671,6 +724,23 @@ def combine(config: Config, results: Sequence[Result]) -> Result:
         stale_baseline=_stale_in_all(results),
         parts=tuple(results),
     )
+
+
+def _idle_in_all(results: Sequence[Result]) -> set[tuple[str, int]]:
+    """The overrides (file, line) that match nothing in every project whose
+    configuration holds them: a monorepo's `normcheck.yml` may have an override
+    for one project's folder, which the others do not have."""
+    reported: dict[tuple[str, int], int] = {}
+    for result in results:
+        for finding in result.findings:
+            if finding.rule == UNUSED_OVERRIDE:
+                place = (finding.file, finding.line)
+                reported[place] = reported.get(place, 0) + 1
+    return {
+        (file, line)
+        for (file, line), count in reported.items()
+        if count == sum(1 for r in results if file in r.config.files)
+    }
 
 
 def _stale_in_all(results: Sequence[Result]) -> tuple[baseline_mod.Entry, ...]:

@@ -28,6 +28,7 @@ from normcheck.checks.naming.vocabulary import vocabulary
 from normcheck.checks.normcheck.expired_suppression import expired_suppression
 from normcheck.checks.normcheck.locked_rule import locked_rule
 from normcheck.checks.normcheck.suppression_without_reason import suppression_without_reason
+from normcheck.checks.normcheck.unused_override import unused_override
 from normcheck.checks.normcheck.unused_suppression import unused_suppression
 from normcheck.checks.ownership.missing_owner import missing_owner
 from normcheck.checks.ownership.unknown_owner import unknown_owner
@@ -64,6 +65,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     unused_suppression,
     suppression_without_reason,
     expired_suppression,
+    unused_override,
     parse_error,
     select_star,
     hardcoded_relation,
@@ -85,6 +87,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
 )
 
 LOCKED_RULE = locked_rule.id
+UNUSED_OVERRIDE = unused_override.id
 
 
 def builtin_rules() -> Mapping[str, Rule]:

@@ -64,6 +64,16 @@ class Override:
     owners: tuple[str, ...] = ()
     rules: Mapping[str, OverrideRule] = field(default_factory=dict)
 
+    def criteria(self) -> list[tuple[str, tuple[str, ...]]]:
+        """What it matches on, by name, those given only."""
+        given = [
+            ("paths", self.paths),
+            ("tags", self.tags),
+            ("groups", self.groups),
+            ("owners", self.owners),
+        ]
+        return [(name, values) for name, values in given if values]
+
 
 @dataclass(frozen=True)
 class LockViolation:
