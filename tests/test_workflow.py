@@ -836,7 +836,7 @@ def test_baseline_hides_known_debt_and_shows_it_shrinking(project, capsys):
     )
     main(["check", "--parse", "always", "-q", "--baseline", str(baseline)])
     _, err = capsys.readouterr()
-    assert "1 baseline entry no longer matches (debt paid off)" in err
+    assert "1 baseline entry no longer matches (fixed, renamed or removed)" in err
     assert "to drop it" in err
     assert main(["baseline", "--parse", "never", "--prune"]) == 0
     out, _ = capsys.readouterr()
@@ -860,6 +860,36 @@ def test_baseline_from_config_and_locked_entries(project, capsys):
     assert locked["file"] == "debt.json"
     assert "locked rule `naming/model-prefix`" in locked["message"]
     assert code == 1
+
+
+def test_a_locked_rules_baseline_entry_is_its_findings_teams_and_stale_once_fixed(project, capsys):
+    """The entry's error went to the configuration's `team:`, not the finding's team,
+    and stayed, "fix the finding", after the finding was fixed."""
+    orders = project / "models/marts/orders.sql"
+    orders.write_text("{{ config(meta={'owner': 'finance'}) }}\n" + orders.read_text())
+    assert main(["baseline", "--parse", "always", "--output", "debt.json"]) == 0
+    capsys.readouterr()
+    (project / "central.yml").write_text(
+        "extends: [normcheck:default]\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n"
+    )
+    (project / "normcheck.yml").write_text(
+        "extends: [central.yml]\nteam: growth\nbaseline: debt.json\n" + CONFIG[11:]
+    )
+    _, report, _ = check(capsys)
+    locked = [f for f in report["findings"] if f["rule"] == "normcheck/locked-rule"]
+    assert [(f["file"], f["owner"]) for f in locked] == [("debt.json", "finance")]
+    assert "`normcheck baseline --prune` drops it" in locked[0]["message"]
+    # fixed: the model renamed (and what refers to it)
+    orders.rename(project / "models/marts/fct_orders.sql")
+    marts = project / "models/marts/_marts.yml"
+    marts.write_text(marts.read_text().replace("ref('orders')", "ref('fct_orders')"))
+    _, report, err = check(capsys, "--parse", "always")
+    assert "normcheck/locked-rule" not in {f["rule"] for f in report["findings"]}
+    # the renamed model's other entries, and the locked rule's: stale alike
+    assert "3 baseline entries no longer match" in err
+    assert main(["baseline", "--parse", "never", "--prune", "--output", "debt.json"]) == 0
+    assert "pruned 3 stale entries" in capsys.readouterr().out
+    assert "naming/model-prefix" not in (project / "debt.json").read_text()
 
 
 def test_a_baseline_entry_renamed_to_another_rule_hides_nothing(project, capsys):
@@ -1079,13 +1109,37 @@ def test_baseline_writes_through_a_link_and_keeps_the_files_mode(project, capsys
     [
         pytest.param("{", "invalid baseline JSON", id="broken JSON"),
         pytest.param("[" * 100_000, "nested too deeply", id="nested too deeply"),
-        pytest.param('{"version": 2, "entries": []}', "not a normcheck baseline", id="version"),
+        pytest.param(
+            '{"version": 2, "entries": []}',
+            "b.json:1: baseline version 2 is newer than this normcheck reads (version 1): "
+            "upgrade normcheck",
+            id="version",
+        ),
+        pytest.param('{"version": "1", "entries": []}', "not a normcheck baseline", id="text"),
         pytest.param(
             '{"version": true, "entries": []}', "not a normcheck baseline", id="true is not 1"
         ),
         pytest.param('{"version": 1}', "no `entries` list", id="no entries"),
         pytest.param(
             '{"version": 1, "entries": [{"rule": 1}]}', "needs rule, resource", id="bad entry"
+        ),
+        pytest.param(
+            '{"version": 1,\n "entries": [\n  {"rule": "a", "resource": "b", "fingerprint": "c"},'
+            '\n  {"rule": "a", "resource": "b"}\n]}',
+            "b.json:4: baseline entry needs rule, resource and fingerprint (text)",
+            id="the entry's line",
+        ),
+        pytest.param(
+            '{"version": 1, "entries": [\n{"rule": "a", "resource": "b", "fingerprint": "c",'
+            ' "why": "x"}]}',
+            "b.json:2: baseline entry has unknown key `why`",
+            id="unknown key",
+        ),
+        pytest.param(
+            '{"version": 1, "entries": [\n{"rule": "a", "resource": "b", "fingerprint": "c",'
+            ' "reason": 3}]}',
+            "b.json:2: baseline entry's `reason` must be text",
+            id="reason not text",
         ),
     ],
 )
@@ -1455,7 +1509,46 @@ def test_baseline_entries_of_rules_that_did_not_run_are_not_stale(project, capsy
     )
     (project / ".normcheck-baseline.json").write_text(json.dumps(data))
     _, _, err = check(capsys, "--select", selected, "--baseline", ".normcheck-baseline.json")
-    assert "1 baseline entry no longer matches (debt paid off)" in err
+    assert "1 baseline entry no longer matches (fixed, renamed or removed)" in err
+
+
+def test_baseline_keeps_reasons_and_the_entries_of_rules_that_did_not_run(project, capsys):
+    """`baseline --prune` with a rule switched off dropped that rule's entries (the
+    check called none of them stale), and debt accepted came back as new once the
+    rule was on again; a reason written in an entry was wiped by any rewrite."""
+    assert main(["baseline", "--parse", "never"]) == 0
+    capsys.readouterr()
+    path = project / ".normcheck-baseline.json"
+    data = json.loads(path.read_text())
+    rules = sorted({e["rule"] for e in data["entries"]})
+    assert len(rules) > 1
+    off, kept = rules[0], rules[-1]
+    for entry in data["entries"]:
+        if entry["rule"] == kept:
+            entry["reason"] = "owner renamed in Q3, ticket DATA-123"
+    path.write_text(json.dumps(data))
+    (project / "normcheck.yml").write_text(CONFIG + f"  {off}: 'off'\n")
+    assert main(["baseline", "--parse", "never", "--prune"]) == 0
+    out, _ = capsys.readouterr()
+    assert "pruned 0 stale entries" in out
+    assert f"of rules that did not run (`{off}`): not judged" in out
+
+    def same(entries: list[dict]) -> list[str]:
+        return sorted(json.dumps(e, sort_keys=True) for e in entries)
+
+    assert same(json.loads(path.read_text())["entries"]) == same(data["entries"])
+    # written anew: the same, reasons and all, and what changed is said
+    assert main(["baseline", "--parse", "never"]) == 0
+    assert "no longer found" not in capsys.readouterr().out
+    assert same(json.loads(path.read_text())["entries"]) == same(data["entries"])
+    # an entry whose finding is gone, and a finding not in it: said, and its reason
+    # gone with it (another fingerprint is other debt)
+    victim = next(e for e in data["entries"] if e["rule"] == kept)
+    path.write_text(path.read_text().replace(victim["fingerprint"], "0" * 20))
+    assert main(["baseline", "--parse", "never"]) == 0
+    assert "(1 new, 1 no longer found)" in capsys.readouterr().out
+    del victim["reason"]
+    assert same(json.loads(path.read_text())["entries"]) == same(data["entries"])
 
 
 def test_a_local_fail_on_never_does_not_pass_a_locked_rules_errors(project, capsys):

@@ -26,6 +26,10 @@ class Entry:
     resource: str
     fingerprint: str
     line: int = 0  # where it stands in the file (for findings about the entry itself)
+    reason: str = ""  # why the debt was accepted, when someone wrote it down
+
+
+KEYS = ("rule", "resource", "fingerprint")
 
 
 def baselinable(finding: Finding) -> bool:
@@ -34,11 +38,16 @@ def baselinable(finding: Finding) -> bool:
 
 
 def render(entries: Iterable[Entry]) -> str:
-    unique = sorted({(e.rule, e.resource, e.fingerprint) for e in entries})
-    rows = [
-        "    " + json.dumps({"rule": r, "resource": res, "fingerprint": fp}, sort_keys=True)
-        for r, res, fp in unique
-    ]
+    unique: dict[tuple[str, str, str], str] = {}
+    for e in entries:
+        key = (e.rule, e.resource, e.fingerprint)
+        unique[key] = unique.get(key) or e.reason
+    rows = []
+    for (rule, resource, fp), reason in sorted(unique.items()):
+        item = {"rule": rule, "resource": resource, "fingerprint": fp}
+        if reason:
+            item["reason"] = reason
+        rows.append("    " + json.dumps(item, sort_keys=True, ensure_ascii=False))
     body = ",\n".join(rows)
     return '{\n  "version": 1,\n  "entries": [\n' + body + ("\n" if rows else "") + "  ]\n}\n"
 
@@ -122,22 +131,52 @@ def load(path: Path, shown: str) -> list[Entry]:
         raise ArtifactError(f"invalid baseline JSON: {exc.msg}", shown, exc.lineno) from None
     except RecursionError:
         raise ArtifactError("invalid baseline JSON: nested too deeply", shown, 1) from None
-    if not isinstance(data, dict) or type(data.get("version")) is not int or data["version"] != 1:
+    version = data.get("version") if isinstance(data, dict) else None
+    if type(version) is int and version > 1:
+        raise ArtifactError(
+            f"baseline version {version} is newer than this normcheck reads (version 1): "
+            "upgrade normcheck",
+            shown,
+            1,
+        )
+    if not isinstance(data, dict) or type(version) is not int or version != 1:
         raise ArtifactError("not a normcheck baseline (expected version 1)", shown, 1)
     raw = data.get("entries")
     if not isinstance(raw, list):
         raise ArtifactError("baseline has no `entries` list", shown, 1)
     lines = text.splitlines()
     out = []
-    for item in raw:
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(k), str) for k in ("rule", "resource", "fingerprint")
-        ):
-            raise ArtifactError("baseline entry needs rule, resource and fingerprint", shown)
-        needle = f'"fingerprint": "{item["fingerprint"]}"'
-        line = next((n for n, text_line in enumerate(lines, 1) if needle in text_line), 1)
-        out.append(Entry(item["rule"], item["resource"], item["fingerprint"], line))
+    for index, item in enumerate(raw):
+        line = _line_of(item, index, lines)
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in KEYS):
+            raise ArtifactError(
+                "baseline entry needs rule, resource and fingerprint (text)", shown, line
+            )
+        unknown = sorted(set(item) - {*KEYS, "reason"})
+        if unknown:
+            raise ArtifactError(
+                f"baseline entry has unknown key `{unknown[0]}`: an entry has rule, resource, "
+                "fingerprint and, optionally, reason",
+                shown,
+                line,
+            )
+        reason = item.get("reason", "")
+        if not isinstance(reason, str):
+            raise ArtifactError("baseline entry's `reason` must be text", shown, line)
+        out.append(Entry(item["rule"], item["resource"], item["fingerprint"], line, reason))
     return out
+
+
+def _line_of(item: object, index: int, lines: list[str]) -> int:
+    """The line of the ``index``-th entry: the line with its fingerprint, else the
+    ``index``-th line after `"entries"` (one entry a line, as written)."""
+    if isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
+        needle = json.dumps(item["fingerprint"])
+        found = next((n for n, text in enumerate(lines, 1) if needle in text), None)
+        if found is not None:
+            return found
+    start = next((n for n, text in enumerate(lines, 1) if '"entries"' in text), 0)
+    return min(start + 1 + index, len(lines)) if start else 1
 
 
 @dataclass(frozen=True)
@@ -145,18 +184,22 @@ class Baselined:
     kept: tuple[Finding, ...]
     hidden: tuple[Finding, ...]
     stale: tuple[Entry, ...]
-    locked: tuple[Entry, ...]
+    # a locked rule's entries with the finding each would hide (it does not)
+    locked: tuple[tuple[Entry, Finding], ...]
 
 
 def apply(
     findings: Sequence[Finding], entries: Sequence[Entry], locked_rules: AbstractSet[str]
 ) -> Baselined:
-    """Hide findings whose fingerprint is in the baseline (never a locked rule's)."""
+    """Hide findings whose fingerprint is in the baseline (never a locked rule's).
+    A locked rule's entry is reported while its finding is there, and is stale,
+    as any other, once that is fixed."""
     usable = {e.fingerprint: e for e in entries if e.rule not in locked_rules}
-    locked = tuple(e for e in entries if e.rule in locked_rules)
+    held = {e.fingerprint: e for e in entries if e.rule in locked_rules}
     used: set[str] = set()
     kept = []
     hidden = []
+    locked = []
     for finding in findings:
         entry = usable.get(finding.fingerprint)
         # the entry's rule too: a fingerprint under another rule's name must not
@@ -164,7 +207,12 @@ def apply(
         if baselinable(finding) and entry is not None and entry.rule == finding.rule:
             used.add(finding.fingerprint)
             hidden.append(finding)
-        else:
-            kept.append(finding)
-    stale = tuple(sorted(e for fp, e in usable.items() if fp not in used))
-    return Baselined(tuple(kept), tuple(hidden), stale, locked)
+            continue
+        kept.append(finding)
+        entry = held.get(finding.fingerprint)
+        if entry is not None and entry.rule == finding.rule:
+            used.add(finding.fingerprint)
+            locked.append((entry, finding))
+    entries_left = (*usable.values(), *held.values())
+    stale = tuple(sorted(e for e in entries_left if e.fingerprint not in used))
+    return Baselined(tuple(kept), tuple(hidden), stale, tuple(sorted(locked, key=lambda p: p[0])))

@@ -11,6 +11,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -240,7 +241,7 @@ def check(
         stale = len(result.stale_baseline)
         click.echo(
             f"normcheck: {_entries(stale, 'baseline')} no longer "
-            f"{'matches' if stale == 1 else 'match'} (debt paid off): run "
+            f"{'matches' if stale == 1 else 'match'} (fixed, renamed or removed): run "
             f"`normcheck baseline --prune` to drop {'it' if stale == 1 else 'them'}",
             err=True,
         )
@@ -731,27 +732,50 @@ def _write_baseline(
     path: Path, results: Sequence[Result], prune: bool, say: Callable[[str], None]
 ) -> None:
     """Write (or, with ``prune``, only shrink) the baseline at ``path`` from these
-    results' findings, leaving out locked rules' findings."""
+    results' findings, leaving out locked rules' findings. The entries of rules
+    that did not run (`off`, a plugin not loaded) stay: nothing says they are paid
+    off. Reasons written in entries stay with them."""
     entries = []
     left = 0
+    ran: set[str] = set()
     for result in results:
         locked = result.config.locked_rules
         entries += baseline_mod.entries_for(result.findings, locked)
         left += sum(1 for f in result.findings if f.rule in locked)
+        ran.update(result.rules_run)
     shown = display_path(path.resolve())
     if prune:
         old = baseline_mod.load(path, shown)
-        current = {e.fingerprint for e in entries}
-        kept = [e for e in old if e.fingerprint in current]
+    else:
+        try:
+            old = baseline_mod.load(path, shown) if path.is_file() else []
+        except UserError:  # a broken file (a merge's conflict markers): written anew
+            old = []
+    current = {e.fingerprint for e in entries}
+    held = [e for e in old if e.rule not in ran]
+    if prune:
+        kept = [e for e in old if e.fingerprint in current or e.rule not in ran]
         baseline_mod.write_atomic(path, baseline_mod.render(kept), shown)
         remain = "remains" if len(kept) == 1 else "remain"
         say(f"pruned {_entries(len(old) - len(kept), 'stale')}; {len(kept)} {remain} in {shown}")
-        return
-    baseline_mod.write_atomic(path, baseline_mod.render(entries), shown)
-    say(f"wrote {_entries(len(entries))} to {shown}")
-    if left:
-        findings = "finding of locked rules is" if left == 1 else "findings of locked rules are"
-        say(f"{left} {findings} not baselined: fix {'it' if left == 1 else 'them'}")
+    else:
+        reasons = {e.fingerprint: e.reason for e in old if e.reason}
+        entries = [replace(e, reason=reasons.get(e.fingerprint, "")) for e in entries]
+        written = {(e.rule, e.resource, e.fingerprint) for e in (*entries, *held)}
+        baseline_mod.write_atomic(path, baseline_mod.render([*entries, *held]), shown)
+        before = {e.fingerprint for e in old if e.rule in ran}
+        added, gone = len(current - before), len(before - current)
+        change = f" ({added} new, {gone} no longer found)" if old and (added or gone) else ""
+        say(f"wrote {_entries(len(written))} to {shown}{change}")
+        if left:
+            findings = "finding of locked rules is" if left == 1 else "findings of locked rules are"
+            say(f"{left} {findings} not baselined: fix {'it' if left == 1 else 'them'}")
+    if held:
+        rules = sorted({e.rule for e in held})
+        named = ", ".join(f"`{r}`" for r in rules[:3]) + (
+            f" and {len(rules) - 3} more" if len(rules) > 3 else ""
+        )
+        say(f"kept {_entries(len(held))} of rules that did not run ({named}): not judged")
 
 
 def _silent(_: str) -> None:

@@ -570,15 +570,14 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
                 e.line,
                 LOCKED_RULE,
                 e.resource,
-                f"baseline entry for locked rule `{e.rule}` has no effect: fix the finding",
+                f"baseline entry for locked rule `{e.rule}` has no effect: fix the finding "
+                "(the entry is then stale: `normcheck baseline --prune` drops it)",
                 "error",
                 "baseline",
-                config.team,
+                finding.owner,  # the finding's team's, as the finding
                 fingerprint(LOCKED_RULE, e.resource, f"baseline:{e.fingerprint}"),
             )
-            for e in outcome.locked
-            # this project's: a file shared by a monorepo's projects holds the others' too
-            if e.resource in evaluated.resources or not options.monorepo
+            for e, finding in outcome.locked
         ]
     rules_run = tuple(r for r in rule_ids if config.rules[r].severity != "off")
     # an entry of a rule that did not run (`--select`, `--ignore`, `off`) is not known stale
