@@ -58,6 +58,10 @@ class Coverage:
         return self.parsed / self.models if self.models else 1.0
 
 
+# warehouses that store an unquoted name in capitals, as their catalogs list it
+UPPERCASE_WAREHOUSES = frozenset({"snowflake", "oracle", "exasol"})
+
+
 @dataclass
 class SqlAnalysis:
     """What rules ask about a model's SQL."""
@@ -70,6 +74,7 @@ class SqlAnalysis:
     memo: dict[str, object] = field(default_factory=dict)  # derived facts rules share
     _documented: dict[str, AbstractSet[str]] = field(default_factory=dict)
     _known: dict[str, AbstractSet[str]] = field(default_factory=dict)
+    catalog: Catalog | None = None  # the columns a star over a source or seed brings
 
     def of(self, uid: str) -> Facts | None:
         return self.facts.get(uid)
@@ -133,10 +138,20 @@ class SqlAnalysis:
             produced = self.produced(uid)
             if produced is not None:
                 return produced
-        documented = [self.project.resources[c] for c in resource.columns]
-        if not documented:
+        if self.catalog is not None:
+            in_catalog = self.catalog.columns_of(uid)
+            if in_catalog:  # what the warehouse has
+                upper = self.dialect in UPPERCASE_WAREHOUSES  # `ORDER_ID` is `order_id`
+                return [
+                    Column(name.lower() if upper and name.isupper() else name, data_type)
+                    for name, data_type in in_catalog
+                ]
+        if resource.type != "model" or not resource.contract_enforced:
+            # a YAML's `columns:` lists those someone documented (or tested), not all
+            # a source, a seed or a model has: only an enforced contract is the whole list
             return None
-        return [Column(c.name, c.data_type) for c in documented if not c.from_sql]
+        documented = [self.project.resources[c] for c in resource.columns]
+        return [Column(c.name, c.data_type) for c in documented if not c.from_sql] or None
 
     def coverage(self) -> Coverage:
         return Coverage(len(self.facts), sum(1 for f in self.facts.values() if f.error is None))
@@ -153,7 +168,8 @@ def _documented_names(project: Project, uid: str) -> set[str]:
 
 
 def _known_relations(project: Project, model: Resource) -> set[str]:
-    out = set()
+    # the model's own relation too: `{{ this }}` in an incremental model's filter
+    out = {parse_relation(model.relation)} if model.relation else set()
     for uid in model.depends_on:
         parent = project.resources.get(uid)
         if parent is not None and parent.relation:
@@ -537,6 +553,7 @@ def with_sql_columns(
     catalog when it has the column, else by the SQL), and the type the SQL gives
     a documented column whose catalog and YAML give none."""
     resources = dict(project.resources)
+    analysis.catalog = catalog
     for uid in analysis.facts:
         model = resources[uid]
         produced = analysis.produced(uid)

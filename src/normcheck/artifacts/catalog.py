@@ -12,6 +12,7 @@ from normcheck.errors import ArtifactError
 class CatalogColumn(msgspec.Struct, frozen=True):
     name: str
     type: str | None = None
+    index: int | None = None
 
 
 class CatalogTable(msgspec.Struct, frozen=True):
@@ -28,6 +29,15 @@ class Catalog(msgspec.Struct, frozen=True):
         if table is None:
             return {}
         return {c.name.lower(): c.type for c in table.columns.values() if c.type}
+
+    def columns_of(self, unique_id: str) -> list[tuple[str, str | None]]:
+        """The relation's columns in the warehouse's order, with their types."""
+        table = self.nodes.get(unique_id) or self.sources.get(unique_id)
+        if table is None:
+            return []
+        listed = list(table.columns.values())
+        ordered = sorted(listed, key=lambda c: c.index if c.index is not None else len(listed))
+        return [(c.name, c.type) for c in ordered]
 
 
 _DECODER = msgspec.json.Decoder(Catalog)
