@@ -967,6 +967,72 @@ def test_this_in_an_incremental_model_is_no_hardcoded_relation(tmp_path, monkeyp
     assert "sql/hardcoded-relation" not in rules
 
 
+WAREHOUSE_JINJA = {
+    "macros/star.sql": (
+        # dbt_utils.star's way: `*` when dbt only parses, the column list at run time
+        "{% macro star(from, except=[]) %}\n{%- if not execute -%}{% do return('*') %}"
+        "{%- endif -%}\n{%- for c in adapter.get_columns_in_relation(from) -%}"
+        "{{ c.name }}{{ ',' if not loop.last }}{%- endfor -%}\n{% endmacro %}\n"
+    ),
+    "models/staging/stg_orders.sql": (
+        "select 1 as order_id, 'card' as payment_method, 10 as amount, 'x' as status\n"
+    ),
+    "models/marts/fct_pivot.sql": (  # dbt's own run_query example
+        "{% set results = run_query('select distinct payment_method from x') %}\n"
+        "{% if execute %}{% set methods = results.columns[0].values() %}"
+        "{% else %}{% set methods = [] %}{% endif %}\n"
+        "select order_id,\n{% for m in methods %}sum(amount) as {{ m }}_amount,{% endfor %}\n"
+        "  sum(amount) as total_amount\nfrom {{ ref('stg_orders') }} group by 1\n"
+    ),
+    "models/marts/fct_star.sql": (
+        "select {{ star(from=ref('stg_orders'), except=['payment_method']) }}\n"
+        "from {{ ref('stg_orders') }}\n"
+    ),
+    "models/marts/fct_header.sql": (
+        "{% call set_sql_header(config) %}\ncreate temporary macro add_one(x) as x + 1;\n"
+        "{% endcall %}\nselect order_id from {{ ref('stg_orders') }}\n"
+    ),
+    "models/marts/fct_loop.sql": (
+        "select order_id,\n{% for s in not_a_macro('status') %}1 as {{ s }}_count,{% endfor %}\n"
+        "  1 as n\nfrom {{ ref('stg_orders') }}\n"
+    ),
+    "models/marts/fct_relation.sql": (
+        "{% set rel = adapter.get_relation(database='db', schema='raw', identifier='t') %}\n"
+        "select order_id from {{ ref('stg_orders') }}\n"
+        "{% if rel is none %}union all select order_id from {{ rel }}{% endif %}\n"
+    ),
+    "models/marts/_marts.yml": (
+        "version: 2\nmodels:\n  - name: fct_pivot\n    columns:\n"
+        "      - {name: order_id}\n      - {name: card_amount}\n      - {name: total_amount}\n"
+        "  - name: fct_star\n    columns:\n"
+        "      - {name: order_id}\n      - {name: amount}\n      - {name: status}\n"
+    ),
+    "macros/set_sql_header.sql": (
+        "{% macro set_sql_header(config) -%}\n  {{ config.set('sql_header', caller()) }}\n"
+        "{%- endmacro %}\n"
+    ),
+}
+
+
+def test_jinja_that_asks_the_warehouse_leaves_the_columns_unknown(tmp_path, monkeypatch, capsys):
+    """Rendered without a warehouse, `run_query`'s pivot has no columns and
+    `dbt_utils.star` is `*`: missing-column errors, a select-star and the excluded
+    column undocumented. `config.set` (set_sql_header) rendered `NULL`, a loop over
+    an unknown macro's value looped over its letters, and `get_relation()`'s None
+    was a relation `none` read by name."""
+    root = build_dbt_project(tmp_path, WAREHOUSE_JINJA)
+    (root / "normcheck.yml").write_text("extends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql,naming"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    marts = sorted(
+        (f["rule"], f["resource"]) for f in found if f["file"].startswith("models/marts/fct_")
+    )
+    # the model with a SQL header parses and is judged like any other; the others,
+    # whose columns only the warehouse knows, are not
+    assert marts == [("sql/undocumented-column", "model.shop.fct_header.order_id")], marts
+
+
 def test_items_are_compact_structs():
     item = Item("a", "int")
     assert (item.name, item.type, item.star, item.excluded) == ("a", "int", None, [])

@@ -39,11 +39,54 @@ class _MacroReturn(Exception):
         self.value = value
 
 
+# Whether the model being rendered asked the warehouse (`execute`, `run_query`,
+# `adapter.get_columns_in_relation`, ...) or looped over a placeholder: what
+# normcheck rendered without one is then not what dbt compiles, whose columns
+# (a pivot over `run_query`'s values, `dbt_utils.star`) are not known.
+_ASKED = [False]
+
+
+def _asked() -> None:
+    _ASKED[0] = True
+
+
+def _asking(value: object) -> Callable[..., object]:
+    def call(*args: object, **kwargs: object) -> object:
+        _asked()
+        return value
+
+    return call
+
+
+class _Placeholder(str):
+    """The neutral `NULL` an unknown call renders as; a loop over it (the values
+    an unknown macro would have returned) runs no time, and says so."""
+
+    def __iter__(self) -> Iterator[str]:
+        _asked()
+        return iter(())
+
+
+PLACEHOLDER_VALUE = _Placeholder(PLACEHOLDER)
+
+
+class _Execute:
+    """dbt's `execute`: false, as when dbt parses; a model that asks is one whose
+    compiled SQL depends on the warehouse."""
+
+    def __bool__(self) -> bool:
+        _asked()
+        return False
+
+    def __str__(self) -> str:
+        return "False"
+
+
 class _Undefined(jinja2.ChainableUndefined):
     """Unknown names render as nothing, and calling one yields a neutral NULL."""
 
     def __call__(self, *args: object, **kwargs: object) -> str:  # type: ignore[override]
-        return PLACEHOLDER
+        return PLACEHOLDER_VALUE
 
     def __iter__(self) -> Iterator[object]:
         return iter(())
@@ -117,12 +160,14 @@ class _Adapter:
         return self._renderer.adapter
 
     def get_columns_in_relation(self, *args: object, **kwargs: object) -> list[object]:
+        _asked()
         return []
 
     def get_relation(self, *args: object, **kwargs: object) -> None:
-        return None
+        _asked()  # and None: no relation, as when dbt parses
 
     def get_missing_columns(self, *args: object, **kwargs: object) -> list[object]:
+        _asked()
         return []
 
     def __getattr__(self, name: str) -> object:
@@ -141,6 +186,9 @@ class _Config:
 
     def require(self, key: str) -> object:
         return self._values.get(key)
+
+    def set(self, *args: object, **kwargs: object) -> str:  # `set_sql_header`'s
+        return ""
 
 
 class _Column:
@@ -234,14 +282,14 @@ class Renderer:
             adapter=_Adapter(self),
             api={"Column": _Column, "Relation": _Undefined(name="api.Relation")},
             exceptions=_Exceptions(),
-            execute=False,
+            execute=_Execute(),
             flags=_Undefined(name="flags"),
             modules=_Modules,
             log=lambda *a, **k: "",
             print=lambda *a, **k: "",
-            run_query=lambda *a, **k: None,
-            load_result=lambda *a, **k: None,
-            statement=lambda *a, **k: "",
+            run_query=_asking(None),
+            load_result=_asking(None),
+            statement=_asking(""),
             tojson=lambda v, **k: json.dumps(v, sort_keys=True, default=str),
             fromjson=lambda v, default=None: _safe(json.loads, v, default),
             toyaml=lambda v, **k: yaml.safe_dump(v, sort_keys=True),
@@ -282,7 +330,7 @@ class Renderer:
         def call(*args: object, **kwargs: object) -> object:
             macro = self.lookup(name)
             if macro is None:
-                return PLACEHOLDER
+                return PLACEHOLDER_VALUE
             return macro(*args, **kwargs)  # type: ignore[operator]
 
         return call
@@ -332,8 +380,14 @@ class Renderer:
         expressions that call ref(), source(), config(), var(), env_var() or a
         macro with literal arguments, plus `{% if is_incremental() %}` blocks (most
         models; lines are kept), else by compiling the model's template."""
+        _ASKED[0] = False
         simple = self._substitute(model)
         return simple if simple is not None else self._render_jinja(model)
+
+    @property
+    def asked(self) -> bool:
+        """Whether the last model rendered asked the warehouse (see ``_ASKED``)."""
+        return _ASKED[0]
 
     def _substitute(self, model: RenderInput) -> str | None:
         code = model.raw_code
@@ -449,7 +503,7 @@ class Renderer:
         def var(name: str, default: object = None) -> object:
             if name in self.variables:
                 return self.variables[name]
-            return PLACEHOLDER if default is None else default
+            return PLACEHOLDER_VALUE if default is None else default
 
         return {
             "ref": ref,

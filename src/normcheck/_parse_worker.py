@@ -39,11 +39,31 @@ def work(job: Job, dialect: str, renderer: Renderer) -> tuple[str, Facts]:
         except RenderError as exc:
             return uid, Facts(error=f"could not render the model's Jinja: {exc}")
     facts = analyse(sql, dialect)
-    if facts.error is not None and model is not None:
+    if model is None:
+        return uid, facts
+    if facts.error is not None:
         facts = msgspec.structs.replace(
             facts, error_line=_raw_line(sql, facts.error_line, model.raw_code)
         )
+    elif renderer.asked:
+        facts = _unsure(facts, model.raw_code)
     return uid, facts
+
+
+def _unsure(facts: Facts, raw: str) -> Facts:
+    """The facts of a model whose Jinja asked the warehouse (`execute`,
+    `run_query`, `dbt_utils.star`): its columns are unknown; a star is the
+    model's own only when its file has one (`dbt_utils.star` renders `*` here,
+    a column list in dbt); a relation `adapter.get_relation()` gave as None is
+    none read by name."""
+    tables = [t for t in facts.tables if t.rsplit(".", 1)[-1] != "none"]
+    return msgspec.structs.replace(
+        facts,
+        items=None,
+        star=facts.star and "*" in raw,
+        tables=tables,
+        table_lines={k: v for k, v in facts.table_lines.items() if k in tables},
+    )
 
 
 def _raw_line(rendered: str, line: int | None, raw: str) -> int | None:
