@@ -304,6 +304,7 @@ def test_counts_and_clean_share_per_team_and_family(tmp_path):
         ),
         baselined_findings=(finding("naming/model-prefix", "model.s.c", "error", "finance"),),
         resources=resources,
+        rules_run=("naming/model-prefix", "normcheck/unused-suppression"),
     )
     card = scorecard.build(result)
     assert [t.team for t in card.teams] == ["growth", "", "finance"]
@@ -462,3 +463,16 @@ def test_a_name_cannot_leave_its_code_span_in_markdown(name):
     assert tags <= {"tr", "td", "code", "tbody", "table"}, rendered
     spans = re.findall(r"<code>(.*?)</code>", row.split("</td>")[1])
     assert [html.unescape(s) for s in spans] == [where], rendered
+
+
+def test_a_report_of_some_rules_shows_only_their_families(sample, monkeypatch, capsys):
+    """`report --ignore docs,sql` showed the docs and sql columns green for every
+    team, though those rules never ran."""
+    monkeypatch.chdir(sample.parent)
+    args = ["report", "--project-dir", "sample_project", "--parse", "never", "--no-cache"]
+    main(args)
+    families = capsys.readouterr()[0].split("by rule family", 1)[1].splitlines()[0].split()
+    assert {"docs", "naming", "ownership"} <= set(families)
+    main([*args, "--ignore", "docs,metrics,ownership"])  # the central set locks ownership
+    fewer = capsys.readouterr()[0].split("by rule family", 1)[1].splitlines()[0].split()
+    assert fewer == [f for f in families if f not in ("docs", "metrics")]

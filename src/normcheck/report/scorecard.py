@@ -211,8 +211,10 @@ def build(result: Result) -> Scorecard:
     for row in all_rows:
         tally.add(row, resources)
     sizes = Counter(resources.values())
+    # the families of the rules that ran (not those `--select` / `--ignore` left out,
+    # which would read green)
     families = sorted(
-        {rc.rule.family for rc in config.rules.values() if rc.severity != "off"}
+        {config.rules[r].rule.family for r in result.rules_run if r in config.rules}
         | {row.finding.family for row in all_rows}
     )
     team_names = set(sizes) | {row.team for row in all_rows}
