@@ -4,13 +4,15 @@ and each team's findings in a collapsed section."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from normcheck.report import scorecard
 from normcheck.report._common import DOCS_HINT, LIGHT_EMOJI, md_cell, plural
 from normcheck.report.markdown import finding_rows
 from normcheck.report.scorecard import Cell, describe
 from normcheck.run import Result
 
-MAX_CHARS = 1_000_000  # GitHub's limit for a step summary; wikis take more
+MAX_CHARS = 60_000  # as `check`'s: a GitHub issue or comment holds 65,536
 
 
 def _light(cell: Cell) -> str:
@@ -73,10 +75,16 @@ def render_card_markdown(result: Result) -> str:
         mine = [r for r in card.rows if r.team == team.team]
         if not mine:
             continue
-        lines, left = finding_rows(mine, budget)
-        budget -= sum(len(line) + 1 for line in lines)
+        # accepted debt by rule, not finding by finding (a legacy project's thousands)
+        listed = [r for r in mine if r.status != scorecard.BASELINED]
+        debt = Counter(r.finding.rule for r in mine if r.status == scorecard.BASELINED)
+        lines, left = finding_rows(listed, budget) if listed else ([], 0)
         if left:
             lines += ["", f"… and {left} more: see `normcheck check --format json`."]
+        if debt:
+            lines += ["", "Baselined (accepted debt):", "", "| rule | findings |", "|---|---:|"]
+            lines += [f"| `{rule}` | {n} |" for rule, n in sorted(debt.items())]
+        budget -= sum(len(line) + 1 for line in lines)
         summary = f"{LIGHT_EMOJI[team.total.light]} {md_cell(team.name)}: "
         summary += plural(len(mine), "finding")
         out += ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
