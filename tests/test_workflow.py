@@ -838,6 +838,22 @@ def test_baseline_hides_known_debt_and_shows_it_shrinking(project, capsys):
     _, err = capsys.readouterr()
     assert "1 baseline entry no longer matches (fixed, renamed or removed)" in err
     assert "to drop it" in err
+    # in the Markdown summary a pull request shows too
+    main(
+        [
+            "check",
+            "--parse",
+            "never",
+            "-q",
+            "--baseline",
+            str(baseline),
+            "--output",
+            "markdown:s.md",
+        ]
+    )
+    capsys.readouterr()
+    summary = (project / "s.md").read_text()
+    assert "\n1 baseline entry no longer matches (fixed, renamed or removed): run " in summary
     assert main(["baseline", "--parse", "never", "--prune"]) == 0
     out, _ = capsys.readouterr()
     assert "pruned 1 stale entry;" in out

@@ -38,6 +38,7 @@ from normcheck.errors import (
     UserError,
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
+from normcheck.report._common import stale_note
 from normcheck.run import PLUGIN_CRASH, Result, RunOptions, project_configs, retain_for_exit, run
 from normcheck.starter import starter
 
@@ -238,13 +239,7 @@ def check(
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
     if result.stale_baseline:
-        stale = len(result.stale_baseline)
-        click.echo(
-            f"normcheck: {_entries(stale, 'baseline')} no longer "
-            f"{'matches' if stale == 1 else 'match'} (fixed, renamed or removed): run "
-            f"`normcheck baseline --prune` to drop {'it' if stale == 1 else 'them'}",
-            err=True,
-        )
+        click.echo(f"normcheck: {stale_note(len(result.stale_baseline))}", err=True)
     return _exit_code(result, fail_on)
 
 

@@ -79,3 +79,12 @@ def html_text(text: str) -> str:
     """Escaped HTML, with `backticked` names as <code>."""
     escaped = html.escape(text, quote=True)
     return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped)
+
+
+def stale_note(n: int) -> str:
+    """What to say of ``n`` baseline entries no finding matched any more."""
+    entries = "entry no longer matches" if n == 1 else "entries no longer match"
+    return (
+        f"{n} baseline {entries} (fixed, renamed or removed): run "
+        f"`normcheck baseline --prune` to drop {'it' if n == 1 else 'them'}"
+    )

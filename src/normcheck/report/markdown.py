@@ -16,6 +16,7 @@ from normcheck.report._common import (
     md_cell,
     md_code,
     plural,
+    stale_note,
     summary_line,
 )
 from normcheck.run import Result
@@ -92,5 +93,7 @@ def render_markdown(result: Result) -> str:
         counts = result.summary()
         what = ", ".join(f"{counts[k]} {k}" for k in ("suppressed", "baselined") if counts[k])
         out += _details(f"Not counted: {what}", lines + _more(left))
+    if result.stale_baseline:  # the debt going down, where the PR shows it
+        out += [stale_note(len(result.stale_baseline)) + ".", ""]
     out.append(f"<sub>{DOCS_HINT}</sub>")
     return "\n".join(out) + "\n"
