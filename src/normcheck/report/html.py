@@ -190,7 +190,8 @@ def _team_card(team: TeamRow) -> str:
 
 def _grid_cell(cell: Cell) -> str:
     c = cell.counts
-    parts = [f"{n}{t}" for n, t in ((c.errors, "E"), (c.warnings, "W"), (c.infos, "I")) if n]
+    tagged = ((c.errors, "E"), (c.warnings, "W"), (c.infos, "I"), (c.baselined, "B"))
+    parts = [f"{n}{t}" for n, t in tagged if n]
     label = " ".join(parts) or "✓"
     title = f"{cell.light}: {_counts_text(cell)}"
     return (
@@ -340,7 +341,8 @@ warning (infos are advice; suppressed and baselined findings are counted apart).
 <section id="families">
 <h2>By rule family</h2>
 {_grid(card)}
-<p class="legend">E = errors, W = warnings, I = infos; ✓ = nothing open.</p>
+<p class="legend">E = errors, W = warnings, I = infos, B = baselined (accepted debt, not in
+the light); ✓ = nothing open nor baselined.</p>
 </section>
 <section id="chart">
 <h2>Open findings per team and rule family</h2>

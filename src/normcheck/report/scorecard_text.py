@@ -18,8 +18,8 @@ Style = Callable[[str, str], str]  # (padded text, light or "") -> text
 
 def _counts(cell: Cell) -> str:
     c = cell.counts
-    parts = [f"{n}{tag}" for n, tag in ((c.errors, "e"), (c.warnings, "w"), (c.infos, "i")) if n]
-    return " ".join(parts)
+    tagged = ((c.errors, "e"), (c.warnings, "w"), (c.infos, "i"), (c.baselined, "b"))
+    return " ".join(f"{n}{tag}" for n, tag in tagged if n)
 
 
 def _clean(cell: Cell) -> str:
@@ -99,6 +99,7 @@ def _render(card: Scorecard, style: Style) -> str:
         "",
         table(["by rule family", *card.families], grid_rows, style),
         "",
-        "e = errors, w = warnings, i = infos; clean = resources with no open error or warning",
+        "e = errors, w = warnings, i = infos, b = baselined (accepted debt, not in the light); "
+        "clean = resources with no open error or warning",
     ]
     return "\n".join(parts) + "\n"
