@@ -19,6 +19,12 @@ def _light(cell: Cell) -> str:
     return f"{LIGHT_EMOJI[cell.light]} {cell.light}"
 
 
+def _clean(cell: Cell) -> str:
+    if cell.share is None:
+        return cell.percent
+    return f"{cell.percent} ({cell.clean}/{cell.resources})"
+
+
 def _grid_cell(cell: Cell) -> str:
     c = cell.counts
     counted = ((c.errors, "error"), (c.warnings, "warning"), (c.infos, "info"))
@@ -45,17 +51,14 @@ def render_card_markdown(result: Result) -> str:
         name = md_cell(team.name)
         if not team.registered:
             name += " (not in the owners registry)"
-        clean = team.total.percent
-        if team.total.share is not None:
-            clean += f" ({team.total.clean}/{team.total.resources})"
         out.append(
             f"| {name} | {_light(team.total)} | {c.errors} | {c.warnings} | {c.infos} "
-            f"| {c.suppressed} | {c.baselined} | {clean} |"
+            f"| {c.suppressed} | {c.baselined} | {_clean(team.total)} |"
         )
     c = card.total.counts
     out.append(
         f"| **all teams** | {_light(card.total)} | {c.errors} | {c.warnings} | {c.infos} "
-        f"| {c.suppressed} | {c.baselined} | {card.total.percent} |"
+        f"| {c.suppressed} | {c.baselined} | {_clean(card.total)} |"
     )
     out += ["", f"Lights: {describe(card.thresholds)}. Clean: no open error or warning.", ""]
     out += ["## By rule family", ""]
