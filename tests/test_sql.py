@@ -1033,6 +1033,38 @@ def test_jinja_that_asks_the_warehouse_leaves_the_columns_unknown(tmp_path, monk
     assert marts == [("sql/undocumented-column", "model.shop.fct_header.order_id")], marts
 
 
+def test_columns_are_on_their_lines_when_jinja_trims_lines_away(tmp_path, monkeypatch, capsys):
+    """`{#- ... -#}` and `{%- set ... -%}` trim the lines they stand on: the rendered
+    final select was 9 lines up, and each column was put at the nearest line with
+    its name, in the CTE (lines 13 and 14)."""
+    model = (
+        "{#-\n  A comment\n  over several lines\n  that Jinja trims\n-#}\n"
+        "{%- set cols = [\n    'order_id',\n    'customer_id',\n] -%}\n"
+        "with base as (\n    select\n        order_id,\n        customer_id,\n"
+        "        amount\n    from {{ ref('stg_orders') }}\n)\n"
+        "select\n    order_id,\n    customer_id,\n    amount\nfrom base\n"
+    )
+    assert model.splitlines()[18] == "    customer_id,"  # line 19
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/staging/stg_orders.sql": "select 1 as order_id, 2 as customer_id, 3 as amount\n",
+            "models/marts/fct_orders.sql": model,
+            "models/marts/_marts.yml": (
+                "version: 2\nmodels:\n  - name: fct_orders\n    columns: [{name: order_id}]\n"
+            ),
+        },
+    )
+    (root / "normcheck.yml").write_text("extends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert sorted((f["resource"], f["line"]) for f in found) == [
+        ("model.shop.fct_orders.amount", 20),
+        ("model.shop.fct_orders.customer_id", 19),
+    ]
+
+
 def test_items_are_compact_structs():
     item = Item("a", "int")
     assert (item.name, item.type, item.star, item.excluded) == ("a", "int", None, [])

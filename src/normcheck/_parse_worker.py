@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 
@@ -45,9 +46,49 @@ def work(job: Job, dialect: str, renderer: Renderer) -> tuple[str, Facts]:
         facts = msgspec.structs.replace(
             facts, error_line=_raw_line(sql, facts.error_line, model.raw_code)
         )
-    elif renderer.asked:
+        return uid, facts
+    if renderer.asked:
         facts = _unsure(facts, model.raw_code)
+    if sql.count("\n") != model.raw_code.count("\n"):  # a loop, a trimmed tag: lines moved
+        facts = _on_raw_lines(facts, _line_map(sql, model.raw_code))
     return uid, facts
+
+
+def _line_map(rendered: str, raw: str) -> Callable[[int | None], int | None]:
+    """Each line of the rendered SQL to the model file's line it comes from: the
+    lines with the same text matched in order (difflib), one in between moved as
+    the last matched line before it (a macro's output, a loop's lines)."""
+    import difflib  # only for models whose rendering moved lines
+
+    def stripped(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines()]
+
+    raw_lines = stripped(raw)
+    matcher = difflib.SequenceMatcher(None, stripped(rendered), raw_lines, autojunk=False)
+    blocks = [(b.a + 1, b.b + 1, b.size) for b in matcher.get_matching_blocks() if b.size]
+    last = max(len(raw_lines), 1)
+
+    def moved(line: int | None) -> int | None:
+        if line is None:
+            return None
+        before = [block for block in blocks if block[0] <= line]
+        if not before:
+            return min(line, last)
+        a, b, size = before[-1]
+        # in the block: the same line; after it: the file's next line (a loop's, a macro's)
+        return line - a + b if line < a + size else min(b + size, last)
+
+    return moved
+
+
+def _on_raw_lines(facts: Facts, moved: Callable[[int | None], int | None]) -> Facts:
+    items = facts.items
+    if items is not None:
+        items = [msgspec.structs.replace(item, line=moved(item.line)) for item in items]
+    table_lines = {}
+    for table, line in facts.table_lines.items():
+        table_lines[table] = moved(line) or line
+    return msgspec.structs.replace(facts, items=items, table_lines=table_lines)
 
 
 def _unsure(facts: Facts, raw: str) -> Facts:
