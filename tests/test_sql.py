@@ -1065,6 +1065,25 @@ def test_columns_are_on_their_lines_when_jinja_trims_lines_away(tmp_path, monkey
     ]
 
 
+def test_an_adapter_sqlglot_has_no_dialect_for_is_said(tmp_path, monkeypatch, capsys):
+    """A Vertica project's SQL was parsed as generic SQL without a word."""
+    root = build_dbt_project(tmp_path, {"models/marts/fct_a.sql": "select 1 as a_id\n"})
+    (root / "normcheck.yml").write_text("extends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+    manifest = root / "target" / "manifest.json"
+    main(["check", "--parse", "never", "-q"])
+    assert "no dialect" not in capsys.readouterr().err
+    data = json.loads(manifest.read_text())
+    data["metadata"]["adapter_type"] = "vertica"
+    manifest.write_text(json.dumps(data))
+    for _ in range(2):  # the warm run too
+        main(["check", "--parse", "never", "-q"])
+        assert "sqlglot has no dialect for this project's adapter" in capsys.readouterr().err
+    (root / "normcheck.yml").write_text("extends: [normcheck:recommended]\ndialect: postgres\n")
+    main(["check", "--parse", "never", "-q"])
+    assert "no dialect" not in capsys.readouterr().err
+
+
 def test_items_are_compact_structs():
     item = Item("a", "int")
     assert (item.name, item.type, item.star, item.excluded) == ("a", "int", None, [])

@@ -275,6 +275,8 @@ def _evaluate_with(
             sql.project = project
             coverage = sql.coverage()
             stats = {"sql_models": coverage.models, "sql_parsed": coverage.parsed}
+            if sql.dialect == "" and project.adapter:  # said once the run is over
+                stats["sql_generic"] = 1
     evaluation = evaluate(project, config, rule_ids, prefix, sql, early)
     # and what else this run built: freeing it costs 10 ms on 5,000 models
     _retain(manifest, project, evaluation, sql, early, parsing, catalog)
@@ -549,6 +551,11 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
     evaluated = _cached_or_evaluated(
         project_dir, config, manifest_path, rule_ids, options.use_cache, whole_run_cache
     )
+    if evaluated.stats.get("sql_generic"):
+        notes.append(
+            "sqlglot has no dialect for this project's adapter: its SQL is parsed as generic "
+            "SQL; set `dialect:` in normcheck.yml to the nearest one"
+        )
     violations = (*config.violations, *evaluated.blocked)
     findings = [
         *evaluated.findings,

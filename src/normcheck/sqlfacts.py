@@ -14,6 +14,9 @@ import msgspec
 
 DIALECTS = {
     "athena": "athena",
+    "exasol": "exasol",
+    "greenplum": "postgres",  # Postgres underneath
+    "singlestore": "singlestore",
     "bigquery": "bigquery",
     "clickhouse": "clickhouse",
     "databricks": "databricks",
