@@ -380,3 +380,45 @@ def test_a_derived_rules_default_severity_is_its_rule_sets(tmp_path, capsys, mon
     assert main(["rules"]) == 0
     (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("acme/")]
     assert line.split()[:4] == ["acme/staging-names", "acme", "off", "off"]
+
+
+EXITS = '''
+import sys
+from normcheck.api import Hit, rule
+
+@rule("acme/exits", severity="warning", targets=["model"])
+def exits(model, ctx):
+    """Exits."""
+    if model.name == "fct_orders":
+        sys.exit(0)
+    return iter(())
+'''
+
+
+def test_a_plugin_calling_sys_exit_is_its_crash_not_the_exit_code(tmp_path, monkeypatch, capsys):
+    """`sys.exit(0)` in a rule or at import ended the run with exit 0, nothing said."""
+    root = build_dbt_project(
+        tmp_path, {**MARTS, "models/marts/legacy_report.sql": "select 1 as x\n"}
+    )
+    (root / "exits.py").write_text(EXITS)
+    (root / "rules.py").write_text(PLUGIN)
+    (root / "at_import.py").write_text(
+        'import argparse\nargparse.ArgumentParser().parse_args(["--x"])\n'
+    )
+    (root / "normcheck.yml").write_text(
+        "plugins: [exits.py, rules.py]\nrules:\n  acme/exits: error\n  acme/no-legacy: error\n"
+    )
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json", "--parse", "never", "--select", "acme"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "rule `acme/exits` raised on `model.shop.fct_orders`" in err
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["acme/no-legacy"]
+    (root / "normcheck.yml").write_text(
+        "plugins: [at_import.py, rules.py]\nrules:\n  acme/no-legacy: error\n"
+    )
+    code = main(["check", "--format", "json", "--parse", "never", "--select", "acme"])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "plugin `at_import.py` failed to import" in err
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["acme/no-legacy"]

@@ -456,7 +456,9 @@ class _Runner:
                                 findings.append((_uid(subject), finding))
                     except NormcheckError:
                         raise  # the user's input is broken (a property file, say): exit 2
-                    except Exception:
+                    except (KeyboardInterrupt, GeneratorExit):
+                        raise
+                    except BaseException:  # sys.exit() in a rule too: the rule's crash
                         crashes.append(RuleCrash(rule_id, _uid(subject), traceback.format_exc()))
         return findings, crashes
 

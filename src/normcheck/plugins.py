@@ -152,7 +152,9 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
         digest.update(f"{name}:{getattr(dist, 'version', '')}".encode())
         try:
             loaded = point.load()
-        except Exception:
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException:  # sys.exit() or argparse at import too: the plugin's crash
             found.failures.append(PluginFailure(name, traceback.format_exc()))
             continue
         _add(found, _rules_in(loaded), name, builtin)
@@ -180,7 +182,9 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
             raise ConfigError(
                 f"plugin does not compile: SyntaxError: {exc.msg}", where, exc.lineno
             ) from None
-        except Exception:
+        except (KeyboardInterrupt, GeneratorExit):
+            raise
+        except BaseException:  # sys.exit() or argparse at import too: the plugin's crash
             del sys.modules[module_name]
             found.failures.append(PluginFailure(shown, traceback.format_exc()))
             continue
