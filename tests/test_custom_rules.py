@@ -422,3 +422,65 @@ def test_a_plugin_calling_sys_exit_is_its_crash_not_the_exit_code(tmp_path, monk
     assert code == 3
     assert "plugin `at_import.py` failed to import" in err
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["acme/no-legacy"]
+
+
+BAD_HITS = '''
+from normcheck.api import Hit, rule
+
+@rule("acme/no-message", severity="warning", targets=["model"])
+def no_message(model, ctx):
+    """A Hit whose message is None (a missing description)."""
+    if model.name == "fct_orders":
+        yield Hit(model.description or None)
+
+@rule("acme/number", severity="warning", targets=["model"])
+def number(model, ctx):
+    """A Hit whose message is a number."""
+    yield Hit(42)
+
+@rule("acme/text", severity="warning", targets=["model"])
+def text(model, ctx):
+    """A string, not a Hit."""
+    yield "oops"
+
+@rule("acme/bad-line", severity="warning", targets=["model"])
+def bad_line(model, ctx):
+    """A line that is no line."""
+    yield Hit("x", where="file", line=-3)
+
+@rule("acme/none", severity="warning", targets=["model"])
+def none(model, ctx):
+    """Returns None."""
+'''
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "wrong"),
+    [
+        ("acme/no-message", "yielded a Hit with `message` None (NoneType), not a string"),
+        ("acme/number", "yielded a Hit with `message` 42 (int), not a string"),
+        ("acme/text", "yielded 'oops' (str): a rule yields"),
+        ("acme/bad-line", "yielded a Hit with `line` -3 (int), not a line number"),
+        ("acme/none", "returned None: a rule yields"),
+    ],
+)
+def test_a_bad_hit_is_a_crash_of_its_rule(tmp_path, monkeypatch, capsys, rule_id, wrong):
+    """It was copied into a finding and broke sorting or a report later: exit 3 as
+    "a bug in normcheck", no findings of any rule."""
+    root = build_dbt_project(
+        tmp_path, {**MARTS, "models/marts/legacy_report.sql": "select 1 as x\n"}
+    )
+    (root / "bad.py").write_text(BAD_HITS)
+    (root / "rules.py").write_text(PLUGIN)
+    (root / "normcheck.yml").write_text(
+        f"plugins: [bad.py, rules.py]\nrules:\n  {rule_id}: error\n  acme/no-legacy: error\n"
+    )
+    monkeypatch.chdir(root)
+    for fmt in ("json", "text", "sarif"):
+        code = main(["check", "--format", fmt, "--parse", "never", "--select", "acme"])
+        out, err = capsys.readouterr()
+        assert code == 3, err
+        assert f"rule `{rule_id}` raised on `model.shop." in err
+        assert "legacy_report" in out  # the other rule's finding
+    log = Path(err.rsplit("Traceback written to ", 1)[1].strip()).read_text()
+    assert f"rule `{rule_id}` {wrong}" in log

@@ -447,7 +447,11 @@ class _Runner:
                             continue
                         severity, ctx = resolved
                     try:
-                        for hit in func(subject, ctx):
+                        hits = func(subject, ctx)
+                        if hits is None:
+                            raise TypeError(f"rule `{rule_id}` returned None: {_YIELD}")
+                        for hit in hits:
+                            _check_hit(rule_id, hit)  # a bad one is this rule's crash
                             about = hit.resource or (
                                 subject if isinstance(subject, Resource) else None
                             )
@@ -461,6 +465,41 @@ class _Runner:
                     except BaseException:  # sys.exit() in a rule too: the rule's crash
                         crashes.append(RuleCrash(rule_id, _uid(subject), traceback.format_exc()))
         return findings, crashes
+
+
+_YIELD = "a rule yields (or returns an iterable of) normcheck.api.Hit"
+
+
+def _check_hit(rule_id: str, hit: object) -> None:
+    """Raise TypeError naming what is wrong with what a rule yielded: found here,
+    in the rule's own try, not later in sorting or a report (blamed on normcheck)."""
+    if not isinstance(hit, Hit):
+        raise TypeError(f"rule `{rule_id}` yielded {_shown(hit)}: {_YIELD}")
+    wrong = None
+    if not isinstance(hit.message, str):
+        wrong = f"`message` {_shown(hit.message)}, not a string"
+    elif not isinstance(hit.key, str):
+        wrong = f"`key` {_shown(hit.key)}, not a string"
+    elif not isinstance(hit.yaml_key, tuple) or not all(
+        isinstance(step, (str, int, tuple)) for step in hit.yaml_key
+    ):
+        wrong = f"`yaml_key` {_shown(hit.yaml_key)}, not a tuple of keys and indexes"
+    elif hit.where not in ("auto", "file"):
+        wrong = f'`where` {_shown(hit.where)}, not "auto" or "file"'
+    elif hit.line is not None and (
+        not isinstance(hit.line, int) or isinstance(hit.line, bool) or hit.line < 1
+    ):
+        wrong = f"`line` {_shown(hit.line)}, not a line number (1 or more) or None"
+    elif hit.resource is not None and not isinstance(hit.resource, Resource):
+        wrong = f"`resource` {_shown(hit.resource)}, not a Resource or None"
+    if wrong is not None:
+        raise TypeError(f"rule `{rule_id}` yielded a Hit with {wrong}")
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
 
 
 def _uid(subject: Resource | Project) -> str:
