@@ -484,3 +484,93 @@ def test_a_bad_hit_is_a_crash_of_its_rule(tmp_path, monkeypatch, capsys, rule_id
         assert "legacy_report" in out  # the other rule's finding
     log = Path(err.rsplit("Traceback written to ", 1)[1].strip()).read_text()
     assert f"rule `{rule_id}` {wrong}" in log
+
+
+OPTIONED = '''
+from typing import Annotated
+import msgspec
+from normcheck.api import Options, rule
+
+class GroupOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    groups: list[str] = msgspec.field(default_factory=list)
+
+class Required(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    threshold: int
+
+@rule("acme/grouped", severity="warning", targets=["model"], options=GroupOptions)
+def grouped(model, ctx):
+    """Grouped."""
+    return iter(())
+
+@rule("acme/required", severity="warning", targets=["model"], options=Required)
+def required(model, ctx):
+    """Needs a threshold."""
+    return iter(())
+'''
+OPTIONED_CENTRAL = """\
+version: 1
+plugins: [rules.py]
+rules:
+  acme/grouped: {severity: error, options: {groups: [finance]}}
+  acme/meta:
+    uses: governance/required-meta
+    options: {keys: {domain: {}}}
+  acme/required: error
+"""
+
+
+@pytest.mark.parametrize(
+    ("team", "line", "message"),
+    [
+        pytest.param(
+            "  acme/grouped: {options: {grups: [finance]}}\n",
+            4,
+            "unknown option `grups` of `acme/grouped`; did you mean `groups`?",
+            id="a plugin rule's option",
+        ),
+        pytest.param(
+            "  acme/meta:\n    options: {kyes: {pii: {}}}\n",
+            5,
+            "unknown option `kyes` of `acme/meta`; did you mean `keys`?",
+            id="a derived rule's option",
+        ),
+        pytest.param(
+            "overrides:\n  - match: {tags: [x]}\n    rules:\n"
+            "      acme/grouped: {options: {grups: []}}\n",
+            6,
+            "unknown option `grups` of `acme/grouped`; did you mean `groups`?",
+            id="in an override",
+        ),
+    ],
+)
+def test_option_mistakes_of_plugin_and_derived_rules_name_their_line(
+    tmp_path, monkeypatch, team, line, message
+):
+    """They were reported at the central file's line (or "(default)"), no hint."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gov").mkdir()
+    (tmp_path / "gov" / "rules.py").write_text(OPTIONED)
+    (tmp_path / "gov" / "central.yml").write_text(
+        OPTIONED_CENTRAL.replace("acme/required: error", "acme/required: {options: {threshold: 1}}")
+    )
+    rules = "" if team.startswith("overrides") else "rules:\n"
+    (tmp_path / "normcheck.yml").write_text(f"extends: [gov/central.yml]\nteam: x\n{rules}{team}")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert (info.value.file, info.value.line, info.value.message) == (
+        "normcheck.yml",
+        line,
+        message,
+    )
+
+
+def test_a_required_option_left_out_is_reported_where_the_rule_is_turned_on(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gov").mkdir()
+    (tmp_path / "gov" / "rules.py").write_text(OPTIONED)
+    (tmp_path / "gov" / "central.yml").write_text(OPTIONED_CENTRAL)
+    (tmp_path / "normcheck.yml").write_text("extends: [gov/central.yml]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert (info.value.file, info.value.line) == ("gov/central.yml", 8)
+    assert "object missing required field `threshold`" in info.value.message

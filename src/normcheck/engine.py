@@ -23,7 +23,7 @@ from normcheck.checks._api import (
     stricter_or_same,
 )
 from normcheck.checks.registry import LOCKED_RULE
-from normcheck.config.loader import convert_options, in_message
+from normcheck.config.loader import convert_options, in_message, option_origins
 from normcheck.config.model import (
     DEFAULT_ORIGIN,
     Config,
@@ -161,8 +161,10 @@ class _Settings:
                         )
                         continue
                     raw[name] = value
-                    origins[name] = setting.origin
-            self.options_cache[key] = convert_options(self.config.rule, raw, origins)
+                    origins[name] = option_origins(setting).get(name, setting.origin)
+            self.options_cache[key] = convert_options(
+                self.config.rule, raw, origins, self.config.severity_origin
+            )
         return severity, self.options_cache[key]
 
     def _block(self, setting: OverrideRule, key: str, what: str) -> None:

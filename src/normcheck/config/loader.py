@@ -858,7 +858,7 @@ class _Merger:
                 severity_origin=severity_origin,
                 locked=rule_id in self.locked or rule_id == LOCKED_RULE,
                 locked_origin=self.locked.get(rule_id),
-                options=convert_options(rule, raw, origins),
+                options=convert_options(rule, raw, origins, severity_origin),
                 raw_options=raw,
                 option_origins=origins,
             )
@@ -869,20 +869,47 @@ class _Merger:
                     convert_options(
                         base.rule,
                         {**base.raw_options, **setting.options},
-                        {**base.option_origins, **dict.fromkeys(setting.options, setting.origin)},
+                        {**base.option_origins, **option_origins(setting)},
+                        setting.origin,
                     )
         return out
 
 
+def option_origins(setting: OverrideRule) -> dict[str, Origin]:
+    """Where an override sets each of its options (the line of the option's key)."""
+    return {
+        name: setting.where.get(f"options.{name}", setting.origin) for name in setting.options or {}
+    }
+
+
 def convert_options(
-    rule: Rule, raw: Mapping[str, object], origins: Mapping[str, Origin]
+    rule: Rule,
+    raw: Mapping[str, object],
+    origins: Mapping[str, Origin],
+    fallback: Origin | None = None,
 ) -> Options:
+    """The rule's options from the merged raw values; a mistake is reported at the
+    line that set the option (a missing one: at ``fallback``, the line that turned
+    the rule on), with a close match for a mistyped name, as for built-in rules."""
     try:
         options = msgspec.convert(dict(raw), rule.options)
     except msgspec.ValidationError as exc:
-        where = re.search(r"`\$\.(\w+)", str(exc))  # "... - at `$.min_length`"
-        origin = origins.get(where.group(1)) if where else None
-        origin = origin or next(iter(origins.values()), DEFAULT_ORIGIN)
+        message = str(exc)
+        unknown = re.fullmatch(r"Object contains unknown field `([^`]*)`", message)
+        if unknown is not None:  # at the top level: the option's own name is mistyped
+            name = unknown.group(1)
+            origin = origins.get(name, fallback or DEFAULT_ORIGIN)
+            allowed = list(getattr(rule.options, "__struct_encode_fields__", ()))
+            close = _close_matches(name, allowed)
+            hint = f"; did you mean `{close[0]}`?" if close else f"; allowed: {', '.join(allowed)}"
+            raise ConfigError(
+                f"unknown option `{name}` of `{rule.id}`{hint}", origin.file, origin.line
+            ) from None
+        where = re.search(r"`\$\.(\w+)", message)  # "... - at `$.min_length`"
+        found = origins.get(where.group(1)) if where else None
+        if found is None and message.startswith("Object missing required field"):
+            found = fallback  # no line sets it: the one that turns the rule on
+        origin = found or next(iter(origins.values()), fallback or DEFAULT_ORIGIN)
         # "Expected `int`, got `str` - at `$.min_words`" -> "option `min_words`: expected ..."
         text = re.sub(r" - at `\$\.?([^`]*)`$", "", str(exc))
         text = text[:1].lower() + text[1:]
