@@ -574,3 +574,32 @@ def test_a_required_option_left_out_is_reported_where_the_rule_is_turned_on(tmp_
         load_config(tmp_path)
     assert (info.value.file, info.value.line) == ("gov/central.yml", 8)
     assert "object missing required field `threshold`" in info.value.message
+
+
+def test_the_warm_run_key_changes_with_the_plugins_code(tmp_path, monkeypatch):
+    """It held a pack's name and version only, and a local plugin's own file: an
+    edited helper module or editable install gave the cached, stale findings."""
+    from importlib.metadata import EntryPoint
+
+    from normcheck import plugins
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gov").mkdir()
+    (tmp_path / "gov" / "rules.py").write_text(PLUGIN)
+    (tmp_path / "gov" / "helper.py").write_text("MSG = 'v1'\n")
+    (tmp_path / "normcheck.yml").write_text("plugins: [gov/rules.py]\n")
+    before = load_config(tmp_path).digest
+    (tmp_path / "gov" / "helper.py").write_text("MSG = 'v2'\n")
+    assert load_config(tmp_path).digest != before
+    # an installed pack (an editable install, say) whose code changes, not its version
+    site = tmp_path / "site"
+    (site / "tiny_pack").mkdir(parents=True)
+    (site / "tiny_pack" / "__init__.py").write_text("from tiny_pack.rules import no_legacy\n")
+    (site / "tiny_pack" / "rules.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(site))
+    point = EntryPoint(name="tiny", value="tiny_pack", group=plugins.GROUP)
+    monkeypatch.setattr(plugins, "_entry_points", lambda: [point])
+    before = plugins.load_plugins([], {}).digest
+    assert plugins.load_plugins([], {}).digest == before
+    (site / "tiny_pack" / "rules.py").write_text(PLUGIN + "\n# edited\n")
+    assert plugins.load_plugins([], {}).digest != before

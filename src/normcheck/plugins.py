@@ -157,6 +157,7 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
         except BaseException:  # sys.exit() or argparse at import too: the plugin's crash
             found.failures.append(PluginFailure(name, traceback.format_exc()))
             continue
+        digest.update(_pack_files(point.module))
         _add(found, _rules_in(loaded), name, builtin)
     for path in local:
         shown = _shown(path)
@@ -164,6 +165,7 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
             digest.update(path.read_bytes())
         except OSError as exc:
             raise ConfigError(f"plugin not found: {exc.strerror}", shown) from None
+        digest.update(_siblings(path))
         module_name = _module_name(path)
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
@@ -193,6 +195,47 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
         _add(found, _rules_in(module), shown, builtin)
     found.digest = digest.hexdigest()
     return found
+
+
+def _pack_files(module: str) -> bytes:
+    """What changes when an installed pack's code does (an editable install edited,
+    the same version installed again from another commit): the path, size and
+    modification time of each Python file of its top-level package, found without
+    reading them (a warm run's cache key)."""
+    try:
+        spec = importlib.util.find_spec(module.split(".", 1)[0])
+    except (ImportError, ValueError):
+        return b""
+    if spec is None:
+        return b""
+    files: list[Path] = []
+    if spec.submodule_search_locations:  # a package: every module under it
+        for folder in spec.submodule_search_locations:
+            files += Path(folder).rglob("*.py")
+    elif spec.origin:
+        files.append(Path(spec.origin))
+    out = []
+    for file in sorted(files):
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        out.append(f"{file}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(out).encode()
+
+
+def _siblings(path: Path) -> bytes:
+    """The other Python files beside a local plugin, which it may import (helpers):
+    their bytes are in the warm run's cache key as the plugin's own are."""
+    digest = hashlib.sha256()
+    for sibling in sorted(path.parent.glob("*.py")):
+        if sibling.name == path.name:
+            continue
+        try:
+            digest.update(sibling.name.encode() + b"\x00" + sibling.read_bytes())
+        except OSError:
+            continue
+    return digest.digest()
 
 
 def _shown(path: Path) -> str:
