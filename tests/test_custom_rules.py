@@ -186,13 +186,25 @@ def test_local_plugins_run_and_failures_are_reported(tmp_path, monkeypatch, caps
     log = Path(err.rsplit("Traceback written to ", 1)[1].strip())
     assert "ModuleNotFoundError: No module named 'not_a_module_anywhere'" in log.read_text()
     assert [f["rule"] for f in json.loads(out)["findings"]] == ["acme/no-legacy"]
-    # the pre-commit validation says so too, in one line, instead of passing
-    assert main(["config", "--check"]) == 2
-    err = capsys.readouterr().err
-    assert err == (
-        "normcheck: error: governance/broken.py: plugin failed to import: "
-        "ModuleNotFoundError: No module named 'not_a_module_anywhere'\n"
-    )
+    # the pre-commit validation, `rules`, `explain` and `config` say so too, in one
+    # line, and exit 3 as `check` does, instead of passing without its rules
+    for command in (
+        ["config", "--check"],
+        ["config"],
+        ["config", "-q"],
+        ["rules"],
+        ["explain", "acme/no-legacy"],
+        ["explain", "acme/from-broken"],
+    ):
+        assert main(command) == 3, command
+        err = capsys.readouterr().err
+        assert err.startswith(
+            "normcheck: internal error: plugin `governance/broken.py` failed to import "
+            "(ModuleNotFoundError: No module named 'not_a_module_anywhere'); its rules are "
+            "missing. This is a bug in the plugin. Traceback written to "
+        ), command
+        if command[-1] == "acme/from-broken":
+            assert "unknown rule `acme/from-broken`: a plugin that failed to import" in err
     # a syntax error is the file's, not a bug: exit 2 at its line, for check and config
     (root / "governance" / "broken.py").write_text("x = 1\n\ndef f(:\n")
     for command in (["check", "--parse", "never"], ["config", "--check"]):

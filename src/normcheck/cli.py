@@ -33,7 +33,6 @@ from normcheck.errors import (
     EXIT_FINDINGS,
     EXIT_INTERNAL_ERROR,
     EXIT_USER_ERROR,
-    ConfigError,
     UsageError,
     UserError,
 )
@@ -431,6 +430,7 @@ def rules_command(project_dir: Path, config: Path | None, no_color: bool) -> int
     with the rules your rule sets add through plugins and `uses:`. Plain text:
     --no-color is accepted, as by every command that prints."""
     catalogue, resolved = _catalogue(project_dir, config)
+    failed = _plugin_failures(resolved.plugin_failures)
     rules = dict(sorted(catalogue.items()))
     width = max(len(r) for r in rules)
     click.echo(f"{'rule':<{width}}  {'family':<11} {'default':<8} {'here':<8} summary")
@@ -439,7 +439,7 @@ def rules_command(project_dir: Path, config: Path | None, no_color: bool) -> int
         click.echo(
             f"{rule.id:<{width}}  {rule.family:<11} {rule.severity:<8} {here:<8} {rule.summary}"
         )
-    return EXIT_CLEAN
+    return failed
 
 
 @cli.command()
@@ -448,8 +448,15 @@ def rules_command(project_dir: Path, config: Path | None, no_color: bool) -> int
 @config_option
 def explain(rule_id: str, project_dir: Path, config: Path | None) -> int:
     """A rule's docs: what it finds, why, an example, the fix, its options."""
-    rules, _ = _catalogue(project_dir, config)
+    rules, resolved = _catalogue(project_dir, config)
+    failed = _plugin_failures(resolved.plugin_failures)
     rule = rules.get(rule_id)
+    if rule is None and failed:
+        click.echo(
+            f"normcheck: unknown rule `{rule_id}`: a plugin that failed to import may define it",
+            err=True,
+        )
+        return failed
     if rule is None:
         import difflib  # only for a mistyped rule id
 
@@ -457,7 +464,7 @@ def explain(rule_id: str, project_dir: Path, config: Path | None) -> int:
         hint = f"; did you mean `{close[0]}`?" if close else "; see `normcheck rules`"
         raise UsageError(f"unknown rule `{rule_id}`{hint}")
     click.echo(rule_markdown(rule), nl=False)
-    return EXIT_CLEAN
+    return failed
 
 
 def _config_json(config: Config) -> dict[str, object]:
@@ -624,9 +631,9 @@ def config_command(
             "pass --config FILE"
         )
     if check_only:
-        checked = [_plugins_imported(load_config(file.parent, file)) for file in files]
+        checked = [load_config(file.parent, file) for file in files]
         if not files:  # the project's configuration, and each monorepo project's own
-            root = _plugins_imported(load_config(project_dir, config))
+            root = load_config(project_dir, config)
             checked.append(root)
             root_config = config or find_config(project_dir)
             if root_config is None:
@@ -636,31 +643,49 @@ def config_command(
                     err=True,
                 )
             for _, _, loaded in project_configs(root, root_config):  # loading validates
-                checked.append(_plugins_imported(loaded))
+                checked.append(loaded)
+        # a plugin that does not import: `check` would run without its rules, exit 3
+        failed = _plugin_failures([f for c in checked for f in c.plugin_failures])
+        if failed:
+            return failed
         # valid, but weakening a locked rule: `check` would fail on it, so this does too
         tried = sorted({(v.origin, v.message) for c in checked for v in c.violations})
         for origin, message in [] if quiet else tried:
             click.echo(f"{origin}: error {LOCKED_RULE} {message}")
         return EXIT_FINDINGS if tried else EXIT_CLEAN
     resolved = load_config(project_dir, config)
+    failed = _plugin_failures(resolved.plugin_failures)
     if quiet:
-        return EXIT_CLEAN
+        return failed
     if fmt == "json":
         # not sort_keys: an option's mapping keeps the configuration's order (the first
         # of `layers` whose paths match is a model's layer); the rest is built sorted
         click.echo(json.dumps(_config_json(resolved), indent=2))
     else:
         click.echo(_config_text(resolved), nl=False)
-    return EXIT_CLEAN
+    return failed
 
 
-def _plugins_imported(config: Config) -> Config:
-    """The configuration, unless a plugin it names failed to import (`check` would
-    run without its rules and exit 3): then that plugin's error, as a config error."""
-    for plugin, text in config.plugin_failures:
-        last = text.strip().splitlines()[-1] if text.strip() else "it raised"
-        raise ConfigError(f"plugin failed to import: {last}", plugin)
-    return config
+def _plugin_failures(failures: Sequence[tuple[str, str]]) -> int:
+    """Say each plugin that failed to import, one line each on stderr (the traceback
+    written to a file), and give `check`'s exit code for it: 3, a crash of the plugin
+    (`check` runs without its rules). EXIT_CLEAN when every plugin imported."""
+    unique = list(dict.fromkeys(failures))  # a monorepo's projects may share a plugin
+    if not unique:
+        return EXIT_CLEAN
+    log = _write_crash("\n".join(f"plugin {name}:\n{text}" for name, text in unique))
+    for name, text in unique:
+        click.echo(
+            f"normcheck: internal error: plugin `{name}` failed to import ({_last_line(text)}); "
+            f"its rules are missing. This is a bug in the plugin. Traceback written to {log}",
+            err=True,
+        )
+    return EXIT_INTERNAL_ERROR
+
+
+def _last_line(text: str) -> str:
+    """A traceback's last line (the exception), as one line."""
+    return text.strip().splitlines()[-1].strip() if text.strip() else "it raised"
 
 
 @cli.command("baseline")
