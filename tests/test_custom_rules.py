@@ -615,3 +615,84 @@ def test_the_warm_run_key_changes_with_the_plugins_code(tmp_path, monkeypatch):
     assert plugins.load_plugins([], {}).digest == before
     (site / "tiny_pack" / "rules.py").write_text(PLUGIN + "\n# edited\n")
     assert plugins.load_plugins([], {}).digest != before
+
+
+CRASHING = '''
+from normcheck.api import Hit, rule
+
+@rule("acme/crash", severity="warning", targets=["model"])
+def crash(model, ctx):
+    """Raises on every model."""
+    raise RuntimeError("crash " + "bug")
+
+@rule("acme/other-crash", severity="warning", targets=["model"])
+def other_crash(model, ctx):
+    """Raises on one."""
+    if model.name == "stg_orders":
+        raise KeyError("other")
+    return iter(())
+'''
+
+
+def test_rule_crashes_are_in_the_reports_people_read(tmp_path, monkeypatch, capsys):
+    """JSON, Markdown, GitHub and SARIF said nothing of a crash, JUnit blamed normcheck
+    for a plugin's bug, and stderr named only the first crashed rule."""
+    from test_report_formats import validate_junit, validate_sarif
+
+    root = build_dbt_project(
+        tmp_path, {**MARTS, "models/marts/legacy_report.sql": "select 1 as x\n"}
+    )
+    (root / "gov").mkdir()
+    (root / "gov" / "crash.py").write_text(CRASHING)
+    (root / "gov" / "rules.py").write_text(PLUGIN)
+    (root / "normcheck.yml").write_text(
+        "plugins: [gov/crash.py, gov/rules.py]\nrules:\n  acme/crash: error\n"
+        "  acme/other-crash: error\n  acme/no-legacy: error\n"
+    )
+    monkeypatch.chdir(root)
+    reports = {}
+    for fmt in ("json", "markdown", "github", "sarif", "junit"):
+        assert main(["check", "--format", fmt, "--parse", "never", "--select", "acme"]) == 3
+        reports[fmt], err = capsys.readouterr()
+    first = (
+        "rule `acme/crash` raised on `model.shop.fct_orders` and 3 more: RuntimeError: crash bug"
+    )
+    other = "rule `acme/other-crash` raised on `model.shop.stg_orders`: KeyError: 'other'"
+    assert err.splitlines()[:2] == [
+        f"normcheck: internal error: {first} (plugin `gov/crash.py`)",
+        f"normcheck: internal error: {other} (plugin `gov/crash.py`)",
+    ]
+    assert err.splitlines()[2].startswith("normcheck: 5 crash(es); this is a bug in the rule")
+    assert json.loads(reports["json"])["crashes"] == [
+        {
+            "rule": "acme/crash",
+            "plugin": "gov/crash.py",
+            "resource": "model.shop.fct_orders",
+            "message": "RuntimeError: crash bug",
+            "count": 4,
+        },
+        {
+            "rule": "acme/other-crash",
+            "plugin": "gov/crash.py",
+            "resource": "model.shop.stg_orders",
+            "message": "KeyError: 'other'",
+            "count": 1,
+        },
+    ]
+    assert "legacy_report" in reports["json"]
+    assert f"⚠️ **Crashed, so these findings are incomplete:** {first}" in reports["markdown"]
+    assert f"::error title=normcheck acme/crash crashed::{first}" in reports["github"]
+    notes = validate_sarif(reports["sarif"])["runs"][0]["invocations"][0]
+    assert [n["associatedRule"]["id"] for n in notes["toolExecutionNotifications"]] == [
+        "acme/crash",
+        "acme/other-crash",
+    ]
+    errors = validate_junit(reports["junit"]).findall(".//error")
+    assert {e.get("message") for e in errors} == {
+        "rule acme/crash crashed (a bug in plugin gov/crash.py)",
+        "rule acme/crash crashed (a bug in plugin gov/crash.py); "
+        "rule acme/other-crash crashed (a bug in plugin gov/crash.py)",
+    }
+    # the same bytes again
+    assert main(["check", "--format", "json", "--parse", "never", "--select", "acme"]) == 3
+    assert capsys.readouterr().out == reports["json"]

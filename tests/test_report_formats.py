@@ -405,7 +405,20 @@ def test_escaped_formats_stay_valid(tricky):
         "models/a%20b%2Cc%3Ad%25.sql"
     )
     assert results[0]["message"]["text"] == NASTY
-    assert data["runs"][0]["invocations"] == [{"executionSuccessful": False}]
+    assert data["runs"][0]["invocations"] == [
+        {
+            "executionSuccessful": False,
+            "toolExecutionNotifications": [
+                {
+                    "level": "error",
+                    "message": {
+                        "text": "rule `naming/name-case` raised on `model.shop.a`: ValueError: boom"
+                    },
+                    "associatedRule": {"id": "naming/name-case"},
+                }
+            ],
+        }
+    ]
     document = validate_junit(render(tricky, "junit"))
     assert document.find(".//error") is not None  # the crash
     html = render(tricky, "html")
@@ -421,7 +434,7 @@ def test_github_command_escaping():
 
 def test_github_annotations_never_break_a_line(tricky):
     lines = render(tricky, "github").splitlines()
-    assert len(lines) == 3  # two annotations and the summary
+    assert len(lines) == 4  # two annotations, the crash and the summary
     assert lines[0] == (
         "::error file=models/a b%2Cc%3Ad%25.sql,line=3,title=normcheck naming/model-prefix"
         "::50%25 of `a|b`,%0Athen: <b>x</b> & y\x07"

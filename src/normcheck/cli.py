@@ -37,8 +37,8 @@ from normcheck.errors import (
     UserError,
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
-from normcheck.report._common import stale_note
-from normcheck.run import PLUGIN_CRASH, Result, RunOptions, project_configs, retain_for_exit, run
+from normcheck.report._common import crashed, last_line, stale_note
+from normcheck.run import Result, RunOptions, project_configs, retain_for_exit, run
 from normcheck.starter import starter
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -270,14 +270,11 @@ def _exit_code(result: Result, fail_on: str | None) -> int:
         log = _write_crash(
             "\n".join(f"rule {c.rule} on {c.resource}:\n{c.traceback}" for c in result.crashes)
         )
-        first = result.crashes[0]
-        if first.rule.startswith(PLUGIN_CRASH):
-            what = f"plugin `{first.resource}` failed to import; its rules did not run"
-        else:
-            what = f"rule `{first.rule}` raised on `{first.resource}`"
+        for each in crashed(result):  # every crashed rule, each once
+            click.echo(f"normcheck: internal error: {each.text}", err=True)
         click.echo(
-            f"normcheck: internal error: {what} ({len(result.crashes)} crash(es)); "
-            f"this is a bug in the rule or plugin. Traceback written to {log}",
+            f"normcheck: {len(result.crashes)} crash(es); this is a bug in the rule or plugin "
+            f"(in normcheck, for its own rules). Traceback written to {log}",
             err=True,
         )
         return EXIT_INTERNAL_ERROR
@@ -676,16 +673,11 @@ def _plugin_failures(failures: Sequence[tuple[str, str]]) -> int:
     log = _write_crash("\n".join(f"plugin {name}:\n{text}" for name, text in unique))
     for name, text in unique:
         click.echo(
-            f"normcheck: internal error: plugin `{name}` failed to import ({_last_line(text)}); "
+            f"normcheck: internal error: plugin `{name}` failed to import ({last_line(text)}); "
             f"its rules are missing. This is a bug in the plugin. Traceback written to {log}",
             err=True,
         )
     return EXIT_INTERNAL_ERROR
-
-
-def _last_line(text: str) -> str:
-    """A traceback's last line (the exception), as one line."""
-    return text.strip().splitlines()[-1].strip() if text.strip() else "it raised"
 
 
 @cli.command("baseline")

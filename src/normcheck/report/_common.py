@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 
 from normcheck.checks._api import Rule
 from normcheck.checks.registry import builtin_rules
-from normcheck.run import Result
+from normcheck.run import PLUGIN_CRASH, Result
 
 # where a report sends its reader for a rule's docs: normcheck itself, which every
 # reader of a report can run (a link into normcheck's repository would break in theirs)
@@ -88,3 +89,48 @@ def stale_note(n: int) -> str:
         f"{n} baseline {entries} (fixed, renamed or removed): run "
         f"`normcheck baseline --prune` to drop {'it' if n == 1 else 'them'}"
     )
+
+
+@dataclass(frozen=True)
+class Crashed:
+    """The crashes of one rule (or a plugin that failed to import), as reports name
+    them: the first resource it raised on, its error's last line, how many times."""
+
+    rule: str | None  # None: a plugin that failed to import
+    plugin: str | None  # the plugin the rule comes from (None: one of normcheck's own)
+    resource: str | None
+    error: str
+    count: int
+
+    @property
+    def text(self) -> str:
+        """``rule `x/y` raised on `model.a` and 2 more: ValueError: no (plugin `gov/r.py`)``."""
+        if self.rule is None:
+            return f"plugin `{self.plugin}` failed to import; its rules did not run: {self.error}"
+        more = f" and {self.count - 1} more" if self.count > 1 else ""
+        source = f" (plugin `{self.plugin}`)" if self.plugin else ""
+        return f"rule `{self.rule}` raised on `{self.resource}`{more}: {self.error}{source}"
+
+
+def last_line(text: str) -> str:
+    """A traceback's last line (the exception), as one line."""
+    return text.strip().splitlines()[-1].strip() if text.strip() else "it raised"
+
+
+def crashed(result: Result) -> list[Crashed]:
+    """Each crashed rule once (plugins that failed to import first), sorted."""
+    plugins: list[Crashed] = []
+    by_rule: dict[str, list[tuple[str, str]]] = {}
+    for crash in result.crashes:
+        if crash.rule == PLUGIN_CRASH:
+            plugins.append(Crashed(None, crash.resource, None, last_line(crash.traceback), 1))
+        else:
+            by_rule.setdefault(crash.rule, []).append((crash.resource, crash.traceback))
+    sources = result.config.rule_sources
+    out = sorted(set(plugins), key=lambda c: (c.plugin or "", c.error))
+    for rule_id, found in sorted(by_rule.items()):
+        resource, text = min(found)
+        source = sources.get(rule_id)
+        plugin = source if source and not source.startswith("uses ") else None
+        out.append(Crashed(rule_id, plugin, resource, last_line(text), len(found)))
+    return out

@@ -5,7 +5,7 @@ request's diff and in the run's summary."""
 from __future__ import annotations
 
 from normcheck.config.loader import from_repository_root
-from normcheck.report._common import summary_line
+from normcheck.report._common import crashed, summary_line
 from normcheck.run import Result
 
 _COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -35,5 +35,8 @@ def render_github(result: Result) -> str:
         lines.append(
             f"::{_COMMANDS[finding.severity]} {properties}::{escape_data(finding.message)}"
         )
+    for crash in crashed(result):  # the findings are incomplete: an error of the run
+        title = escape_property(f"normcheck {crash.rule or 'plugin'} crashed")
+        lines.append(f"::error title={title}::{escape_data(crash.text)}")
     lines.append(f"normcheck: {summary_line(result)}")
     return "\n".join(lines) + "\n"

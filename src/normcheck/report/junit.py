@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from normcheck.config.loader import from_repository_root
 from normcheck.report.scorecard import OPEN, Row, resource_of, rows
-from normcheck.run import Result
+from normcheck.run import PLUGIN_CRASH, Result
 
 _COLUMN_HOLDERS = ("model", "seed", "snapshot", "source")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -30,6 +30,7 @@ def xml_safe(text: str) -> str:
 class _Case:
     rows: list[Row] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
+    crashed: list[str] = field(default_factory=list)  # the rules (plugins) that crashed
 
     @property
     def failing(self) -> list[Row]:
@@ -60,11 +61,19 @@ def _cases(result: Result) -> dict[str, dict[str, _Case]]:
     for row in rows(result):
         uid = resource_of(row.finding.resource, result.resources) or row.finding.resource
         cases.setdefault(row.finding.family, {}).setdefault(uid, _Case()).rows.append(row)
+    sources = result.config.rule_sources
     for crash in result.crashes:
         uid = resource_of(crash.resource, result.resources) or crash.resource
         family = crash.rule.split("/", 1)[0]
         case = cases.setdefault(family, {}).setdefault(uid, _Case())
         case.crashes.append(f"rule {crash.rule} raised on {crash.resource}:\n{crash.traceback}")
+        source = sources.get(crash.rule, "")
+        if crash.rule == PLUGIN_CRASH:
+            case.crashed.append(f"plugin {crash.resource} failed to import (a bug in the plugin)")
+        elif source and not source.startswith("uses "):  # a plugin's, not normcheck's
+            case.crashed.append(f"rule {crash.rule} crashed (a bug in plugin {source})")
+        else:
+            case.crashed.append("a rule crashed (a bug in normcheck)")
     return cases
 
 
@@ -87,7 +96,7 @@ def _testcase(family: str, uid: str, case: _Case) -> ET.Element:
         failure = ET.SubElement(element, "failure", {"message": message, "type": first.rule})
         failure.text = "\n".join(_line(r) for r in failing)
     if case.crashes:
-        error = ET.SubElement(element, "error", {"message": "a rule crashed (a bug in normcheck)"})
+        error = ET.SubElement(element, "error", {"message": "; ".join(dict.fromkeys(case.crashed))})
         error.text = "\n\n".join(case.crashes)
     rest = [r for r in case.rows if r not in failing]
     if rest:

@@ -13,6 +13,7 @@ from normcheck.report._common import (
     DOCS_HINT,
     LIGHT_EMOJI,
     SEVERITY_EMOJI,
+    crashed,
     md_cell,
     md_code,
     plural,
@@ -73,6 +74,8 @@ def render_markdown(result: Result) -> str:
     card = scorecard.build(result)
     out = [f"### {LIGHT_EMOJI[card.total.light]} normcheck: {summary_line(result)}", ""]
     out += [f"Checked {result.checked} resources with {result.rule_count} rules.", ""]
+    for crash in crashed(result):  # the findings are incomplete: say so first
+        out += [f"⚠️ **Crashed, so these findings are incomplete:** {md_cell(crash.text)}", ""]
     out += _team_table(card)
     budget = MAX_CHARS - sum(len(line) + 1 for line in out) - 1_000
     open_rows = [r for r in card.rows if r.status == scorecard.OPEN]

@@ -17,7 +17,7 @@ from normcheck.checks._api import Rule
 from normcheck.config.loader import from_repository_root
 from normcheck.docs import rule_markdown
 from normcheck.finding import Finding
-from normcheck.report._common import rule_for
+from normcheck.report._common import crashed, rule_for
 from normcheck.run import Result
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -103,6 +103,23 @@ def _result(finding: Finding, index: dict[str, int]) -> dict[str, object]:
     }
 
 
+def _invocation(result: Result, index: dict[str, int]) -> dict[str, object]:
+    """Whether the run succeeded and, when rules crashed, a notification naming each."""
+    invocation: dict[str, object] = {"executionSuccessful": not result.crashes}
+    notifications = []
+    for crash in crashed(result):
+        notification: dict[str, object] = {"level": "error", "message": {"text": crash.text}}
+        if crash.rule is not None:
+            rule: dict[str, object] = {"id": crash.rule}
+            if crash.rule in index:
+                rule["index"] = index[crash.rule]
+            notification["associatedRule"] = rule
+        notifications.append(notification)
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return invocation
+
+
 def render_sarif(result: Result) -> str:
     rule_ids = sorted(result.enabled_rules() | {f.rule for f in result.findings})
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
@@ -119,7 +136,7 @@ def render_sarif(result: Result) -> str:
                         "rules": [_descriptor(rule_id, result) for rule_id in rule_ids],
                     }
                 },
-                "invocations": [{"executionSuccessful": not result.crashes}],
+                "invocations": [_invocation(result, index)],
                 "results": [_result(f, index) for f in result.findings],
             }
         ],
