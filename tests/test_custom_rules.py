@@ -261,12 +261,13 @@ def test_an_installed_pack_passes_its_own_docs_examples(tmp_path, monkeypatch):
     monkeypatch.setattr(plugins, "_entry_points", lambda: [point])
     module = import_entry("acme_normcheck_rules")
     check_examples(module.float_column, tmp_path)
-    # another rule under the same id is still refused
+    # another rule under the same id is still refused, where a rule set uses it
     other = type(module.float_column)(**{**vars(module.float_column), "func": lambda r, c: []})
     plugins.register(other)
     try:
-        with pytest.raises(ConfigError, match="redefines rule `acme/float-column`"):
-            plugins.load_plugins([], {})
+        assert plugins.load_plugins([], {}).contested == {
+            "acme/float-column": ["`registered in this process`", "`acme (acme_normcheck_rules)`"]
+        }
     finally:
         plugins.unregister(other)
 
@@ -696,3 +697,33 @@ def test_rule_crashes_are_in_the_reports_people_read(tmp_path, monkeypatch, caps
     # the same bytes again
     assert main(["check", "--format", "json", "--parse", "never", "--select", "acme"]) == 3
     assert capsys.readouterr().out == reports["json"]
+
+
+def test_two_packs_defining_one_rule_fail_only_where_it_is_used(tmp_path, monkeypatch, capsys):
+    """Two installed packs with one rule id made every command fail in every project
+    of the environment, naming entry points rather than what to uninstall."""
+    site = tmp_path / "site"
+    for dist, module in (("acme_rules", "acme_rules"), ("acme2_rules", "acme2_rules")):
+        (site / module).mkdir(parents=True)
+        (site / module / "__init__.py").write_text(PLUGIN)
+        info = site / f"{dist}-0.1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist.replace('_', '-')}\nVersion: 0.1.0\n"
+        )
+        (info / "entry_points.txt").write_text(f"[normcheck.rules]\n{module} = {module}\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "normcheck.yml").write_text("rules:\n  naming/model-prefix: error\n")
+    assert main(["rules"]) == 0
+    assert "acme/no-legacy" not in capsys.readouterr().out
+    load_config(tmp_path)
+    (tmp_path / "normcheck.yml").write_text("team: x\nrules:\n  acme/no-legacy: error\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert (info.value.file, info.value.line) == ("normcheck.yml", 3)
+    assert info.value.message == (
+        "rule `acme/no-legacy` is defined by more than one plugin "
+        "(`acme2_rules (acme2_rules)` of acme2-rules 0.1.0, "
+        "`acme_rules (acme_rules)` of acme-rules 0.1.0): uninstall or remove all but one"
+    )

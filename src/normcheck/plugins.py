@@ -45,6 +45,9 @@ class Plugins:
     origins: dict[str, str] = field(default_factory=dict)  # rule id -> plugin name
     failures: list[PluginFailure] = field(default_factory=list)
     digest: str = ""
+    # rule id -> the plugins that each define it: an error only where a rule set uses it
+    contested: dict[str, list[str]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # rule id -> its plugin, as named
 
 
 _REGISTERED: dict[str, Rule] = {}
@@ -69,7 +72,16 @@ def _rules_in(value: object) -> list[Rule]:
     return []
 
 
-def _add(found: Plugins, rules: Iterable[Rule], plugin: str, builtin: Mapping[str, Rule]) -> None:
+def _add(
+    found: Plugins,
+    rules: Iterable[Rule],
+    plugin: str,
+    builtin: Mapping[str, Rule],
+    label: str = "",
+) -> None:
+    """Register ``plugin``'s rules (``label``: how to name it, with its distribution).
+    Two plugins defining one id (two packs installed in one environment) are no error
+    here, where every project would fail: only in a rule set that uses the id."""
     for rule in sorted(rules, key=lambda r: r.id):
         if rule.family in BUILTIN_FAMILIES:
             raise ConfigError(
@@ -79,11 +91,18 @@ def _add(found: Plugins, rules: Iterable[Rule], plugin: str, builtin: Mapping[st
         known = found.rules.get(rule.id)
         if known is not None and known.func is rule.func:
             continue  # one rule reached two ways: registered by a test and installed
-        if rule.id in builtin or known is not None:
-            other = found.origins.get(rule.id, "normcheck")
-            raise ConfigError(f"plugin `{plugin}` redefines rule `{rule.id}` (from {other})")
-        found.rules[rule.id] = rule
-        found.origins[rule.id] = plugin
+        if rule.id in builtin:
+            raise ConfigError(f"plugin `{plugin}` redefines normcheck's rule `{rule.id}`")
+        named = label or f"`{plugin}`"
+        if rule.id in found.contested:
+            found.contested[rule.id].append(named)
+        elif known is not None:  # neither is the rule: left out, said where it is used
+            found.contested[rule.id] = [found.labels.pop(rule.id), named]
+            del found.rules[rule.id], found.origins[rule.id]
+        else:
+            found.rules[rule.id] = rule
+            found.origins[rule.id] = plugin
+            found.labels[rule.id] = named
 
 
 def _module_name(path: Path) -> str:
@@ -149,6 +168,8 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
     for point in sorted(_entry_points(), key=lambda p: p.name):
         name = f"{point.name} ({point.value})"
         dist = getattr(point, "dist", None)
+        installed = f"{getattr(dist, 'name', '')} {getattr(dist, 'version', '')}".strip()
+        label = f"`{name}` of {installed}" if installed else f"`{name}`"
         digest.update(f"{name}:{getattr(dist, 'version', '')}".encode())
         try:
             loaded = point.load()
@@ -158,7 +179,7 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
             found.failures.append(PluginFailure(name, traceback.format_exc()))
             continue
         digest.update(_pack_files(point.module))
-        _add(found, _rules_in(loaded), name, builtin)
+        _add(found, _rules_in(loaded), name, builtin, label)
     for path in local:
         shown = _shown(path)
         try:

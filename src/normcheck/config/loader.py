@@ -377,9 +377,15 @@ def find_config(project_dir: Path) -> Path | None:
 class _Merger:
     """Applies configuration files in order, tracking origins and locks."""
 
-    def __init__(self, rules: Mapping[str, Rule], lenient: bool = False) -> None:
+    def __init__(
+        self,
+        rules: Mapping[str, Rule],
+        lenient: bool = False,
+        contested: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.rules = dict(rules)
         self.lenient = lenient
+        self.contested = dict(contested or {})  # rule id -> the plugins that define it
         self.derived: dict[str, str] = {}
         self.severity: dict[str, tuple[str, Origin]] = {}
         self.locked: dict[str, Origin] = {}
@@ -433,7 +439,19 @@ class _Merger:
             and shown not in self.extends.get(lock.file, frozenset())
         )
 
+    def check_contested(self, rule_id: str, origin: Origin) -> None:
+        """A rule id that two installed plugins define: an error where it is used."""
+        plugins = self.contested.get(rule_id)
+        if plugins:
+            raise ConfigError(
+                f"rule `{rule_id}` is defined by more than one plugin ({', '.join(plugins)}): "
+                "uninstall or remove all but one",
+                origin.file,
+                origin.line,
+            )
+
     def check_rule_id(self, rule_id: str, origin: Origin) -> Rule | None:
+        self.check_contested(rule_id, origin)
         rule = self.rules.get(rule_id)
         if rule is None and self.lenient:
             return None  # a plugin failed to import: its rules are reported, not their ids
@@ -535,6 +553,8 @@ class _Merger:
     def derive(self, file: ConfigFile, rule_id: str, setting: dict[str, Any]) -> None:
         """`uses:` makes a new rule from a configurable one, under the rule set's own id."""
         where = file.origin("rules", rule_id, "uses")
+        self.check_contested(str(setting["uses"]), where)
+        self.check_contested(rule_id, file.origin("rules", rule_id))
         base = self.rules.get(str(setting["uses"]))
         if base is None:
             close = _close_matches(str(setting["uses"]), list(self.rules))
@@ -988,7 +1008,11 @@ def load_config(
         files = collect(path, display_path(path), True, within)
     plugin_paths = _plugin_paths(files)
     plugins = load_plugins(plugin_paths, builtin_rules())
-    merger = _Merger({**builtin_rules(), **plugins.rules}, lenient=bool(plugins.failures))
+    merger = _Merger(
+        {**builtin_rules(), **plugins.rules},
+        lenient=bool(plugins.failures),
+        contested=plugins.contested,
+    )
     for file in files:
         merger.apply(file)
     merger.guard_rules()
