@@ -151,6 +151,13 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="an unknown rule id",
         ),
         pytest.param(
+            "rules:\n  acme/float-column: error\n",
+            2,
+            "unknown rule `acme/float-column`: no installed rule pack or plugin defines the "
+            "family `acme`",
+            id="a rule of a pack not installed says so",
+        ),
+        pytest.param(
             "rules:\n  naming/model-prefx: error\n",
             2,
             "did you mean `naming/model-prefix`",

@@ -457,7 +457,18 @@ class _Merger:
             return None  # a plugin failed to import: its rules are reported, not their ids
         if rule is None:
             close = _close_matches(rule_id, list(self.rules))
-            hint = f"; did you mean `{close[0]}`?" if close else "; see `normcheck rules`"
+            family = rule_id.split("/", 1)[0]
+            if close:
+                hint = f"; did you mean `{close[0]}`?"
+            elif "/" in rule_id and not any(r.startswith(f"{family}/") for r in self.rules):
+                # a family nobody defines here: a rule pack not installed (`normcheck
+                # rules` would say no more, as it reads this configuration too)
+                hint = (
+                    f": no installed rule pack or plugin defines the family `{family}` "
+                    "(install the pack that does, or list its plugin under `plugins:`)"
+                )
+            else:
+                hint = "; see `normcheck rules`"
             raise ConfigError(f"unknown rule `{rule_id}`{hint}", origin.file, origin.line)
         return rule
 
