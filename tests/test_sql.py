@@ -270,10 +270,75 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
             [("score", None, None)],
             id="mysql match against is a relevance score, not a boolean",
         ),
+        pytest.param(
+            "duckdb",
+            "with c as (select 1 as order_id, 2 as amount, 3 as x) "
+            "select * exclude (x) rename (amount as order_amount) from c",
+            [("order_id", None, None), ("order_amount", None, None)],
+            id="a star's rename renames the column where it is",
+        ),
+        pytest.param(
+            "snowflake",
+            "select * rename (amount as AMOUNT_USD) from stg",
+            [("*", None, "stg"), ("amount_usd", None, None)],
+            id="a rename over a relation's star: the new name after it",
+        ),
+        pytest.param(
+            "snowflake",
+            "select * ilike '%_id' from stg",
+            None,
+            id="a star's ilike keeps the names that match: not known",
+        ),
+        pytest.param(
+            "snowflake",
+            "select * from stg pivot (sum(amount) for status in ('paid', 'refunded')) "
+            "as p (order_id, paid_amount, refunded_amount)",
+            None,
+            id="a star over a pivot: not known",
+        ),
+        pytest.param(
+            "databricks",
+            "select * from (select k, v from t) unpivot (v for k in (a, b))",
+            None,
+            id="a star over an unpivoted subquery: not known",
+        ),
+        pytest.param(
+            "duckdb",
+            "select * from stg as s (id, customer)",
+            None,
+            id="a star over a table whose alias renames its columns: not known",
+        ),
+        pytest.param(
+            "duckdb",
+            "select order_id, amount from a union all by name "
+            "select order_id, customer_id, AMOUNT from b",
+            [("order_id", None, None), ("amount", None, None), ("customer_id", None, None)],
+            id="a union by name has both sides' names",
+        ),
+        pytest.param(
+            "duckdb",
+            "select order_id from a union by name select * from b",
+            None,
+            id="a union by name over a star: not known",
+        ),
+        pytest.param(
+            "bigquery",
+            "select a from x left union all by name select b from y",
+            None,
+            id="bigquery's other forms of union by name: not known",
+        ),
     ],
 )
 def test_output_columns_per_dialect(dialect, sql, expected):
     assert names(sql, dialect) == expected
+
+
+def test_a_rename_takes_the_old_name_out_of_the_relations_star():
+    facts = analyse("select * exclude (x) rename (amount as order_amount) from stg", "duckdb")
+    assert [(i.name, i.star, i.excluded) for i in facts.items or ()] == [
+        ("*", "stg", ["x", "amount"]),
+        ("order_amount", None, []),
+    ]
 
 
 def test_tables_star_and_comparisons():

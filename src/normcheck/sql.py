@@ -146,8 +146,10 @@ class _Local:
         return result
 
     def _columns(self, query: exp.Expr) -> list[Item] | None:
-        while isinstance(query, (exp.Union, exp.Intersect, exp.Except)):
+        while isinstance(query, exp.SetOperation) and not query.args.get("by_name"):
             query = query.left
+        if isinstance(query, exp.SetOperation):
+            return self._by_name(query)
         if isinstance(query, exp.Subquery):
             return self.columns(query.this)
         if not isinstance(query, exp.Select):
@@ -157,22 +159,27 @@ class _Local:
         items: list[Item] = []
         for projection in query.expressions:
             if isinstance(projection, exp.Star):
+                if projection.args.get("ilike") is not None:
+                    return None  # Snowflake's `* ilike '%_id'`: the names that match
                 excluded = [c.output_name.lower() for c in _except(projection)]
                 line = _line(projection)
+                over: list[Item] = []
                 for source in sources.values():
                     expanded = self._expand(source, excluded, line)
                     if expanded is None:
                         return None
-                    items.extend(expanded)
+                    over.extend(expanded)
+                items.extend(self._renamed(over, projection))
             elif isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star):
+                star = projection.this
                 qualified = sources.get(projection.table.lower())
-                if qualified is None:
+                if qualified is None or star.args.get("ilike") is not None:
                     return None
-                excluded = [c.output_name.lower() for c in _except(projection.this)]
-                expanded = self._expand(qualified, excluded, _line(projection.this))
+                excluded = [c.output_name.lower() for c in _except(star)]
+                expanded = self._expand(qualified, excluded, _line(star))
                 if expanded is None:
                     return None
-                items.extend(expanded)
+                items.extend(self._renamed(expanded, star))
             else:
                 named = projection.args.get("alias") if type(projection) is exp.Alias else None
                 name = projection.output_name
@@ -185,6 +192,53 @@ class _Local:
                     kind = self._passed_type(projection, sources, resolved)
                 items.append(Item(name, kind, line=_line(named or projection)))
         return items
+
+    def _by_name(self, query: exp.SetOperation) -> list[Item] | None:
+        """`a union [all] by name b`: a's columns, then those only b has; None
+        for another BY NAME form (BigQuery's `left`, `inner`, `on (...)`) or when a
+        star hides which names the two share."""
+        if not isinstance(query, exp.Union) or any(
+            query.args.get(key) for key in ("side", "kind", "on")
+        ):
+            return None
+        left, right = self.columns(query.left), self.columns(query.right)
+        if left is None or right is None or any(i.star is not None for i in (*left, *right)):
+            return None
+        items = list(left)
+        seen = {item.name.lower() for item in left}
+        for item in right:
+            if item.name.lower() not in seen:
+                seen.add(item.name.lower())
+                items.append(item)
+        return items
+
+    def _renamed(self, items: list[Item], star: exp.Expr) -> list[Item]:
+        """A star's columns through its `rename (a as b)` (DuckDB, Snowflake): a
+        column renamed where it is; a name the star's relations give, taken out
+        of them and put, renamed, after the first."""
+        renames: dict[str, Item] = {}
+        for alias in star.args.get("rename") or ():
+            to = alias.args.get("alias") if isinstance(alias, exp.Alias) else None
+            if to is None or not alias.this.output_name:
+                continue
+            name = _folded(to.name, to) if self.folds else to.name
+            renames[alias.this.output_name.lower()] = Item(name, None, line=_line(to))
+        if not renames:
+            return items
+        out: list[Item] = []
+        for item in items:
+            new = renames.pop(item.name.lower(), None) if item.star is None else None
+            out.append(item if new is None else Item(new.name, item.type, line=new.line))
+        stars = [n for n, item in enumerate(out) if item.star is not None]
+        if renames and stars:
+            out = [
+                Item(i.name, i.type, i.star, [*i.excluded, *renames], i.line)
+                if i.star is not None
+                else i
+                for i in out
+            ]
+            out[stars[0] + 1 : stars[0] + 1] = renames.values()
+        return out
 
     def _passed_type(
         self,
@@ -255,6 +309,8 @@ class _Local:
         (a star in it left for the upstream relation, now on this line), a
         relation's star, or the columns a VALUES list's alias names; None when
         that cannot be known."""
+        if not isinstance(source, exp.Values) and _reshaped(source):
+            return None
         query = self._local_query(source)
         if query is not None:
             inner = self.columns(query)
@@ -290,6 +346,14 @@ def _named_values(values: exp.Values) -> bool:
     first = rows[0]
     width = len(first.expressions) if isinstance(first, exp.Tuple) else 1
     return len(alias.columns) == width
+
+
+def _reshaped(source: exp.Expr) -> bool:
+    """A FROM / JOIN source whose columns are not those of what it names: a PIVOT
+    or UNPIVOT on it, or an alias that names its columns (`from x as s (id, name)`)."""
+    alias = source.args.get("alias")
+    named = isinstance(alias, exp.TableAlias) and bool(alias.columns)
+    return named or bool(source.args.get("pivots"))
 
 
 def _line(node: exp.Expr) -> int | None:
