@@ -353,6 +353,26 @@ def test_tables_star_and_comparisons():
     assert facts.comparisons == {"event": ["Cart Viewed", "Checkout Started", "Order Completed"]}
 
 
+@pytest.mark.parametrize("dialect", ["bigquery", "redshift"])
+def test_an_array_path_of_an_enclosing_source_is_not_a_relation_read(dialect):
+    """`o.line_items` in a subquery over `... as o`: the array column of `o`,
+    not the relation; a two-part name in a CTE, or one whose first part is no
+    enclosing source, or with a catalog, is still read."""
+    facts = analyse(
+        "with c as (select * from o.items)\n"
+        "select (select count(*) from o.line_items) as n,\n"
+        "  exists(select 1 from o.line_items as li where li.quantity > 10) as bulk,\n"
+        "  (select max(x) from raw.other) as m, (select 1 from p.o.t) as q\n"
+        "from db.shop.orders as o join c on true",
+        dialect,
+    )
+    assert facts.tables == ["db.shop.orders", "o.items", "p.o.t", "raw.other"]
+    assert (
+        "o.line_items"
+        in analyse("select (select 1 from o.line_items) as n from t o", "duckdb").tables
+    )
+
+
 def test_final_star_over_an_upstream_relation_counts_but_not_over_a_named_cte():
     assert analyse("select * from upstream", "duckdb").star is True
     assert analyse("select * from (values (1)) as v (a)", "duckdb").star is False

@@ -154,7 +154,7 @@ class _Local:
             return self.columns(query.this)
         if not isinstance(query, exp.Select):
             return None
-        sources = self._sources(query)
+        sources = _sources(query)
         resolved: dict[str, dict[str, str | None] | None] = {}
         items: list[Item] = []
         for projection in query.expressions:
@@ -295,15 +295,6 @@ class _Local:
         self.types[key] = found
         return found
 
-    def _sources(self, select: exp.Select) -> dict[str, exp.Expr]:
-        out: dict[str, exp.Expr] = {}
-        from_ = select.args.get("from_") or select.args.get("from")
-        nodes = [from_.this] if from_ is not None else []
-        nodes += [join.this for join in select.args.get("joins") or ()]
-        for node in nodes:
-            out[node.alias_or_name.lower()] = node
-        return out
-
     def _expand(self, source: exp.Expr, excluded: list[str], line: int | None) -> list[Item] | None:
         """What a star on ``line`` over ``source`` gives: a local query's columns
         (a star in it left for the upstream relation, now on this line), a
@@ -334,6 +325,17 @@ class _Local:
             for i in inner
             if i.star is not None or i.name.lower() not in excluded
         ]
+
+
+def _sources(select: exp.Select) -> dict[str, exp.Expr]:
+    """A SELECT's FROM and JOIN sources by their lowercased alias (or name)."""
+    out: dict[str, exp.Expr] = {}
+    from_ = select.args.get("from_") or select.args.get("from")
+    nodes = [from_.this] if from_ is not None else []
+    nodes += [join.this for join in select.args.get("joins") or ()]
+    for node in nodes:
+        out[node.alias_or_name.lower()] = node
+    return out
 
 
 def _named_values(values: exp.Values) -> bool:
@@ -420,7 +422,7 @@ class _Walk:
     """What one walk over the tree finds: CTEs, tables read, and the string
     values compared with each column (for event names)."""
 
-    def __init__(self, tree: exp.Expr) -> None:
+    def __init__(self, tree: exp.Expr, dialect: str) -> None:
         self.ctes: dict[str, exp.Expr] = {}
         self.nodes: list[exp.Expr] = []  # every node walked into
         tables: list[exp.Table] = []
@@ -470,6 +472,8 @@ class _Walk:
                 continue
             if not table.db and table.name.lower() in self.ctes:
                 continue
+            if dialect in _ARRAY_PATHS and _array_path(table):
+                continue
             key = relation_key([table.catalog, table.db, table.name])
             line = table.this.meta.get("line")
             line = line if isinstance(line, int) else 0  # 0: not known
@@ -478,6 +482,30 @@ class _Walk:
                 lines[key] = line
         self.tables = sorted(lines)
         self.table_lines = {k: v for k, v in sorted(lines.items()) if v}
+
+
+# dialects where `from o.items` in a subquery reads the array column `items` of
+# the enclosing query's source `o` (BigQuery's implicit UNNEST, Redshift's PartiQL)
+_ARRAY_PATHS = frozenset({"bigquery", "redshift"})
+
+
+def _array_path(table: exp.Table) -> bool:
+    """Whether a two-part table name starts with the name or alias of a FROM /
+    JOIN source of an enclosing query (`(select count(*) from o.line_items)`
+    over `from orders as o`): an array path, not the relation `o.line_items`.
+    Not above a CTE: the query it is in does not enclose it."""
+    if not table.db or table.catalog:
+        return False
+    first = table.db.lower()
+    node = table.parent
+    inner = True  # the query the table is itself a source of
+    while node is not None and not isinstance(node, exp.CTE):
+        if isinstance(node, exp.Select):
+            if not inner and first in _sources(node):
+                return True
+            inner = False
+        node = node.parent
+    return False
 
 
 def _final_has_star(tree: exp.Expr) -> bool:
@@ -511,7 +539,7 @@ def analyse(sql: str, dialect: str) -> Facts:
     if not statements:
         return Facts(error="no SQL statement")
     tree = statements[-1]
-    walk = _Walk(tree)
+    walk = _Walk(tree, dialect)
     local = _Local(walk.ctes, dialect)
     items = local.columns(tree) if isinstance(tree, exp.Query) else None
     # `select * from final` over a CTE that names its columns is dbt style, not a star
