@@ -235,6 +235,17 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
             id="snowflake folds unquoted names too (dbt's YAML spells them in lower case)",
         ),
         pytest.param(
+            "snowflake",
+            'select "ID" as "CUSTOMER_ID", "EMAIL", "MixedCase", "TWO WORDS" from t',
+            [
+                ("customer_id", None, None),
+                ("email", None, None),
+                ("MixedCase", None, None),
+                ("TWO WORDS", None, None),
+            ],
+            id="snowflake: a quoted upper-case name is the unquoted one",
+        ),
+        pytest.param(
             "duckdb",
             "select ORDER_ID from t",
             [("ORDER_ID", None, None)],

@@ -11,6 +11,7 @@ too, never exceptions."""
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Mapping
 
@@ -107,13 +108,27 @@ def folds_case(dialect: str) -> bool:
     return bool(dialect) and Dialect.get_or_raise(dialect).NORMALIZATION_STRATEGY in _FOLDING
 
 
-def _folded(name: str, identifier: exp.Identifier | None) -> str:
+_UNQUOTED = re.compile(r"[A-Z_][A-Z0-9_$]*")  # a name that needs no quotes
+
+
+@functools.cache
+def _folds_upper(dialect: str) -> bool:
+    """Whether the warehouse stores an unquoted name in upper case (Snowflake)."""
+    strategy = NormalizationStrategy.UPPERCASE
+    return bool(dialect) and Dialect.get_or_raise(dialect).NORMALIZATION_STRATEGY is strategy
+
+
+def _folded(name: str, identifier: exp.Identifier | None, upper: bool = False) -> str:
     """An output name as a folding warehouse stores it: in lower case when it is
     unquoted and written all in capitals (`ORDER_ID`, the style of upper-case
-    SQL). A mixed-case name (`OrderTotal`) stays as written, so the naming rules
-    still see the words it meant (the warehouse's `ordertotal` hides them)."""
+    SQL), or, where the warehouse stores unquoted names in upper case
+    (``upper``), quoted so (`"ORDER_ID"`, as `dbt_utils.star` quotes them: the
+    same column). A mixed-case name (`OrderTotal`) stays as written, so the naming
+    rules still see the words it meant (the warehouse's `ordertotal` hides them)."""
+    if not name.isupper():
+        return name
     quoted = identifier is not None and bool(identifier.quoted)
-    return name.lower() if not quoted and name.isupper() else name
+    return name.lower() if not quoted or (upper and _UNQUOTED.fullmatch(name)) else name
 
 
 def _identifier(node: exp.Expr) -> exp.Identifier | None:
@@ -126,6 +141,7 @@ class _Local:
     def __init__(self, ctes: dict[str, exp.Expr], dialect: str) -> None:
         self.dialect = dialect
         self.folds = folds_case(dialect)
+        self.upper = _folds_upper(dialect)
         self.ctes = ctes
         self.memo: dict[int, list[Item] | None] = {}
         self.types: dict[int, dict[str, str | None] | None] = {}
@@ -186,7 +202,7 @@ class _Local:
                 if not name:
                     return None  # an unnamed expression: the warehouse picks its name
                 if self.folds:
-                    name = _folded(name, _identifier(named or projection))
+                    name = _folded(name, _identifier(named or projection), self.upper)
                 kind = _type_of(projection, self.dialect)
                 if kind is None:
                     kind = self._passed_type(projection, sources, resolved)
@@ -221,7 +237,7 @@ class _Local:
             to = alias.args.get("alias") if isinstance(alias, exp.Alias) else None
             if to is None or not alias.this.output_name:
                 continue
-            name = _folded(to.name, to) if self.folds else to.name
+            name = _folded(to.name, to, self.upper) if self.folds else to.name
             renames[alias.this.output_name.lower()] = Item(name, None, line=_line(to))
         if not renames:
             return items
@@ -311,7 +327,8 @@ class _Local:
         elif isinstance(source, exp.Values) and _named_values(source):
             alias = source.args["alias"]
             names = [
-                _folded(c.name, _identifier(c)) if self.folds else c.name for c in alias.columns
+                _folded(c.name, _identifier(c), self.upper) if self.folds else c.name
+                for c in alias.columns
             ]
             return [Item(n, None, line=line) for n in names if n.lower() not in excluded]
         else:
