@@ -93,6 +93,30 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
             None,
             id="an unnamed expression makes the output unknown",
         ),
+        *[
+            pytest.param(dialect, sql, None, id=f"{dialect} names {sql} its own way")
+            for dialect, sql in [
+                ("duckdb", "select a, x::date from t"),
+                ("snowflake", "select a, SIGNUP_TS::date from t"),
+                ("snowflake", "select a, payload:plan from t"),
+                ("databricks", "select a, cast(x as date) from t"),
+                ("bigquery", "select a, arr[offset(0)] from t"),
+                ("postgres", "select a, payload ->> 'email' from t"),
+                ("duckdb", "select a, 1 from t"),
+            ]
+        ],
+        pytest.param(
+            "postgres",
+            "select x::date, cast(t.Y as int), t.z from t",
+            [("x", "date", None), ("y", "int", None), ("z", None, None)],
+            id="postgres names a cast column after the column",
+        ),
+        pytest.param(
+            "bigquery",
+            "select s.a.b, t.c from t",
+            [("b", None, None), ("c", None, None)],
+            id="bigquery names a struct field after the field",
+        ),
         pytest.param(
             "duckdb",
             "select t.*, u.x from t join u on t.id = u.id",

@@ -198,7 +198,7 @@ class _Local:
                 items.extend(self._renamed(expanded, star))
             else:
                 named = projection.args.get("alias") if type(projection) is exp.Alias else None
-                name = projection.output_name
+                name = projection.output_name if named else _unaliased(projection, self.dialect)
                 if not name:
                     return None  # an unnamed expression: the warehouse picks its name
                 if self.folds:
@@ -342,6 +342,23 @@ class _Local:
             for i in inner
             if i.star is not None or i.name.lower() not in excluded
         ]
+
+
+# dialects that name a cast of a column (`x::date`) after the column
+_CASTS_KEEP_NAMES = frozenset({"postgres", "redshift"})
+
+
+def _unaliased(projection: exp.Expr, dialect: str) -> str:
+    """The name a projection without an alias has in the warehouse, where that
+    is known: a column's (`t.col`, BigQuery's struct field `s.a.b`) and, in
+    Postgres and Redshift, a cast column's. Anything else ("") each warehouse
+    names its own way: DuckDB `CAST(x AS DATE)` and `(payload ->> 'email')`,
+    Snowflake `PAYLOAD:PLAN`, BigQuery `f0_`, Postgres `?column?`."""
+    node = projection
+    if dialect in _CASTS_KEEP_NAMES:
+        while isinstance(node, exp.Cast):
+            node = node.this
+    return node.output_name if isinstance(node, (exp.Column, exp.Dot)) else ""
 
 
 def _sources(select: exp.Select) -> dict[str, exp.Expr]:
