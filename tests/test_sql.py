@@ -868,6 +868,24 @@ def test_what_dbt_rendered_is_judged_where_the_model_file_has_it(tmp_path, monke
     ]
 
 
+def test_a_select_star_is_on_the_line_of_the_final_selects_star(tmp_path, monkeypatch, capsys):
+    """Not on the CTE's `select *`, nor where `select` is: the star after another column."""
+    files = {
+        "models/staging/stg_orders.sql": "select 1 as order_id, 2 as customer_id\n",
+        "models/marts/fct_payments.sql": (
+            "with orders as (\n  select * from {{ ref('stg_orders') }}\n)\n"
+            "select\n  orders.order_id as id,\n  payments.*\nfrom orders\n"
+            "join {{ ref('stg_orders') }} payments on payments.order_id = orders.order_id\n"
+        ),
+    }
+    root = build_dbt_project(tmp_path, files)
+    (root / "normcheck.yml").write_text("version: 1\nextends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql/select-star"])
+    got = [(f["resource"], f["line"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert got == [("model.shop.fct_payments", 6)]
+
+
 def test_a_models_yaml_owns_the_columns_its_sql_adds(tmp_path, monkeypatch, capsys):
     """pre-commit on the properties YAML alone (a commit that stops documenting a
     column) reports the model's SQL-derived columns as a check of its SQL does."""

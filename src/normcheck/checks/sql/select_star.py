@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from normcheck.checks._api import Context, Hit, rule
 from normcheck.checks.sql._layers import LayerScopedOptions, in_scope
 from normcheck.project import Resource
+from normcheck.sqlfacts import Facts, WordLines
 
 _STAR = re.compile(r"select\s+(?:distinct\s+)?(?:[\w\"`]+\.)?\*", re.IGNORECASE)
 
@@ -42,11 +43,21 @@ def select_star(model: Resource, ctx: Context[LayerScopedOptions]) -> Iterator[H
     facts = ctx.sql.of(model.uid) if ctx.sql else None
     if facts is None or not facts.star or not in_scope(model, ctx):
         return
-    code = model.compiled_code or model.raw_code
-    stars = list(_STAR.finditer(code))
-    line = code.count("\n", 0, stars[-1].start()) + 1 if stars else 1
     yield Hit(
         f"model `{model.name}` selects `*` in its final select: name the columns it returns",
         where="file",
-        line=line,
+        line=_line(model, facts),
     )
+
+
+def _line(model: Resource, facts: Facts) -> int:
+    """The line of the model file with the final select's first star over an
+    upstream relation, near the line the parsed SQL has it on; without one (an
+    output not known), the last `select *` of the code."""
+    parsed = next((i.line for i in facts.items or () if i.star is not None and i.line), None)
+    line = WordLines(model.raw_code).line_near("*", parsed) if parsed else None
+    if line is not None:
+        return line
+    code = model.compiled_code or model.raw_code
+    stars = list(_STAR.finditer(code))
+    return code.count("\n", 0, stars[-1].start()) + 1 if stars else 1
