@@ -564,10 +564,10 @@ def analyse(sql: str, dialect: str) -> Facts:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line = first.get("line")
-        description = str(first.get("description") or exc).splitlines()[0]
+        description = _readable(str(first.get("description") or exc).splitlines()[0])
         return Facts(error=description, error_line=line if isinstance(line, int) else None)
     except (TokenError, SqlglotError) as exc:
-        return Facts(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return Facts(error=_readable(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__)
     except RecursionError:
         return Facts(error="the SQL is nested too deeply to parse")
     if not statements:
@@ -590,6 +590,16 @@ def analyse(sql: str, dialect: str) -> Facts:
     )
     _tear_down(walk.nodes)
     return facts
+
+
+_MISSING = re.compile(r"Required keyword: '[^']*' missing for <class '(?:[\w.]*\.)?(\w+)'>")
+
+
+def _readable(message: str) -> str:
+    """A parse error's message without sqlglot's internals: `Required keyword:
+    'this' missing for <class 'sqlglot.expressions.core.Paren'>` (SQL that stops
+    in the middle of an expression) is an incomplete `paren` expression."""
+    return _MISSING.sub(lambda found: f"incomplete `{found[1].lower()}` expression", message)
 
 
 def _tear_down(nodes: list[exp.Expr]) -> None:
