@@ -408,6 +408,17 @@ def test_an_array_path_of_an_enclosing_source_is_not_a_relation_read(dialect):
     )
 
 
+def test_snowflakes_identifier_of_a_literal_reads_the_relation_it_names():
+    facts = analyse(
+        "with c as (select 1 as a)\nselect * from identifier('raw.shop.orders') o\n"
+        "join identifier($name) x on true\njoin identifier('\"Raw\".s.t') y on true\n"
+        "join identifier('c') z on true",
+        "snowflake",
+    )
+    assert facts.tables == ["raw.s.t", "raw.shop.orders"]
+    assert facts.table_lines == {"raw.s.t": 4, "raw.shop.orders": 2}
+
+
 def test_final_star_over_an_upstream_relation_counts_but_not_over_a_named_cte():
     assert analyse("select * from upstream", "duckdb").star is True
     assert analyse("select * from (values (1)) as v (a)", "duckdb").star is False

@@ -22,7 +22,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.parser import Parser
 from sqlglot.tokens import Tokenizer
 
-from normcheck.sqlfacts import Facts, Item, relation_key, too_big
+from normcheck.sqlfacts import Facts, Item, parse_relation, relation_key, too_big
 
 # Expressions whose form alone gives their type, in every dialect: comparisons and
 # other predicates, AND / OR / NOT, and the functions that make a date or a timestamp.
@@ -502,20 +502,36 @@ class _Walk:
         self.never = {k: sorted(v) for k, v in sorted(never.items())}
         lines: dict[str, int] = {}
         for table in tables:
-            if not isinstance(table.this, exp.Identifier) or not table.name:
+            read = self._read(table, dialect)
+            if read is None:
                 continue
-            if not table.db and table.name.lower() in self.ctes:
-                continue
-            if dialect in _ARRAY_PATHS and _array_path(table):
-                continue
-            key = relation_key([table.catalog, table.db, table.name])
-            line = table.this.meta.get("line")
+            key, named = read
+            line = named.meta.get("line")
             line = line if isinstance(line, int) else 0  # 0: not known
             known = lines.get(key, 0)
             if key not in lines or (line and (not known or line < known)):  # the first line
                 lines[key] = line
         self.tables = sorted(lines)
         self.table_lines = {k: v for k, v in sorted(lines.items()) if v}
+
+    def _read(self, table: exp.Table, dialect: str) -> tuple[str, exp.Expr] | None:
+        """The relation a table in the tree reads (its normalised name) and the
+        node that names it; None for a CTE, an array path, or a name not written
+        out (a function's result, Snowflake's `identifier($name)`)."""
+        this = table.this
+        if isinstance(this, exp.DynamicIdentifier):  # Snowflake's `identifier('raw.shop.t')`
+            text = this.this
+            if not isinstance(text, exp.Literal) or not text.is_string:
+                return None
+            key = parse_relation(text.this)
+            return (key, text) if key and key not in self.ctes else None
+        if not isinstance(this, exp.Identifier) or not table.name:
+            return None
+        if not table.db and table.name.lower() in self.ctes:
+            return None
+        if dialect in _ARRAY_PATHS and _array_path(table):
+            return None
+        return relation_key([table.catalog, table.db, table.name]), this
 
 
 # dialects where `from o.items` in a subquery reads the array column `items` of
