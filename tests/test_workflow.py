@@ -1672,6 +1672,13 @@ def test_an_override_of_the_configuration_that_matches_nothing_is_reported(proje
     )
     assert idle(report) == [("normcheck.yml", 7, message)]
     assert idle(check(capsys)[1]) == idle(report)  # the warm run too
+    # moved down a line, the same finding (its fingerprint is what it matches and sets)
+    (project / "normcheck.yml").write_text(CONFIG + "# a comment\n" + IDLE)
+    moved = [f for f in check(capsys)[1]["findings"] if f["rule"] == "normcheck/unused-override"]
+    first = [f for f in report["findings"] if f["rule"] == "normcheck/unused-override"]
+    assert [f["fingerprint"] for f in moved] == [f["fingerprint"] for f in first]
+    assert [f["line"] for f in moved] == [8]
+    (project / "normcheck.yml").write_text(CONFIG + IDLE)
     # only a whole-project run can tell: a run on a model's file does not say it
     assert idle(check(capsys, "models/marts/orders.sql")[1]) == []
     assert idle(check(capsys, "normcheck.yml")[1]) == idle(report)  # the config changed

@@ -470,6 +470,7 @@ def _idle_findings(
             f"{name} {', '.join(f'`{v}`' for v in values)}" for name, values in override.criteria()
         )
         resource = _config_resource(origin.file, project_dir, monorepo)
+        rules = ",".join(sorted(override.rules))
         findings.append(
             Finding(
                 file=origin.file,
@@ -481,7 +482,8 @@ def _idle_findings(
                 severity=severity,
                 resource_type="config",
                 owner=config.team,
-                fingerprint=fingerprint(UNUSED_OVERRIDE, resource, f"override:{origin.line}"),
+                # what it matches and sets, not its line: moving it keeps its fingerprint
+                fingerprint=fingerprint(UNUSED_OVERRIDE, resource, f"override:{criteria}:{rules}"),
             )
         )
     return findings
