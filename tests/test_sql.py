@@ -1161,7 +1161,16 @@ WAREHOUSE_JINJA = {
         "      - {name: order_id}\n      - {name: card_amount}\n      - {name: total_amount}\n"
         "  - name: fct_star\n    columns:\n"
         "      - {name: order_id}\n      - {name: amount}\n      - {name: status}\n"
+        + "".join(
+            f"  - name: fct_star{n}\n    columns:\n      - {{name: order_id}}\n" for n in (2, 3, 4)
+        )
     ),
+    # the same call in three models: each asks (its text was memoised after the first)
+    **{
+        f"models/marts/fct_star{n}.sql": "select {{ star('stg_orders') }}\n"
+        "from {{ ref('stg_orders') }}\n"
+        for n in (2, 3, 4)
+    },
     "macros/set_sql_header.sql": (
         "{% macro set_sql_header(config) -%}\n  {{ config.set('sql_header', caller()) }}\n"
         "{%- endmacro %}\n"

@@ -428,11 +428,28 @@ class Renderer:
         plain = _PLAIN_CALL.fullmatch(text)
         name = plain.group("name") if plain is not None else ""
         target = None if name in local or name == "config" else self._callables.get(name)
+        before, _ASKED[0] = _ASKED[0], False  # what this expression asks, apart
+        try:
+            value, same_everywhere = self._evaluated(text, plain, target, match, model, local)
+        finally:
+            asked, _ASKED[0] = _ASKED[0], before or _ASKED[0]
+        if same_everywhere and not asked:  # asked the warehouse: asks it again next time
+            self._done[text] = value
+        return value
+
+    def _evaluated(
+        self,
+        text: str,
+        plain: re.Match[str] | None,
+        target: object,
+        match: re.Match[str],
+        model: RenderInput,
+        local: Mapping[str, object],
+    ) -> tuple[str, bool]:
+        """One expression's text, and whether it is the same wherever it is."""
         if plain is not None and target is not None:  # `ref('orders')`: not parsed as Python
             strings = _STRING.findall(plain.group("args") or "")
-            value = str(_call(target, [a or b for a, b in strings], {}))
-            self._done[text] = value
-            return value
+            return str(_call(target, [a or b for a, b in strings], {})), True
         tree = _parse(text)
         if (
             isinstance(tree, ast.Call)
@@ -440,12 +457,9 @@ class Renderer:
             and tree.func.id == "config"
             and "config" not in local
         ):
-            return _blank_lines(match)
+            return _blank_lines(match), False
         uses_model = [False]  # `this` or a `{% set %}` name: not the same everywhere
-        value = str(self._value(tree, model, local, uses_model))
-        if not uses_model[0]:
-            self._done[text] = value
-        return value
+        return str(self._value(tree, model, local, uses_model)), not uses_model[0]
 
     def _value(
         self,
