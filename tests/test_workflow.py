@@ -1711,3 +1711,11 @@ def test_a_monorepo_override_for_one_project_is_not_unused_in_the_other(
     monkeypatch.chdir(tmp_path)
     _, report, _ = check(capsys)
     assert [i[:2] for i in idle(report)] == [("normcheck.yml", 6)]
+    # inside a project whose own file extends the root's: the root's overrides are for
+    # the other projects too, not this run's to judge
+    (tmp_path / "shop" / "normcheck.yml").write_text("extends: [../normcheck.yml]\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # `extends` reaches it
+    monkeypatch.chdir(tmp_path / "shop")
+    assert idle(check(capsys)[1]) == []
+    monkeypatch.chdir(tmp_path)  # the monorepo's run still judges them
+    assert [i[:2] for i in idle(check(capsys)[1])] == [("normcheck.yml", 6)]

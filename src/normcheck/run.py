@@ -20,7 +20,6 @@ from normcheck.artifacts.catalog import load_catalog
 from normcheck.artifacts.manifest import drop_reads, load_manifest, prefetched, prefetching
 from normcheck.checks.registry import LOCKED_RULE, UNUSED_OVERRIDE
 from normcheck.config.loader import (
-    CONFIG_NAMES,
     display_path,
     extends_root,
     find_config,
@@ -69,6 +68,7 @@ class RunOptions:
     use_baseline: bool = True
     use_cache: bool = True
     monorepo: Path | None = None  # a monorepo's root folder, for each of its projects
+    monorepo_config: Path | None = None  # and its configuration file
 
 
 @dataclass(frozen=True)
@@ -327,13 +327,23 @@ def _evaluate_with(
 
 
 def _idle(project: Project, config: Config, selected: set[str]) -> tuple[Origin, ...]:
-    """Where the overrides of the configuration files (the one run with, and any
-    `normcheck.yml` it extends: not the rule sets) that match nothing are."""
+    """Where the overrides that match nothing are (which of them to report, the
+    run decides: see :func:`_judged_overrides`)."""
     if UNUSED_OVERRIDE not in selected or config.rules[UNUSED_OVERRIDE].severity == "off":
         return ()
-    mine = {*config.files[-1:], *(f for f in config.files if Path(f).name in CONFIG_NAMES)}
-    judged = [o for o in config.overrides if o.origin.file in mine]
-    return tuple(o.origin for o in idle_overrides(project, judged))
+    return tuple(o.origin for o in idle_overrides(project, config.overrides))
+
+
+def _judged_overrides(config: Config, options: RunOptions) -> set[Path]:
+    """The files whose idle overrides are the run's to report: the configuration
+    it runs with, and in a monorepo's run the root's (judged across its
+    projects, see :func:`_idle_in_all`); not a rule set, nor, in a run inside one
+    project, the monorepo's file its own extends (its overrides are for the
+    other projects too)."""
+    judged = {Path(f).resolve() for f in config.files[-1:]}
+    if options.monorepo_config is not None:
+        judged.add(options.monorepo_config.resolve())
+    return judged
 
 
 def _cached_or_evaluated(
@@ -558,11 +568,13 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
             "sqlglot has no dialect for this project's adapter: its SQL is parsed as generic "
             "SQL; set `dialect:` in normcheck.yml to the nearest one"
         )
+    judged = _judged_overrides(config, options)
+    idle = [o for o in evaluated.idle if Path(o.file).resolve() in judged]
     violations = (*config.violations, *evaluated.blocked)
     findings = [
         *evaluated.findings,
         *_lock_findings(config, violations, project_dir, options.monorepo),
-        *_idle_findings(config, evaluated.idle, project_dir, options.monorepo),
+        *_idle_findings(config, idle, project_dir, options.monorepo),
     ]
     baselined: tuple[Finding, ...] = ()
     stale: tuple[baseline_mod.Entry, ...] = ()
@@ -641,6 +653,7 @@ def run(options: RunOptions) -> Result:
             manifest=None,
             config=config_file,
             monorepo=options.project_dir,
+            monorepo_config=root_config,
         )
         results.append(run_project(sub, folder, project_config))
     return combine(config, results)

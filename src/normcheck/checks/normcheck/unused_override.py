@@ -11,12 +11,14 @@ def unused_override(project: Project, ctx: Context[NoOptions]) -> Iterator[Hit]:
     """An override in a project's `normcheck.yml` whose `match` selects nothing.
 
     ## What it finds
-    An entry of `overrides:` in a configuration file (`normcheck.yml`, not a rule set it
-    extends) that matches none of the project's own resources: a `paths:` glob with a
-    typo or for a folder that moved, a tag, group or owner nobody uses. In a monorepo,
-    an override of the root `normcheck.yml` is reported only when it matches nothing
-    in every project. Only a whole-project run can tell, so a run limited to changed
-    files reports it only when the configuration changed (which checks everything).
+    An entry of `overrides:` in the configuration a run starts from (`normcheck.yml`, or
+    the file `--config` names; not a rule set it extends) that matches none of the
+    project's own resources: a `paths:` glob with a typo or for a folder that moved, a
+    tag, group or owner nobody uses. A monorepo's run judges the root `normcheck.yml`'s
+    overrides across its projects: one is reported only when it matches nothing in
+    every project (a run inside one project leaves them alone). Only a whole-project
+    run can tell, so a run limited to changed files reports it only when the
+    configuration changed (which checks everything).
 
     ## Why it matters
     An override that matches nothing changes nothing, silently: the team believes
