@@ -1344,6 +1344,17 @@ def test_monorepo_baselines_per_project_or_one_for_all(tmp_path, monkeypatch, ca
     (tmp_path / "normcheck.yml").write_text(root)
     assert main(["baseline", "--parse", "never", "--output", "all.json"]) == 0
     capsys.readouterr()
+    # a rule off in one project only: that project's entries of it are not paid off
+    shared = (tmp_path / "all.json").read_text()
+    assert "model.crm.orders" in shared and "naming/model-prefix" in shared
+    (tmp_path / "crm" / "normcheck.yml").write_text(
+        "extends: [../normcheck.yml]\nrules:\n  naming/model-prefix: 'off'\n"
+    )
+    for args in (["--prune"], []):
+        assert main(["baseline", "--parse", "never", "--output", "all.json", *args]) == 0
+        capsys.readouterr()
+        assert (tmp_path / "all.json").read_text() == shared, args
+    (tmp_path / "crm" / "normcheck.yml").unlink()
     # a project's paid-off debt is still told
     (tmp_path / "crm/models/marts/orders.sql").unlink()
     (tmp_path / "crm/models/marts/fct_orders.sql").write_text("select 1 as id\n")
@@ -1565,6 +1576,57 @@ def test_baseline_keeps_reasons_and_the_entries_of_rules_that_did_not_run(projec
     assert "(1 new, 1 no longer found)" in capsys.readouterr().out
     del victim["reason"]
     assert same(json.loads(path.read_text())["entries"]) == same(data["entries"])
+
+
+def test_entries_of_a_rule_that_no_longer_exists_are_stale(project, capsys):
+    """A rule removed or renamed (a pack's new version): `check` never called its
+    entries stale and both `--prune` and a rewrite kept them, for ever."""
+    assert main(["baseline", "--parse", "never"]) == 0
+    capsys.readouterr()
+    path = project / ".normcheck-baseline.json"
+    data = json.loads(path.read_text())
+    before = len(data["entries"])
+    data["entries"].append(
+        {"rule": "acme/gone", "resource": "model.shop.orders", "fingerprint": "1" * 20}
+    )
+    path.write_text(json.dumps(data))
+    _, _, err = check(capsys, "--baseline", str(path))
+    assert "1 baseline entry no longer matches" in err
+    assert main(["baseline", "--parse", "never", "--prune"]) == 0
+    assert "pruned 1 stale entry" in capsys.readouterr().out
+    assert len(json.loads(path.read_text())["entries"]) == before
+
+
+def test_baseline_will_not_rewrite_a_baseline_it_cannot_read(project, capsys):
+    """A rewrite replaced a baseline of a newer version, or with an entry it could
+    not read, with its own, losing every reason: only one that is no JSON (a merge's
+    conflict markers) is written anew."""
+    path = project / ".normcheck-baseline.json"
+    newer = '{"version": 2, "entries": [{"rule": "a", "resource": "b", "fingerprint": "c"}]}\n'
+    path.write_text(newer)
+    assert main(["baseline", "--parse", "never"]) == 2
+    assert "baseline version 2 is newer" in capsys.readouterr().err
+    assert path.read_text() == newer
+    path.write_text('{"version": 1, "entries": [\n<<<<<<< HEAD\n]}\n')
+    assert main(["baseline", "--parse", "never"]) == 0
+    assert json.loads(path.read_text())["entries"]
+
+
+def test_a_large_baseline_loads_in_linear_time(tmp_path):
+    from normcheck.baseline import load
+
+    entries = [
+        {"rule": "naming/model-prefix", "resource": f"model.s.m{i}", "fingerprint": f"{i:020}"}
+        for i in range(5_000)
+    ]
+    path = tmp_path / "b.json"
+    path.write_text(
+        '{\n  "version": 1,\n  "entries": [\n'
+        + ",\n".join("    " + json.dumps(e, sort_keys=True) for e in entries)
+        + "\n  ]\n}\n"
+    )
+    loaded = load(path, "b.json")
+    assert [e.line for e in loaded[:2]] == [4, 5] and loaded[-1].line == 5_003
 
 
 def test_a_local_fail_on_never_does_not_pass_a_locked_rules_errors(project, capsys):

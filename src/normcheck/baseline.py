@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ from normcheck.errors import ArtifactError
 from normcheck.finding import Finding
 
 DEFAULT_BASELINE = ".normcheck-baseline.json"
+
+
+class BrokenBaseline(ArtifactError):
+    """A baseline that is no JSON (a merge's conflict markers): written anew by
+    `normcheck baseline`, unlike one it cannot read for another reason."""
 
 
 @dataclass(frozen=True, order=True)
@@ -128,9 +134,9 @@ def load(path: Path, shown: str) -> list[Entry]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ArtifactError(f"invalid baseline JSON: {exc.msg}", shown, exc.lineno) from None
+        raise BrokenBaseline(f"invalid baseline JSON: {exc.msg}", shown, exc.lineno) from None
     except RecursionError:
-        raise ArtifactError("invalid baseline JSON: nested too deeply", shown, 1) from None
+        raise BrokenBaseline("invalid baseline JSON: nested too deeply", shown, 1) from None
     version = data.get("version") if isinstance(data, dict) else None
     if type(version) is int and version > 1:
         raise ArtifactError(
@@ -145,9 +151,10 @@ def load(path: Path, shown: str) -> list[Entry]:
     if not isinstance(raw, list):
         raise ArtifactError("baseline has no `entries` list", shown, 1)
     lines = text.splitlines()
+    where = _Lines(lines)
     out = []
     for index, item in enumerate(raw):
-        line = _line_of(item, index, lines)
+        line = where.of(item, index)
         if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in KEYS):
             raise ArtifactError(
                 "baseline entry needs rule, resource and fingerprint (text)", shown, line
@@ -167,16 +174,28 @@ def load(path: Path, shown: str) -> list[Entry]:
     return out
 
 
-def _line_of(item: object, index: int, lines: list[str]) -> int:
-    """The line of the ``index``-th entry: the line with its fingerprint, else the
-    ``index``-th line after `"entries"` (one entry a line, as written)."""
-    if isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
-        needle = json.dumps(item["fingerprint"])
-        found = next((n for n, text in enumerate(lines, 1) if needle in text), None)
-        if found is not None:
-            return found
-    start = next((n for n, text in enumerate(lines, 1) if '"entries"' in text), 0)
-    return min(start + 1 + index, len(lines)) if start else 1
+class _Lines:
+    """Where each entry stands: the line with its fingerprint, else the ``index``-th
+    line after `"entries"` (one entry a line, as written). Indexed once: a baseline
+    of 20,000 entries searched line by line for each took 20 s."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.by_fingerprint: dict[str, int] = {}
+        for number, text in enumerate(lines, 1):
+            for found in _FINGERPRINT.finditer(text):
+                self.by_fingerprint.setdefault(found.group(1), number)
+        self.start = next((n for n, text in enumerate(lines, 1) if '"entries"' in text), 0)
+        self.count = len(lines)
+
+    def of(self, item: object, index: int) -> int:
+        if isinstance(item, dict) and isinstance(item.get("fingerprint"), str):
+            found = self.by_fingerprint.get(item["fingerprint"])
+            if found is not None:
+                return found
+        return min(self.start + 1 + index, self.count) if self.start else 1
+
+
+_FINGERPRINT = re.compile(r'"fingerprint"\s*:\s*"([^"\\]*)"')
 
 
 @dataclass(frozen=True)

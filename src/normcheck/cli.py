@@ -750,23 +750,36 @@ def _write_baseline(
     entries = []
     left = 0
     ran: set[str] = set()
+    known: set[str] = set()
+    ran_in: dict[str, set[str]] = {}  # each project's (package's) rules that ran
     for result in results:
         locked = result.config.locked_rules
         entries += baseline_mod.entries_for(result.findings, locked)
         left += sum(1 for f in result.findings if f.rule in locked)
         ran.update(result.rules_run)
+        known.update(result.config.rules)
+        for package in {_package(uid) for uid in result.resources}:
+            ran_in.setdefault(package, set()).update(result.rules_run)
+
+    def judged(entry: baseline_mod.Entry) -> bool:
+        """Whether this run can tell the entry is paid off: its rule ran on the
+        project it belongs to (one file for a monorepo's projects holds them all),
+        or no longer exists (a rule removed or renamed; a plugin that failed to
+        load stops the run before)."""
+        return entry.rule in ran_in.get(_package(entry.resource), ran) or entry.rule not in known
+
     shown = display_path(path.resolve())
     if prune:
         old = baseline_mod.load(path, shown)
     else:
         try:
             old = baseline_mod.load(path, shown) if path.is_file() else []
-        except UserError:  # a broken file (a merge's conflict markers): written anew
+        except baseline_mod.BrokenBaseline:  # a merge's conflict markers: written anew
             old = []
     current = {e.fingerprint for e in entries}
-    held = [e for e in old if e.rule not in ran]
+    held = [e for e in old if not judged(e)]
     if prune:
-        kept = [e for e in old if e.fingerprint in current or e.rule not in ran]
+        kept = [e for e in old if e.fingerprint in current or not judged(e)]
         baseline_mod.write_atomic(path, baseline_mod.render(kept), shown)
         remain = "remains" if len(kept) == 1 else "remain"
         say(f"pruned {_entries(len(old) - len(kept), 'stale')}; {len(kept)} {remain} in {shown}")
@@ -775,7 +788,7 @@ def _write_baseline(
         entries = [replace(e, reason=reasons.get(e.fingerprint, "")) for e in entries]
         written = {(e.rule, e.resource, e.fingerprint) for e in (*entries, *held)}
         baseline_mod.write_atomic(path, baseline_mod.render([*entries, *held]), shown)
-        before = {e.fingerprint for e in old if e.rule in ran}
+        before = {e.fingerprint for e in old if judged(e)}
         added, gone = len(current - before), len(before - current)
         change = f" ({added} new, {gone} no longer found)" if old and (added or gone) else ""
         say(f"wrote {_entries(len(written))} to {shown}{change}")
@@ -788,6 +801,12 @@ def _write_baseline(
             f" and {len(rules) - 3} more" if len(rules) > 3 else ""
         )
         say(f"kept {_entries(len(held))} of rules that did not run ({named}): not judged")
+
+
+def _package(uid: str) -> str:
+    """The package (dbt project) of a resource id: `model.shop.orders` is shop's."""
+    parts = uid.split(".")
+    return parts[1] if len(parts) > 2 else ""
 
 
 def _silent(_: str) -> None:

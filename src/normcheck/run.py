@@ -601,9 +601,11 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
             for e, finding in outcome.locked
         ]
     rules_run = tuple(r for r in rule_ids if config.rules[r].severity != "off")
-    # an entry of a rule that did not run (`--select`, `--ignore`, `off`) is not known stale
+    # an entry of a rule that did not run (`--select`, `--ignore`, `off`) is not known
+    # stale; one of a rule that no longer exists is (none of its plugins failed to load)
     ran = set(rules_run)
-    stale = tuple(e for e in stale if e.rule in ran)
+    gone = set() if config.plugin_failures else {e.rule for e in stale} - set(config.rules)
+    stale = tuple(e for e in stale if e.rule in ran or e.rule in gone)
     scope = EVERYTHING
     if options.paths or options.since is not None:
         scope = scope_for(changed, project_wide)
