@@ -476,3 +476,29 @@ def test_a_report_of_some_rules_shows_only_their_families(sample, monkeypatch, c
     main([*args, "--ignore", "docs,metrics,ownership"])  # the central set locks ownership
     fewer = capsys.readouterr()[0].split("by rule family", 1)[1].splitlines()[0].split()
     assert fewer == [f for f in families if f not in ("docs", "metrics")]
+
+
+def test_the_markdown_scorecard_keeps_to_its_size_with_many_teams(tmp_path):
+    """Each team's section header and baselined table were not counted: 60 teams
+    gave 119,249 characters where 60,000 was promised."""
+    from normcheck.report import scorecard_markdown
+
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\n")
+    teams = [f"team-{t:02}" for t in range(60)]
+    open_findings = tuple(
+        finding("naming/model-prefix", f"model.s.{t}_{i}", "error", t)
+        for t in teams
+        for i in range(40)
+    )
+    baselined = tuple(
+        finding(f"acme/rule-{r}", f"model.s.{t}_{r}", "warning", t)
+        for t in teams
+        for r in range(30)
+    )
+    result = Result(
+        findings=open_findings, baselined_findings=baselined, config=load_config(tmp_path)
+    )
+    text = scorecard_markdown.render_card_markdown(result)
+    assert len(text) <= scorecard_markdown.MAX_CHARS
+    assert "… and the findings of " in text and "more teams: see" in text
+    assert text.count("<details>") == text.count("</details>") > 0

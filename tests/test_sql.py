@@ -1171,6 +1171,9 @@ WAREHOUSE_JINJA = {
         "from {{ ref('stg_orders') }}\n"
         for n in (2, 3, 4)
     },
+    "models/marts/fct_counted.sql": (  # the file's only star is count's
+        "select {{ star('stg_orders') }}, count(*) over () as n\nfrom {{ ref('stg_orders') }}\n"
+    ),
     "macros/set_sql_header.sql": (
         "{% macro set_sql_header(config) -%}\n  {{ config.set('sql_header', caller()) }}\n"
         "{%- endmacro %}\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import traceback
 from collections.abc import Callable
@@ -49,9 +50,15 @@ def work(job: Job, dialect: str, renderer: Renderer) -> tuple[str, Facts]:
         return uid, facts
     if renderer.asked:
         facts = _unsure(facts, model.raw_code)
-    if sql.count("\n") != model.raw_code.count("\n"):  # a loop, a trimmed tag: lines moved
+    lines = sql.count("\n")
+    if lines != model.raw_code.count("\n") and lines <= MAPPED_LINES:  # lines moved
         facts = _on_raw_lines(facts, _line_map(sql, model.raw_code))
     return uid, facts
+
+
+# difflib is quadratic: beyond this many lines (a generated union of thousands of
+# lines), the words are looked for near the rendered lines, as before
+MAPPED_LINES = 2_000
 
 
 def _line_map(rendered: str, raw: str) -> Callable[[int | None], int | None]:
@@ -91,6 +98,10 @@ def _on_raw_lines(facts: Facts, moved: Callable[[int | None], int | None]) -> Fa
     return msgspec.structs.replace(facts, items=items, table_lines=table_lines)
 
 
+# a star the file writes, not `count(*)`
+_STAR = re.compile(r"(?<!\()\s*\*(?!\s*\))")
+
+
 def _unsure(facts: Facts, raw: str) -> Facts:
     """The facts of a model whose Jinja asked the warehouse (`execute`,
     `run_query`, `dbt_utils.star`): its columns are unknown; a star is the
@@ -101,7 +112,7 @@ def _unsure(facts: Facts, raw: str) -> Facts:
     return msgspec.structs.replace(
         facts,
         items=None,
-        star=facts.star and "*" in raw,
+        star=facts.star and _STAR.search(raw) is not None,
         tables=tables,
         table_lines={k: v for k, v in facts.table_lines.items() if k in tables},
     )

@@ -73,6 +73,7 @@ def render_card_markdown(result: Result) -> str:
     budget = MAX_CHARS - sum(len(line) + 1 for line in out) - 1_000
     if not card.rows:
         out += ["No findings.", ""]
+    left_out = 0  # teams whose findings did not fit at all
     for team in card.teams:
         mine = [r for r in card.rows if r.team == team.team]
         if not mine:
@@ -80,15 +81,23 @@ def render_card_markdown(result: Result) -> str:
         # accepted debt by rule, not finding by finding (a legacy project's thousands)
         listed = [r for r in mine if r.status != scorecard.BASELINED]
         debt = Counter(r.finding.rule for r in mine if r.status == scorecard.BASELINED)
-        lines, left = finding_rows(listed, budget) if listed else ([], 0)
+        lines, left = finding_rows(listed, budget - 500) if listed else ([], 0)
         if left:
             lines += ["", f"… and {left} more: see `normcheck check --format json`."]
         if debt:
             lines += ["", "Baselined (accepted debt):", "", "| rule | findings |", "|---|---:|"]
             lines += [f"| `{rule}` | {n} |" for rule, n in sorted(debt.items())]
-        budget -= sum(len(line) + 1 for line in lines)
         summary = f"{LIGHT_EMOJI[team.total.light]} {md_cell(team.name)}: "
         summary += plural(len(mine), "finding")
-        out += ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
+        section = ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
+        cost = sum(len(line) + 1 for line in section)
+        if cost > budget or (listed and left == len(listed)):  # not even one finding's row
+            left_out += 1
+            continue
+        budget -= cost
+        out += section
+    if left_out:
+        teams = plural(left_out, "more team")
+        out += [f"… and the findings of {teams}: see `normcheck check --format json`.", ""]
     out.append(DOCS_HINT)
     return "\n".join(out) + "\n"
