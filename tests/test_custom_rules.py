@@ -727,3 +727,30 @@ def test_two_packs_defining_one_rule_fail_only_where_it_is_used(tmp_path, monkey
         "(`acme2_rules (acme2_rules)` of acme2-rules 0.1.0, "
         "`acme_rules (acme_rules)` of acme-rules 0.1.0): uninstall or remove all but one"
     )
+
+
+def test_a_monorepo_projects_own_plugin_is_named_in_the_combined_reports(
+    tmp_path, monkeypatch, capsys
+):
+    """A plugin only a project's own file lists: the monorepo's run looked its rules
+    up in the root's configuration: JUnit failed (KeyError, exit 3 on a clean run),
+    and a crash of its rule was blamed on normcheck."""
+    build_dbt_project(tmp_path, MARTS, name="shop")
+    crm = build_dbt_project(tmp_path, MARTS, name="crm")
+    (crm / "gov").mkdir()
+    (crm / "gov" / "rules.py").write_text(PLUGIN)
+    (crm / "normcheck.yml").write_text(
+        "extends: [../normcheck.yml]\nplugins: [gov/rules.py]\nrules:\n  acme/no-legacy: error\n"
+    )
+    (tmp_path / "normcheck.yml").write_text("version: 1\nprojects: [shop, crm]\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--format", "junit", "--parse", "never"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    assert "<testsuite" in out
+    (crm / "gov" / "rules.py").write_text(CRASHING.replace("acme/crash", "acme/no-legacy"))
+    assert main(["check", "--format", "json", "--parse", "never"]) == 3
+    out, err = capsys.readouterr()
+    assert [c["plugin"] for c in json.loads(out)["crashes"]] == ["crm/gov/rules.py"]
+    assert "(plugin `crm/gov/rules.py`)" in err

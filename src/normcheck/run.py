@@ -722,6 +722,16 @@ def _read_ahead(options: RunOptions) -> Path | None:
 
 
 def combine(config: Config, results: Sequence[Result]) -> Result:
+    # the reports look rules up in the combined result's configuration: the rules of
+    # each project's own (a plugin only a project's file lists) too
+    rules = dict(config.rules)
+    sources = dict(config.rule_sources)
+    for result in results:
+        for rule_id, rule_config in result.config.rules.items():
+            rules.setdefault(rule_id, rule_config)
+        for rule_id, source in result.config.rule_sources.items():
+            sources.setdefault(rule_id, source)
+    config = replace(config, rules=rules, rule_sources=sources)
     seen: dict[str, Finding] = {}
     idle = _idle_in_all(results)
     for result in results:
@@ -743,7 +753,7 @@ def combine(config: Config, results: Sequence[Result]) -> Result:
             key: sum(r.stats.get(key, 0) for r in results)
             for key in sorted({k for r in results for k in r.stats})
         },
-        notes=tuple(n for r in results for n in r.notes),
+        notes=tuple(dict.fromkeys(n for r in results for n in r.notes)),  # each once
         stale_baseline=_stale_in_all(results),
         parts=tuple(results),
     )
