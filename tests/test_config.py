@@ -151,6 +151,12 @@ def test_unknown_packaged_set(tmp_path, chdir):
             id="an unknown rule id",
         ),
         pytest.param(
+            "rules:\n  normcheck/unused-suppression: {severity: warning, options: {x: 1}}\n",
+            2,
+            "unknown key `x` in `rules.normcheck/unused-suppression.options`: it takes none",
+            id="an option of a rule that takes none",
+        ),
+        pytest.param(
             "rules:\n  acme/float-column: error\n",
             2,
             "unknown rule `acme/float-column`: no installed rule pack or plugin defines the "

@@ -65,6 +65,15 @@ LAYER_USERS = frozenset(
 )
 
 
+def _key_hint(key: str, allowed: Sequence[str]) -> str:
+    """What to say after an unknown key: the allowed key it looks like, else them
+    all, else that there are none."""
+    close = _close_matches(key, allowed)
+    if close:
+        return f"; did you mean `{close[0]}`?"
+    return f"; allowed: {', '.join(allowed)}" if allowed else ": it takes none"
+
+
 def _close_matches(word: str, choices: Sequence[str]) -> list[str]:
     """The closest of ``choices`` to a mistyped ``word`` (difflib only then)."""
     import difflib
@@ -174,8 +183,7 @@ def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> Config
         extra = sorted(k for k in error.instance if k not in allowed)
         key = extra[0] if extra else "?"
         line = file.doc.line((*path, key)) or line
-        close = _close_matches(key, allowed)
-        hint = f"; did you mean `{close[0]}`?" if close else f"; allowed: {', '.join(allowed)}"
+        hint = _key_hint(key, allowed)
         inside = f" in `{where}`" if path else ""
         return ConfigError(f"unknown key `{key}`{inside}{hint}", file.shown, line)
     if error.validator == "enum":
@@ -931,8 +939,7 @@ def convert_options(
             name = unknown.group(1)
             origin = origins.get(name, fallback or DEFAULT_ORIGIN)
             allowed = list(getattr(rule.options, "__struct_encode_fields__", ()))
-            close = _close_matches(name, allowed)
-            hint = f"; did you mean `{close[0]}`?" if close else f"; allowed: {', '.join(allowed)}"
+            hint = _key_hint(name, allowed)
             raise ConfigError(
                 f"unknown option `{name}` of `{rule.id}`{hint}", origin.file, origin.line
             ) from None

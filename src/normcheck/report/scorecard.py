@@ -214,7 +214,7 @@ def build(result: Result) -> Scorecard:
     # the families of the rules that ran (not those `--select` / `--ignore` left out,
     # which would read green)
     families = sorted(
-        {config.rules[r].rule.family for r in result.rules_run if r in config.rules}
+        {config.rules[r].rule.family for r in result.enabled_rules() if r in config.rules}
         | {row.finding.family for row in all_rows}
     )
     team_names = set(sizes) | {row.team for row in all_rows}
