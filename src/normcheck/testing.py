@@ -155,15 +155,32 @@ def findings_of(
 def harness_config(
     project: Path, rule: Rule, files: Mapping[str, str], plugins: Sequence[Path] = ()
 ) -> Path:
-    """The example's own configuration (or normcheck:default) with the rule under test on."""
-    base = "normcheck.yml" if "normcheck.yml" in files else "normcheck:default"
-    lines = [f"extends: [{base}]"]
+    """The example's own configuration (or normcheck:default) with the rule under test
+    on: the run starts from it, as it would in the project (a rule about the
+    configuration a run starts from, `normcheck/unused-override`, judges it)."""
+    import yaml  # only for the docs' examples
+
+    data: dict[str, object] = {"extends": ["normcheck:default"]}
+    if "normcheck.yml" in files:
+        loaded = yaml.safe_load(files["normcheck.yml"])
+        data = dict(loaded) if isinstance(loaded, dict) else {}
     if plugins:
-        lines.append("plugins: [" + ", ".join(str(p.resolve()) for p in plugins) + "]")
+        listed = data.get("plugins")
+        data["plugins"] = [
+            *(listed if isinstance(listed, list) else []),
+            *(str(p.resolve()) for p in plugins),
+        ]
     if rule.id != "normcheck/locked-rule":  # always on, and not configurable
-        lines += ["rules:", f"  {rule.id}: {rule.severity}"]
+        rules = data.get("rules")
+        rules = dict(rules) if isinstance(rules, dict) else {}
+        setting = rules.get(rule.id)
+        if isinstance(setting, dict):  # the example's options, at the rule's severity
+            rules[rule.id] = {**setting, "severity": rule.severity}
+        else:
+            rules[rule.id] = rule.severity
+        data["rules"] = rules
     harness = project / "_normcheck_harness.yml"
-    harness.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    harness.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return harness
 
 
