@@ -5,6 +5,7 @@ checking process never waits for sqlglot or jinja2 to import."""
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import re
@@ -50,42 +51,53 @@ def work(job: Job, dialect: str, renderer: Renderer) -> tuple[str, Facts]:
         return uid, facts
     if renderer.asked:
         facts = _unsure(facts, model.raw_code)
-    lines = sql.count("\n")
-    if lines != model.raw_code.count("\n") and lines <= MAPPED_LINES:  # lines moved
+    if sql.count("\n") != model.raw_code.count("\n"):  # a loop, a trimmed tag: lines moved
         facts = _on_raw_lines(facts, _line_map(sql, model.raw_code))
     return uid, facts
 
 
-# difflib is quadratic: beyond this many lines (a generated union of thousands of
-# lines), the words are looked for near the rendered lines, as before
-MAPPED_LINES = 2_000
-
-
 def _line_map(rendered: str, raw: str) -> Callable[[int | None], int | None]:
     """Each line of the rendered SQL to the model file's line it comes from: the
-    lines with the same text matched in order (difflib), one in between moved as
-    the last matched line before it (a macro's output, a loop's lines)."""
-    import difflib  # only for models whose rendering moved lines
-
-    def stripped(text: str) -> list[str]:
-        return [line.strip() for line in text.splitlines()]
-
-    raw_lines = stripped(raw)
-    matcher = difflib.SequenceMatcher(None, stripped(rendered), raw_lines, autojunk=False)
-    blocks = [(b.a + 1, b.b + 1, b.size) for b in matcher.get_matching_blocks() if b.size]
-    last = max(len(raw_lines), 1)
+    lines whose text is on one line only of each, matched in order, anchor the
+    rest, each moved as the last anchor before it (a macro's output, a loop's
+    lines, lines a trimmed tag took away). Linear: difflib took 30 s on a
+    32,000-line model, and 12% of a 5,000-model run."""
+    ours, theirs = _stripped(rendered), _stripped(raw)
+    once = _once(theirs)
+    anchors: list[tuple[int, int]] = []
+    for number, text in sorted((n, t) for t, n in _once(ours).items() if t in once):
+        there = once[text]
+        if not anchors or there > anchors[-1][1]:
+            anchors.append((number, there))
+    starts = [a for a, _ in anchors]
+    last = max(len(theirs), 1)
 
     def moved(line: int | None) -> int | None:
         if line is None:
             return None
-        before = [block for block in blocks if block[0] <= line]
-        if not before:
+        index = bisect.bisect_right(starts, line) - 1
+        if index < 0:
             return min(line, last)
-        a, b, size = before[-1]
-        # in the block: the same line; after it: the file's next line (a loop's, a macro's)
-        return line - a + b if line < a + size else min(b + size, last)
+        a, b = anchors[index]
+        return max(1, min(line - a + b, last))
 
     return moved
+
+
+def _stripped(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()]
+
+
+def _once(lines: list[str]) -> dict[str, int]:
+    """The lines (1-based) whose text no other line has (blank lines aside)."""
+    seen: dict[str, int] = {}
+    twice: set[str] = set()
+    for number, text in enumerate(lines, 1):
+        if text in seen:
+            twice.add(text)
+        elif text:
+            seen[text] = number
+    return {text: number for text, number in seen.items() if text not in twice}
 
 
 def _on_raw_lines(facts: Facts, moved: Callable[[int | None], int | None]) -> Facts:
