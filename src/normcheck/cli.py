@@ -38,7 +38,14 @@ from normcheck.errors import (
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
 from normcheck.report._common import crashed, last_line, stale_note
-from normcheck.run import Result, RunOptions, project_configs, retain_for_exit, run
+from normcheck.run import (
+    Result,
+    RunOptions,
+    first_few,
+    project_configs,
+    retain_for_exit,
+    run,
+)
 from normcheck.starter import starter
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -796,10 +803,7 @@ def _write_baseline(
             findings = "finding of locked rules is" if left == 1 else "findings of locked rules are"
             say(f"{left} {findings} not baselined: fix {'it' if left == 1 else 'them'}")
     if held:
-        rules = sorted({e.rule for e in held})
-        named = ", ".join(f"`{r}`" for r in rules[:3]) + (
-            f" and {len(rules) - 3} more" if len(rules) > 3 else ""
-        )
+        named = first_few(sorted({e.rule for e in held}))
         say(f"kept {_entries(len(held))} of rules that did not run ({named}): not judged")
 
 

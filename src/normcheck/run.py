@@ -687,6 +687,12 @@ def project_configs(
         yield folder, config_file, loaded
 
 
+def first_few(names: Sequence[str], shown: int = 3) -> str:
+    """The first names in backticks, and how many more: "`a`, `b`, `c` and 2 more"."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(f"`{name}`" for name in names[:shown]) + more
+
+
 def _keeps_the_locks(root: Config, project: Config, config_file: Path) -> Config:
     """A project's own configuration that leaves out rules the monorepo's locks (it
     extends neither the monorepo's nor the rule set that locks them): reported as
@@ -696,9 +702,7 @@ def _keeps_the_locks(root: Config, project: Config, config_file: Path) -> Config
         return project
     shown = display_path(config_file.resolve())
     line = load_yaml(config_file).line(("extends",)) or 1
-    named = ", ".join(f"`{r}`" for r in lost[:3]) + (
-        f" and {len(lost) - 3} more" if len(lost) > 3 else ""
-    )
+    named = first_few(lost)
     violation = LockViolation(
         "projects",
         Origin(shown, line),

@@ -126,11 +126,16 @@ def crashed(result: Result) -> list[Crashed]:
             plugins.append(Crashed(None, crash.resource, None, last_line(crash.traceback), 1))
         else:
             by_rule.setdefault(crash.rule, []).append((crash.resource, crash.traceback))
-    sources = result.config.rule_sources
     out = sorted(set(plugins), key=lambda c: (c.plugin or "", c.error))
     for rule_id, found in sorted(by_rule.items()):
         resource, text = min(found)
-        source = sources.get(rule_id)
-        plugin = source if source and not source.startswith("uses ") else None
+        plugin = plugin_of(result, rule_id)
         out.append(Crashed(rule_id, plugin, resource, last_line(text), len(found)))
     return out
+
+
+def plugin_of(result: Result, rule_id: str) -> str | None:
+    """The plugin a rule comes from; None for normcheck's own (or one derived from
+    them with `uses:`, whose code is normcheck's)."""
+    source = result.config.rule_sources.get(rule_id)
+    return source if source and not source.startswith("uses ") else None

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from normcheck.config.loader import from_repository_root
+from normcheck.report._common import plugin_of
 from normcheck.report.scorecard import OPEN, Row, resource_of, rows
 from normcheck.run import PLUGIN_CRASH, Result
 
@@ -61,17 +62,16 @@ def _cases(result: Result) -> dict[str, dict[str, _Case]]:
     for row in rows(result):
         uid = resource_of(row.finding.resource, result.resources) or row.finding.resource
         cases.setdefault(row.finding.family, {}).setdefault(uid, _Case()).rows.append(row)
-    sources = result.config.rule_sources
     for crash in result.crashes:
         uid = resource_of(crash.resource, result.resources) or crash.resource
         family = crash.rule.split("/", 1)[0]
         case = cases.setdefault(family, {}).setdefault(uid, _Case())
         case.crashes.append(f"rule {crash.rule} raised on {crash.resource}:\n{crash.traceback}")
-        source = sources.get(crash.rule, "")
+        plugin = plugin_of(result, crash.rule)
         if crash.rule == PLUGIN_CRASH:
             case.crashed.append(f"plugin {crash.resource} failed to import (a bug in the plugin)")
-        elif source and not source.startswith("uses "):  # a plugin's, not normcheck's
-            case.crashed.append(f"rule {crash.rule} crashed (a bug in plugin {source})")
+        elif plugin is not None:  # a plugin's, not normcheck's
+            case.crashed.append(f"rule {crash.rule} crashed (a bug in plugin {plugin})")
         else:
             case.crashed.append("a rule crashed (a bug in normcheck)")
     return cases
