@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -592,3 +593,18 @@ def test_a_folder_that_is_no_dbt_project_is_said_to_be_one(project, capsys, chdi
         "normcheck: error: no dbt_project.yml in empty (and no manifest): "
         "run normcheck in the dbt project's folder, or pass --project-dir\n",
     )
+
+
+def test_a_gzip_manifest_is_read_as_the_plain_one(project, capsys, tmp_path):
+    plain = project / "target" / "manifest.json"
+    packed = tmp_path / "manifest.json.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    args = ["check", "--project-dir", str(project), "--format", "json", "--fail-on", "never"]
+    expected = run_cli(capsys, *args, "--manifest", str(plain))
+    assert run_cli(capsys, *args, "--manifest", str(packed)) == expected
+    assert json.loads(expected[1])["findings"], "the run found something to compare"
+    packed.write_bytes(packed.read_bytes()[:-40])  # cut short: the gzip stream ends early
+    code, out, err = run_cli(capsys, *args, "--manifest", str(packed))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"normcheck: error: {packed}: gzip file that does not decompress: ")
+    assert err.count("\n") == 1

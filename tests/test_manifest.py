@@ -348,3 +348,15 @@ sources:
         "source.shop.modern.events": "finance",
         "source.shop.modern.sessions": "platform",
     }
+
+
+def test_a_gzip_catalog_is_read_as_the_plain_one(tmp_path):
+    path = tmp_path / "catalog.json"
+    catalog = {"nodes": {"model.a.b": {"columns": {"Id": {"name": "Id", "type": "INT"}}}}}
+    path.write_bytes(gzip.compress(json.dumps(catalog).encode()))
+    found = load_catalog(path)
+    assert found is not None
+    assert found.column_types("model.a.b") == {"id": "INT"}
+    path.write_bytes(b"\x1f\x8b" + b"\x00" * 20)
+    with pytest.raises(ArtifactError, match=r"catalog\.json: gzip file that does not decompress"):
+        load_catalog(path)

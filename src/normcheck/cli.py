@@ -138,6 +138,11 @@ project_dir_option = click.option(
     show_default=True,
     help="The dbt project directory.",
 )
+manifest_option = click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="manifest.json (gzip-compressed too).",
+)
 config_option = click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -167,7 +172,7 @@ def _color(no_color: bool) -> bool:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @project_dir_option
 @config_option
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@manifest_option
 @click.option("--select", multiple=True, help="Only these rule ids or families (comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rule ids or families (comma-separated).")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), help="Exit 1 at or above this severity.")
@@ -311,7 +316,7 @@ def _fails(result: Result) -> bool:
 @cli.command("report")
 @project_dir_option
 @config_option
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@manifest_option
 @click.option("--select", multiple=True, help="Only these rule ids or families (comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rule ids or families (comma-separated).")
 @click.option(
@@ -375,7 +380,7 @@ def report_command(
 @cli.command("metrics")
 @project_dir_option
 @config_option
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@manifest_option
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True
 )
@@ -690,7 +695,7 @@ def _plugin_failures(failures: Sequence[tuple[str, str]]) -> int:
 @cli.command("baseline")
 @project_dir_option
 @config_option
-@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), help="manifest.json")
+@manifest_option
 @click.option(
     "--output",
     "target",

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from normcheck.errors import UsageError
+from normcheck.errors import ArtifactError, UsageError
 from normcheck.finding import Finding
 from normcheck.project import Project, Resource
 
@@ -110,17 +110,18 @@ def widened(
     if macros or docs or yamls:
         import msgspec
 
+        from normcheck.artifacts import unpacked
         from normcheck.artifacts.manifest import decode_scope
 
         try:
-            found = decode_scope(manifest_path.read_bytes())  # one pass for all three
+            found = decode_scope(unpacked(manifest_path.read_bytes(), str(manifest_path)))
             if macros:
                 affected |= found.calling(macros)
             if docs:
                 affected |= found.describing(docs)
             if yamls:  # a group's YAML: its owner is its models'
                 affected |= found.members(yamls)
-        except (OSError, msgspec.DecodeError):  # the run read it: nothing more to learn
+        except (OSError, msgspec.DecodeError, ArtifactError):  # the run read it: nothing to add
             pass
     return Scope(scope.files, rules=rules, resources=frozenset(affected), plans=plans)
 

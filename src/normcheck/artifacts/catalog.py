@@ -6,6 +6,7 @@ from pathlib import Path
 
 import msgspec
 
+from normcheck.artifacts import unpacked
 from normcheck.errors import ArtifactError
 
 
@@ -53,7 +54,7 @@ def load_catalog(path: Path, shown: str | None = None) -> Catalog | None:
     except OSError as exc:
         raise ArtifactError(f"cannot read catalog: {exc.strerror}", shown) from None
     try:
-        return _DECODER.decode(data)
+        return _DECODER.decode(unpacked(data, shown))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ArtifactError(f"invalid catalog ({exc}): re-run `dbt docs generate`", shown) from None
     except (UnicodeDecodeError, RecursionError):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import msgspec
 
+from normcheck.artifacts import unpacked
 from normcheck.errors import ArtifactError
 
 SUPPORTED_SCHEMAS = (10, 11, 12)
@@ -684,8 +685,8 @@ class _Read(threading.Thread):
         self.data: bytes | None = None
 
     def run(self) -> None:
-        with contextlib.suppress(OSError):  # read again, and reported, by load_manifest
-            self.data = Path(self.path).read_bytes()
+        with contextlib.suppress(OSError, ArtifactError):  # load_manifest reads it again, says why
+            self.data = unpacked(Path(self.path).read_bytes(), self.path)
 
 
 _READS: dict[str, _Read] = {}
@@ -738,7 +739,7 @@ def prefetched(path: Path, keep: bool = False) -> bytes | None:
 def load_manifest(path: Path, shown: str | None = None) -> Manifest:
     shown = shown or str(path)
     try:
-        data = prefetched(path) or path.read_bytes()
+        data = prefetched(path) or unpacked(path.read_bytes(), shown)
     except FileNotFoundError:
         raise ArtifactError(
             "manifest not found: run `dbt parse` in the project first, or pass --manifest",
