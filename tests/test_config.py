@@ -802,3 +802,86 @@ def test_paths_on_another_drive_are_shown_whole(tmp_path, chdir, monkeypatch):
     monkeypatch.setattr(run_module.os.path, "relpath", other_drive)
     (finding,) = run_module._lock_findings(config, config.violations, tmp_path, None)
     assert finding.resource == (tmp_path / "normcheck.yml").resolve().as_posix()
+
+
+def _install_rule_set_pack(site: Path, sets: dict[str, str], value: str = "acme_sets") -> None:
+    """An installed distribution shipping rule sets (entry-point group
+    `normcheck.rule_sets`), as pip lays it out in site-packages."""
+    write(site, {f"acme_sets/{name}": text for name, text in sets.items()})
+    write(site, {"acme_sets/__init__.py": ""})
+    write(
+        site,
+        {
+            "acme_sets-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: acme-sets\n"
+            "Version: 1.0\n",
+            "acme_sets-1.0.dist-info/entry_points.txt": f"[normcheck.rule_sets]\nacme = {value}\n",
+        },
+    )
+
+
+def test_a_rule_set_shipped_in_an_installed_pack_is_extended_by_name(tmp_path, chdir, monkeypatch):
+    """A central team ships its norms as a package: every team's repository extends
+    `acme:central` (a file outside the repository was refused, copy or submodule)."""
+    site = tmp_path / "site"
+    _install_rule_set_pack(
+        site,
+        {
+            "central.yml": "version: 1\nextends: [normcheck:default, base.yml]\nrules:\n"
+            "  naming/model-prefix: {severity: error, locked: true}\n",
+            "base.yml": "version: 1\nowners: {growth: {}}\n",
+            "lenient.yml": "version: 1\nrules:\n  naming/model-prefix: info\n",
+            "escape.yml": "version: 1\nextends: [../outside.yml]\n",
+        },
+    )
+    write(site, {"outside.yml": "version: 1\n"})
+    monkeypatch.syspath_prepend(str(site))
+    project = tmp_path / "repo"
+    chdir(write(project, {"normcheck.yml": "version: 1\nextends: [acme:central]\nteam: growth\n"}))
+    config = load_config(project)
+    assert config.rules["naming/model-prefix"].severity == "error"
+    assert config.rules["naming/model-prefix"].locked
+    assert str(config.rules["naming/model-prefix"].severity_origin) == "acme:central:4"
+    assert "growth" in config.owners, "the pack's set extends a file beside it"
+    # an attempt made by a pack's set is placed at the `extends` entry naming it
+    (project / "normcheck.yml").write_text("version: 1\nextends: [acme:central, acme:lenient]\n")
+    (violation,) = load_config(project).violations
+    assert (violation.origin.file, violation.origin.line) == ("normcheck.yml", 2)
+    assert "(by `acme:lenient`, extended here)" in violation.message
+    assert "locked at acme:central:4" in violation.message
+    for text, line, needle in [
+        (
+            "extends: [acme:strict]",
+            1,
+            "unknown rule set `acme:strict` (pack `acme = acme_sets` of "
+            "acme-sets 1.0): use one of acme:base, acme:central, acme:escape, acme:lenient",
+        ),
+        (
+            "extends: [globex:central]",
+            1,
+            "unknown rule-set pack `globex` in `globex:central`: no "
+            "installed package declares it (entry-point group `normcheck.rule_sets`; installed: "
+            "`acme`)",
+        ),
+        ("version: 1\nextends: [acme:escape]", 2, "`extends` target `../outside.yml` is outside"),
+    ]:
+        (project / "normcheck.yml").write_text(text + "\n")
+        error = error_of(project)
+        assert needle in error.message
+        if needle.startswith("`extends`"):
+            assert (error.file, error.line) == ("acme:escape", 2), "a pack's set reaches its own"
+            assert "outside the folder of the rule sets shipped with `acme:escape`" in error.message
+        else:
+            assert (error.file, error.line) == ("normcheck.yml", line)
+
+
+def test_a_rule_set_pack_naming_no_package_is_one_error(tmp_path, chdir, monkeypatch):
+    site = tmp_path / "site"
+    _install_rule_set_pack(site, {"central.yml": "version: 1\n"}, value="acme_sets.missing")
+    monkeypatch.syspath_prepend(str(site))
+    chdir(write(tmp_path / "repo", {"normcheck.yml": "extends: [acme:central]\n"}))
+    error = error_of(tmp_path / "repo")
+    assert (error.file, error.line) == ("normcheck.yml", 1)
+    assert error.message == (
+        "rule-set pack `acme = acme_sets.missing` of acme-sets 1.0 does not name a package "
+        "(a folder of rule-set files)"
+    )

@@ -308,7 +308,8 @@ def test_a_rule_pack_installs_into_a_real_virtualenv_through_its_entry_point(tmp
             "models/marts/fct_payments.sql": "select 1 as payment_id, 1.5::double as amount\n",
             "models/marts/_payments.yml": "version: 2\nmodels:\n  - name: fct_payments\n"
             "    columns:\n      - name: amount\n        data_type: double\n",
-            "normcheck.yml": "rules:\n  acme/float-column: error\n",
+            # the central rule set comes with the pack; the team tries to lower its lock
+            "normcheck.yml": "extends: [acme:central]\nrules:\n  acme/float-column: warning\n",
         },
     )
     normcheck = venv / "bin" / "normcheck"
@@ -327,9 +328,15 @@ def test_a_rule_pack_installs_into_a_real_virtualenv_through_its_entry_point(tmp
     )
     assert checked.returncode == 1, checked.stderr
     findings = json.loads(checked.stdout)["findings"]
-    assert [(f["rule"], f["resource"]) for f in findings] == [
-        ("acme/float-column", "model.shop.fct_payments.amount")
+    # the locked rules of the pack's set run although not selected; the team's try is refused
+    assert [(f["rule"], f["severity"], f["resource"]) for f in findings] == [
+        ("ownership/missing-owner", "error", "model.shop.fct_payments"),
+        ("acme/float-column", "error", "model.shop.fct_payments.amount"),
+        ("normcheck/locked-rule", "error", "normcheck.yml"),
     ]
+    locked = findings[2]
+    assert (locked["file"], locked["line"]) == ("normcheck.yml", 3)
+    assert "locked at acme:central:11" in locked["message"], locked["message"]
 
 
 def _python_finders_only(monkeypatch: pytest.MonkeyPatch) -> None:

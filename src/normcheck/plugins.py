@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
 GROUP = "normcheck.rules"
+RULE_SETS_GROUP = "normcheck.rule_sets"
 BUILTIN_FAMILIES = frozenset(
     {"naming", "ownership", "docs", "governance", "sql", "metrics", "tracking", "normcheck"}
 )
@@ -103,6 +104,37 @@ def _add(
             found.rules[rule.id] = rule
             found.origins[rule.id] = plugin
             found.labels[rule.id] = named
+
+
+def rule_set_folder(pack: str) -> tuple[Path, str] | None:
+    """The folder of the rule sets an installed package ships under ``pack``
+    (entry-point group ``normcheck.rule_sets``, naming a package whose folder holds
+    ``*.yml`` files), and how to name it; None when no installed package does."""
+    from importlib.metadata import entry_points
+
+    points = [p for p in entry_points(group=RULE_SETS_GROUP) if p.name == pack]
+    if not points:
+        return None
+    point = points[0]
+    dist = getattr(point, "dist", None)
+    installed = f"{getattr(dist, 'name', '')} {getattr(dist, 'version', '')}".strip()
+    label = f"`{pack} = {point.value}`" + (f" of {installed}" if installed else "")
+    try:
+        spec = importlib.util.find_spec(point.value)
+    except (ImportError, ValueError) as exc:
+        raise ConfigError(f"rule-set pack {label} cannot be found: {exc}") from None
+    folders = [] if spec is None else list(spec.submodule_search_locations or ())
+    if not folders:
+        raise ConfigError(
+            f"rule-set pack {label} does not name a package (a folder of rule-set files)"
+        )
+    return Path(folders[0]).resolve(), label
+
+
+def installed_rule_set_packs() -> list[str]:
+    from importlib.metadata import entry_points
+
+    return sorted({p.name for p in entry_points(group=RULE_SETS_GROUP)})
 
 
 def _module_name(path: Path) -> str:

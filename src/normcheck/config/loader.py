@@ -43,7 +43,12 @@ from normcheck.config.model import (
 )
 from normcheck.config.schema import RULE_ID_PATTERN, build_schema
 from normcheck.errors import ConfigError
-from normcheck.plugins import BUILTIN_FAMILIES, load_plugins
+from normcheck.plugins import (
+    BUILTIN_FAMILIES,
+    installed_rule_set_packs,
+    load_plugins,
+    rule_set_folder,
+)
 
 if TYPE_CHECKING:  # jsonschema is imported only when a user file is validated
     import jsonschema
@@ -123,7 +128,7 @@ def repository_root(folder: str) -> Path | None:
 def in_message(origin: Origin) -> str:
     """A configuration place as messages name it: from the repository's root, so a
     report's text is the same from any working folder (SARIF, annotations)."""
-    if origin.file.startswith((PACKAGED_PREFIX, "(")):
+    if origin.file.startswith("(") or named_set(origin.file):
         return str(origin)
     return str(Origin(from_repository_root(origin.file), origin.line))
 
@@ -276,10 +281,20 @@ def extends_root(config: Path) -> Path:
     return start
 
 
-def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tuple[Path, str]:
+_NAMED_SET = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z0-9][A-Za-z0-9_.-]*)")
+
+
+def named_set(shown: str) -> bool:
+    """Whether a rule set is named (``normcheck:default``, an installed pack's
+    ``acme:central``) rather than a file of the user's."""
+    return _NAMED_SET.fullmatch(shown) is not None
+
+
+def _resolve_named(target: str, origin: Origin) -> tuple[Path, str, Path] | None:
+    """A named rule set: normcheck's own, or one an installed package ships
+    (entry-point group ``normcheck.rule_sets``); None when ``target`` names none."""
     if target.startswith(PACKAGED_PREFIX):
-        name = target[len(PACKAGED_PREFIX) :]
-        path = rulesets_dir() / f"{name}.yml"
+        path = rulesets_dir() / f"{target[len(PACKAGED_PREFIX) :]}.yml"
         if not path.is_file():
             known = ", ".join(PACKAGED_PREFIX + n for n in packaged_sets())
             raise ConfigError(
@@ -287,15 +302,60 @@ def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tupl
                 origin.file,
                 origin.line,
             )
-        return path, target
+        return path, target, rulesets_dir()
+    found = _NAMED_SET.fullmatch(target)
+    if found is None:
+        return None
+    pack, name = found.groups()
+    try:
+        located = rule_set_folder(pack)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, origin.file, origin.line) from None
+    if located is None:
+        installed = installed_rule_set_packs()
+        known = ", ".join(f"`{p}`" for p in installed) if installed else "none"
+        raise ConfigError(
+            f"unknown rule-set pack `{pack}` in `{target}`: no installed package declares "
+            f"it (entry-point group `normcheck.rule_sets`; installed: {known}); install "
+            "the package that ships it",
+            origin.file,
+            origin.line,
+        )
+    folder, label = located
+    sets = sorted(p.stem for p in folder.glob("*.yml"))
+    path = folder / f"{name}.yml"
+    if not path.is_file():
+        known = ", ".join(f"{pack}:{n}" for n in sets) or "none"
+        raise ConfigError(
+            f"unknown rule set `{target}` (pack {label}): use one of {known}",
+            origin.file,
+            origin.line,
+        )
+    return path.resolve(), target, folder
+
+
+def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tuple[Path, str, Path]:
+    """The file ``target`` names, how to show it, and how far its own `extends` may
+    reach (a named set's: its own folder)."""
+    named = _resolve_named(target, origin)
+    if named is not None:
+        return named
     path = (base / target).resolve()
+    if not path.is_relative_to(root) and named_set(origin.file):
+        raise ConfigError(
+            f"`extends` target `{target}` is outside the folder of the rule sets shipped "
+            f"with `{origin.file}`: a named set extends only named sets and files beside it",
+            origin.file,
+            origin.line,
+        )
     if not path.is_relative_to(root):
         shown = display_path(root)
         shown = "the current folder" if shown == "." else f"`{shown}`"
         what = "git repository" if (root / ".git").exists() else "folder (no git repository)"
         raise ConfigError(
             f"`extends` target `{target}` is outside {shown}, the {what} of the configuration: "
-            "copy that rule set inside it (or add it as a git submodule)",
+            "copy that rule set inside it, add it as a git submodule, or ship it in a "
+            "rule-set pack (`extends: [acme:central]`, docs/writing-rules.md)",
             origin.file,
             origin.line,
         )
@@ -305,7 +365,7 @@ def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tupl
             origin.file,
             origin.line,
         )
-    return path, display_path(path)
+    return path, display_path(path), root
 
 
 def collect(
@@ -318,7 +378,9 @@ def collect(
     seen: set[Path] = set()
     below: dict[Path, frozenset[str]] = {}  # each file's `extends`, directly or not
 
-    def visit(path: Path, shown: str, stack: tuple[Path, ...], origin: Origin | None) -> None:
+    def visit(
+        path: Path, shown: str, stack: tuple[Path, ...], origin: Origin | None, root: Path
+    ) -> None:
         if path in stack:
             chain = " -> ".join([*(display_path(p) for p in stack), shown])
             raise ConfigError(
@@ -347,14 +409,14 @@ def collect(
             targets = [(t, DEFAULT_ORIGIN) for t in DEFAULT_EXTENDS]
         extended: set[str] = set()
         for target, where in targets:
-            child, child_shown = _resolve_target(target, path.parent, where, root)
-            visit(child, child_shown, (*stack, path), where)
+            child, child_shown, reach = _resolve_target(target, path.parent, where, root)
+            visit(child, child_shown, (*stack, path), where, reach)
             extended |= {child_shown, *below[child]}
         seen.add(path)
         below[path] = frozenset(extended)
         out.append(replace(file, extends=below[path], named_at=origin))
 
-    visit(path.resolve(), shown, (), None)
+    visit(path.resolve(), shown, (), None, root)
     return out
 
 
@@ -413,9 +475,10 @@ class _Merger:
         self.said: dict[tuple[str, str], list[tuple[object, Origin]]] = {}
 
     def placed(self, origin: Origin, what: str) -> tuple[Origin, str]:
-        """A packaged rule set is no file to point at: an attempt made by one is
-        placed at the `extends` entry that brought it in (after the lock)."""
-        while origin.file.startswith(PACKAGED_PREFIX):
+        """A named rule set (normcheck's, or an installed pack's) is no file of the
+        user's to point at: an attempt made by one is placed at the `extends` entry
+        that brought it in (after the lock)."""
+        while named_set(origin.file):
             at = self.named_at.get(origin.file)
             if at is None:  # the default every normcheck.yml extends: first, never after
                 break

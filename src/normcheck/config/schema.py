@@ -94,8 +94,8 @@ def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
         "properties": {
             "version": {"const": 1, "description": "configuration format version"},
             "extends": {
-                "description": "packaged sets by name (normcheck:default) or files by path; "
-                "later wins",
+                "description": "named sets (normcheck:default, an installed pack's "
+                "acme:central) or files by path; later wins",
                 "anyOf": [{"type": "string"}, _STRINGS],
             },
             "team": {"type": "string", "description": "default owner for unowned findings"},

@@ -1,0 +1,1 @@
+"""Acme's central rule sets: each `NAME.yml` here is `extends: [acme:NAME]`."""
