@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, build_dbt_project
+from normcheck.api import rule
 from normcheck.cli import main
 from normcheck.config.loader import load_config
 from normcheck.errors import ConfigError
@@ -761,3 +762,44 @@ def test_a_monorepo_projects_own_plugin_is_named_in_the_combined_reports(
     out, err = capsys.readouterr()
     assert [c["plugin"] for c in json.loads(out)["crashes"]] == ["crm/gov/rules.py"]
     assert "(plugin `crm/gov/rules.py`)" in err
+
+
+WIDE = '''
+from normcheck.api import Hit, rule
+
+@rule("acme/wide-model", severity="warning", targets=["model"], reads_sql=READS)
+def wide_model(model, ctx):
+    """A model whose SQL makes more than one column."""
+    made = None if ctx.sql is None else ctx.sql.output(model.uid)
+    if made is not None and len(made) > 1:
+        yield Hit(f"model `{model.name}` makes {len(made)} columns")
+'''
+
+
+@pytest.mark.parametrize("reads", [True, False])
+def test_a_plugin_rule_asking_for_the_sql_gets_it_with_no_sql_rule_on(
+    reads, tmp_path, monkeypatch, capsys
+):
+    """`ctx.sql` was None for a plugin unless one of normcheck's `sql/` rules was on."""
+    files = {
+        "models/marts/fct_orders.sql": "select 1 as order_id, 2 as amount\n",
+        "models/marts/fct_refunds.sql": "select 1 as refund_id\n",
+        "gov/rules.py": WIDE.replace("READS", str(reads)),
+        "normcheck.yml": "extends: []\nplugins: [gov/rules.py]\nrules:\n  acme/wide-model: error\n",
+    }
+    project = build_dbt_project(tmp_path, files)
+    monkeypatch.chdir(project)
+    code = main(["check", "--format", "json", "--parse", "never", "--no-cache"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    if reads:
+        assert code == 1
+        assert [(f["rule"], f["message"]) for f in findings] == [
+            ("acme/wide-model", "model `fct_orders` makes 2 columns")
+        ]
+    else:
+        assert (code, findings) == (0, [])
+
+
+def test_a_rule_cannot_both_read_the_sql_and_promise_to_read_only_its_subject():
+    with pytest.raises(ValueError, match="is not subject_only"):
+        rule("acme/x", severity="error", targets=["model"], reads_sql=True, subject_only=True)

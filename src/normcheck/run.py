@@ -162,8 +162,11 @@ def sql_needed(config: Config, rule_ids: Sequence[str]) -> bool:
     for rule_id in rule_ids:
         if rule_id in SQL_TRACKING_RULES and not config.tracking_plans:
             continue  # nothing to cross-check without plans
+        setting = config.rules.get(rule_id)
         reads_sql = rule_id.startswith("sql/") or rule_id in SQL_TRACKING_RULES
-        if reads_sql and may_fire(config, rule_id):
+        if (reads_sql or (setting is not None and setting.rule.reads_sql)) and may_fire(
+            config, rule_id
+        ):
             return True
     sql_on = any(r.startswith("sql/") and may_fire(config, r) for r in config.rules)
     return sql_on and needs_columns(config, rule_ids)

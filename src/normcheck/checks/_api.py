@@ -173,6 +173,7 @@ class Rule:
     doc: str
     fixable: bool = False
     subject_only: bool = False
+    reads_sql: bool = False  # a plugin's: the models' SQL is parsed for it (``ctx.sql``)
 
     @property
     def family(self) -> str:
@@ -193,6 +194,7 @@ def rule(
     targets: Iterable[str],
     options: type[Options] = NoOptions,
     subject_only: bool = False,
+    reads_sql: bool = False,
 ) -> Callable[[RuleFunc], Rule]:
     """Declare a rule. The function's docstring is its user documentation
     (first line: the summary; then ``## What it finds``, ``## Why it matters``,
@@ -204,12 +206,18 @@ def rule(
     every rule that runs keeps that promise and none judges columns, normcheck
     does not build the project's column resources (most of a big project). With
     the SQL rules on, such rules run while the SQL is being parsed, and again
-    afterwards only on the resources the analysis added or changed."""
+    afterwards only on the resources the analysis added or changed.
+
+    ``reads_sql=True`` asks for the SQL analysis (``ctx.sql``) whenever the rule
+    runs, as normcheck's own ``sql/`` rules do; without it ``ctx.sql`` is None
+    unless one of those is on."""
     if severity not in SEVERITIES[1:]:
         raise ValueError(f"rule {id}: severity must be info, warning or error")
     family, _, name = id.partition("/")
     if not family or not name:
         raise ValueError(f"rule id `{id}` must be family/name")
+    if reads_sql and subject_only:
+        raise ValueError(f"rule {id}: a rule that reads the SQL (ctx.sql) is not subject_only")
     target_tuple = tuple(targets)
     for target in target_tuple:
         if target not in (*RESOURCE_TYPES, PROJECT):
@@ -224,6 +232,7 @@ def rule(
             func=func,
             doc=inspect.cleandoc(func.__doc__ or ""),
             subject_only=subject_only,
+            reads_sql=reads_sql,
         )
 
     return wrap
