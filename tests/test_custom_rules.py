@@ -803,3 +803,9 @@ def test_a_plugin_rule_asking_for_the_sql_gets_it_with_no_sql_rule_on(
 def test_a_rule_cannot_both_read_the_sql_and_promise_to_read_only_its_subject():
     with pytest.raises(ValueError, match="is not subject_only"):
         rule("acme/x", severity="error", targets=["model"], reads_sql=True, subject_only=True)
+
+
+@pytest.mark.parametrize("rule_id", ["Acme/float-column", "acme/float column", "acme", "acme/"])
+def test_a_rule_id_no_rule_set_could_configure_is_refused_where_it_is_declared(rule_id):
+    with pytest.raises(ValueError, match="must be family/name in lowercase letters"):
+        rule(rule_id, severity="error", targets=["model"])

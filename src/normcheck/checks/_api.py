@@ -6,6 +6,7 @@ Rule packs use the same decorator and types (re-exported as ``normcheck.api``).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, get_args
@@ -18,6 +19,7 @@ from normcheck.project import Project, Resource
 if TYPE_CHECKING:
     from normcheck.analysis import SqlAnalysis
 
+RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*$"
 SEVERITIES = ("off", "info", "warning", "error")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 ResourceType = Literal[
@@ -213,9 +215,10 @@ def rule(
     unless one of those is on."""
     if severity not in SEVERITIES[1:]:
         raise ValueError(f"rule {id}: severity must be info, warning or error")
-    family, _, name = id.partition("/")
-    if not family or not name:
-        raise ValueError(f"rule id `{id}` must be family/name")
+    if re.fullmatch(RULE_ID_PATTERN, id) is None:  # else no rule set could configure it
+        raise ValueError(
+            f"rule id `{id}` must be family/name in lowercase letters, digits, `_`, `.` and `-`"
+        )
     if reads_sql and subject_only:
         raise ValueError(f"rule {id}: a rule that reads the SQL (ctx.sql) is not subject_only")
     target_tuple = tuple(targets)

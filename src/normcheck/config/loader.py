@@ -20,6 +20,7 @@ from normcheck import cache as run_cache
 from normcheck._regex import regex_problem
 from normcheck._yaml import YamlDoc, load_yaml
 from normcheck.checks._api import (
+    RULE_ID_PATTERN,
     SEVERITY_RANK,
     Layer,
     Options,
@@ -41,7 +42,7 @@ from normcheck.config.model import (
     ScorecardThresholds,
     Threshold,
 )
-from normcheck.config.schema import RULE_ID_PATTERN, build_schema
+from normcheck.config.schema import build_schema
 from normcheck.errors import ConfigError
 from normcheck.plugins import (
     BUILTIN_FAMILIES,

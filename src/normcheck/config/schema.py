@@ -8,10 +8,9 @@ from typing import Any
 
 import msgspec
 
-from normcheck.checks._api import SEVERITIES, Rule
+from normcheck.checks._api import RULE_ID_PATTERN, SEVERITIES, Rule
 from normcheck.sqlfacts import DIALECTS
 
-RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.-]*$"
 SCHEMA_ID = "https://normcheck.dev/schema/normcheck.schema.json"
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
