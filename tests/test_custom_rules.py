@@ -809,3 +809,43 @@ def test_a_rule_cannot_both_read_the_sql_and_promise_to_read_only_its_subject():
 def test_a_rule_id_no_rule_set_could_configure_is_refused_where_it_is_declared(rule_id):
     with pytest.raises(ValueError, match="must be family/name in lowercase letters"):
         rule(rule_id, severity="error", targets=["model"])
+
+
+BESIDE = '''
+from normcheck.api import Hit, rule
+from helpers import WORD
+
+@rule("RULE_ID", severity="warning", targets=["model"])
+def flag(model, ctx):
+    """A model named with the helper's word."""
+    if WORD in model.name:
+        yield Hit(f"model `{model.name}` has `{WORD}`")
+'''
+
+
+def test_a_local_plugin_imports_the_modules_beside_it(tmp_path, monkeypatch, capsys):
+    """`from helpers import X` beside a plugin failed (ModuleNotFoundError, exit 3);
+    two plugin folders may each have a `helpers` of their own."""
+    files = {
+        **MARTS,
+        "gov/rules.py": BESIDE.replace("RULE_ID", "acme/orders"),
+        "gov/helpers.py": "WORD = 'orders'\n",
+        "team/rules.py": BESIDE.replace("RULE_ID", "acme/refunds"),
+        "team/helpers.py": "WORD = 'refunds'\n",
+        "normcheck.yml": "extends: []\nplugins: [gov/rules.py, team/rules.py]\n"
+        "rules:\n  acme/orders: error\n  acme/refunds: error\n",
+    }
+    project = build_dbt_project(tmp_path, files)
+    monkeypatch.chdir(project)
+    path_before = list(sys.path)
+    code = main(["check", "--format", "json", "--parse", "never", "--no-cache"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert sorted((f["rule"], f["message"]) for f in findings) == [
+        ("acme/orders", "model `fct_orders` has `orders`"),
+        ("acme/orders", "model `stg_orders` has `orders`"),
+        ("acme/refunds", "model `fct_refunds` has `refunds`"),
+    ]
+    assert sys.path == path_before
+    assert "helpers" not in sys.modules
+    assert not list(project.rglob("__pycache__")), "nothing written in the project"

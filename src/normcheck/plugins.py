@@ -9,13 +9,14 @@ other rules still run."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.machinery
 import importlib.util
 import sys
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -228,7 +229,8 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
         # no __pycache__ beside the plugin: normcheck writes nothing in the project
         previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True
         try:
-            spec.loader.exec_module(module)
+            with _importing_beside(path.parent, module_name):
+                spec.loader.exec_module(module)
         except SyntaxError as exc:  # the user's file, not yet a program: an input error
             del sys.modules[module_name]
             where = shown
@@ -275,6 +277,25 @@ def _pack_files(module: str) -> bytes:
             continue
         out.append(f"{file}:{stat.st_size}:{stat.st_mtime_ns}")
     return "\n".join(out).encode()
+
+
+@contextlib.contextmanager
+def _importing_beside(folder: Path, own: str) -> Iterator[None]:
+    """While a local plugin runs its imports, the modules beside it import by name
+    (`from _helpers import X`), as in a script. They are forgotten afterwards, so
+    that another plugin's folder may have a `_helpers` of its own."""
+    before = set(sys.modules)
+    entry = str(folder.resolve())
+    sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
+        for name in set(sys.modules) - before - {own}:
+            where = getattr(sys.modules[name], "__file__", None) or ""
+            if where and Path(where).resolve().is_relative_to(entry):
+                del sys.modules[name]
 
 
 def _siblings(path: Path) -> bytes:
