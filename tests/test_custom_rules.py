@@ -849,3 +849,31 @@ def test_a_local_plugin_imports_the_modules_beside_it(tmp_path, monkeypatch, cap
     assert sys.path == path_before
     assert "helpers" not in sys.modules
     assert not list(project.rglob("__pycache__")), "nothing written in the project"
+
+
+def test_a_pack_rule_in_a_builtin_family_fails_only_where_it_is_used(tmp_path, monkeypatch):
+    """An installed pack defining `naming/...` made every command of every project in
+    the environment fail, those that never use the rule too."""
+    site = tmp_path / "site"
+    (site / "bad_rules").mkdir(parents=True)
+    (site / "bad_rules" / "__init__.py").write_text(
+        PLUGIN.replace("acme/explodes", "naming/shouty")
+    )
+    info = site / "bad_rules-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-rules\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[normcheck.rules]\nbad = bad_rules\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "normcheck.yml").write_text("rules:\n  acme/no-legacy: error\n")
+    assert load_config(tmp_path).rules["acme/no-legacy"].severity == "error"
+    (tmp_path / "normcheck.yml").write_text(
+        "rules:\n  acme/no-legacy: error\n  naming/shouty: error\n"
+    )
+    with pytest.raises(ConfigError) as info_:
+        load_config(tmp_path)
+    assert (info_.value.file, info_.value.line) == ("normcheck.yml", 3)
+    assert info_.value.message == (
+        "plugin `bad (bad_rules)` of bad-rules 0.1.0 defines `naming/shouty` in normcheck's own "
+        "family `naming`: give your rules a namespace of your own (e.g. acme/...)"
+    )

@@ -50,6 +50,8 @@ class Plugins:
     # rule id -> the plugins that each define it: an error only where a rule set uses it
     contested: dict[str, list[str]] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # rule id -> its plugin, as named
+    # rule id -> why an installed pack's rule was left out: an error only where it is used
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 _REGISTERED: dict[str, Rule] = {}
@@ -84,18 +86,21 @@ def _add(
     """Register ``plugin``'s rules (``label``: how to name it, with its distribution).
     Two plugins defining one id (two packs installed in one environment) are no error
     here, where every project would fail: only in a rule set that uses the id."""
+    named = label or f"`{plugin}`"
     for rule in sorted(rules, key=lambda r: r.id):
         if rule.family in BUILTIN_FAMILIES:
-            raise ConfigError(
-                f"plugin `{plugin}` defines `{rule.id}` in normcheck's own family "
+            what = "redefines normcheck's rule" if rule.id in builtin else "defines"
+            problem = (
+                f"plugin {named} {what} `{rule.id}` in normcheck's own family "
                 f"`{rule.family}`: give your rules a namespace of your own (e.g. acme/...)"
             )
+            if not label:  # a plugin the rule set lists: its own error
+                raise ConfigError(problem)
+            found.refused[rule.id] = problem  # an installed pack: where the id is used
+            continue
         known = found.rules.get(rule.id)
         if known is not None and known.func is rule.func:
             continue  # one rule reached two ways: registered by a test and installed
-        if rule.id in builtin:
-            raise ConfigError(f"plugin `{plugin}` redefines normcheck's rule `{rule.id}`")
-        named = label or f"`{plugin}`"
         if rule.id in found.contested:
             found.contested[rule.id].append(named)
         elif known is not None:  # neither is the rule: left out, said where it is used

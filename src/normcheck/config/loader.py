@@ -453,10 +453,12 @@ class _Merger:
         rules: Mapping[str, Rule],
         lenient: bool = False,
         contested: Mapping[str, Sequence[str]] | None = None,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
         self.rules = dict(rules)
         self.lenient = lenient
         self.contested = dict(contested or {})  # rule id -> the plugins that define it
+        self.refused = dict(refused or {})  # rule id -> why a pack's rule was left out
         self.derived: dict[str, str] = {}
         self.severity: dict[str, tuple[str, Origin]] = {}
         self.locked: dict[str, Origin] = {}
@@ -525,6 +527,8 @@ class _Merger:
     def check_rule_id(self, rule_id: str, origin: Origin) -> Rule | None:
         self.check_contested(rule_id, origin)
         rule = self.rules.get(rule_id)
+        if rule is None and rule_id in self.refused:
+            raise ConfigError(self.refused[rule_id], origin.file, origin.line)
         if rule is None and self.lenient:
             return None  # a plugin failed to import: its rules are reported, not their ids
         if rule is None:
@@ -1094,6 +1098,7 @@ def load_config(
         {**builtin_rules(), **plugins.rules},
         lenient=bool(plugins.failures),
         contested=plugins.contested,
+        refused=plugins.refused,
     )
     for file in files:
         merger.apply(file)
