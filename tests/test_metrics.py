@@ -960,3 +960,72 @@ def test_filter_references_resolve_through_entities():
         ("Metric", "revenu"),
         ("Dimension", "__"),
     }
+
+
+# What dbt 1.11 accepts in the metrics YAML, beyond the fixture above: parsed by real
+# dbt, so each case is one a user can write today.
+DBT_1_11_YML = """\
+version: 2
+semantic_models:
+  - name: orders
+    description: Orders placed in the shop, one row per order.
+    model: ref('fct_orders')
+    config: {group: finance}
+    defaults: {agg_time_dimension: order_date}
+    entities:
+      - {name: order, type: primary, expr: order_id}
+      - {name: customer, type: foreign, expr: customer_id}
+    dimensions:
+      - {name: order_date, type: time, type_params: {time_granularity: day}}
+      - {name: channel, type: categorical}
+    measures:
+      - {name: revenue, agg: sum, expr: amount}
+metrics:
+  - name: revenue
+    label: Revenue
+    description: Everything customers paid for their orders.
+    type: simple
+    type_params: {measure: {name: revenue, fill_nulls_with: 0, join_to_timespine: true}}
+    config: {group: finance}
+  - name: recent_revenue
+    label: Recent revenue
+    description: Revenue since 2024, filtered with a time grain in the names.
+    type: simple
+    type_params: {measure: revenue}
+    filter:
+      - "{{ TimeDimension('metric_time__month') }} >= '2024-01-01'"
+      - "{{ Dimension('metric_time__year') }} >= '2024-01-01'"
+      - "{{ Dimension('order__order_date__month') }} >= '2024-01-01'"
+      - "{{ TimeDimension('order__order_date', 'week') }} >= '2024-01-01'"
+      - "{{ Dimension('order__colour__month') }} is not null"
+    config: {group: finance}
+"""
+
+DBT_1_11_FILES = {
+    **{k: v for k, v in FILES.items() if k != "models/semantic.yml"},
+    "models/semantic.yml": DBT_1_11_YML,
+}
+
+
+@pytest.fixture(scope="module")
+def dbt_1_11(tmp_path_factory) -> Path:
+    return build_dbt_project(tmp_path_factory.mktemp("dbt_1_11"), DBT_1_11_FILES)
+
+
+def _messages(project: Path, rule: str, tmp_path: Path) -> list[str]:
+    config = tmp_path / "normcheck.yml"
+    config.write_text(config_for(rule))
+    result = run(RunOptions(project_dir=project, config=config, parse="never"))
+    assert not result.crashes, result.crashes
+    return sorted(f"{f.line}: {f.message}" for f in result.findings if f.rule == rule)
+
+
+@pytest.mark.dbt
+def test_a_filter_may_name_a_time_grain_after_a_dimension(dbt_1_11, tmp_path):
+    # MetricFlow reads `metric_time__month` and `order__order_date__month` (in a
+    # `Dimension` too) as the dimension at that grain, and dbt 1.11 parses them; a
+    # dimension that does not exist is still one, at a grain or not
+    assert _messages(dbt_1_11, "metrics/incomplete-definition", tmp_path) == [
+        "28: metric `recent_revenue` filters on `Dimension('order__colour__month')`, which "
+        "the semantic layer does not define: fix the name (`entity__dimension`)"
+    ]

@@ -226,13 +226,15 @@ def references(templates: Iterable[str]) -> Iterator[tuple[str, str]]:
 def unknown_reference(layer: SemanticLayer, kind: str, name: str) -> bool:
     """True when a filter's reference names no entity, dimension or metric.
     ``Dimension('order__status')`` is the dimension ``status`` reached through
-    the entity ``order``; a trailing time grain (``__month``) is dropped."""
+    the entity ``order``; a trailing time grain (``__month``) is dropped from a
+    dimension or time dimension, as MetricFlow does: ``metric_time__month`` and
+    ``Dimension('order__order_date__month')`` are ``metric_time`` and ``order_date``."""
     if kind == "Metric":
         return name not in layer.metrics
     parts = [p.lower() for p in name.split("__") if p]
     if not parts:
         return True
-    if kind == "TimeDimension" and len(parts) > 2 and parts[-1] in GRAINS:
+    if kind != "Entity" and len(parts) > 1 and parts[-1] in GRAINS:
         parts = parts[:-1]
     if parts[-1] == "metric_time":
         return False
