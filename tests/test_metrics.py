@@ -999,6 +999,35 @@ metrics:
       - "{{ TimeDimension('order__order_date', 'week') }} >= '2024-01-01'"
       - "{{ Dimension('order__colour__month') }} is not null"
     config: {group: finance}
+  - name: web_revenue
+    label: Web revenue
+    description: Revenue from the web shop, the filter on the measure.
+    type: simple
+    type_params:
+      measure: {name: revenue, filter: "{{ Dimension('order__channel') }} = 'web'"}
+    config: {group: finance}
+  - name: web_sales
+    label: Web sales
+    description: Revenue from the web shop, the filter on the metric.
+    type: simple
+    type_params: {measure: revenue}
+    filter: "{{ Dimension('order__channel') }}  =  'web'"
+    config: {group: finance}
+  - name: web_sales_to_date
+    label: Web sales to date
+    description: Web revenue since the start of the month, the filter on the metric.
+    type: cumulative
+    type_params: {measure: revenue, cumulative_type_params: {grain_to_date: month}}
+    filter: "{{ Dimension('order__channel') }} = 'web'"
+    config: {group: finance}
+  - name: web_revenue_to_date
+    label: Web revenue to date
+    description: Web revenue since the start of the month, the filter on the measure.
+    type: cumulative
+    type_params:
+      measure: {name: revenue, filter: "{{ Dimension('order__channel') }} = 'web'"}
+      cumulative_type_params: {grain_to_date: month}
+    config: {group: finance}
 """
 
 DBT_1_11_FILES = {
@@ -1028,4 +1057,16 @@ def test_a_filter_may_name_a_time_grain_after_a_dimension(dbt_1_11, tmp_path):
     assert _messages(dbt_1_11, "metrics/incomplete-definition", tmp_path) == [
         "28: metric `recent_revenue` filters on `Dimension('order__colour__month')`, which "
         "the semantic layer does not define: fix the name (`entity__dimension`)"
+    ]
+
+
+@pytest.mark.dbt
+def test_a_metric_filter_and_a_filter_on_its_measure_are_one_computation(dbt_1_11, tmp_path):
+    # MetricFlow applies a simple or cumulative metric's `filter` to the rows of its
+    # measure, as it does a filter on the measure input: the two spellings are one metric
+    assert _messages(dbt_1_11, "metrics/duplicate-definition", tmp_path) == [
+        "42: metric `web_sales` computes the same as metric `web_revenue` (sum(amount) over "
+        "`orders`): keep one definition and use it everywhere",
+        "49: metric `web_sales_to_date` computes the same as metric `web_revenue_to_date` "
+        "(cumulative sum(amount) over `orders`): keep one definition and use it everywhere",
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -173,7 +173,7 @@ class _Keys:
         return found
 
     def _metric(self, spec: MetricSpec) -> Computation:
-        where = self.where(spec.filters)
+        where = "" if _filters_its_measure(spec) else self.where(spec.filters)
         found = self._inner(spec)
         if found is None:  # incomplete: equal to nothing else
             return Computation(f"{spec.type} {spec.uid}", f"`{spec.name}`")
@@ -184,7 +184,10 @@ class _Keys:
             if spec.aggregation is not None:
                 inner, summary = self.aggregation(spec.aggregation, spec.name)
             elif spec.measure is not None:
-                inner, summary = self.measure(spec.measure)
+                measure = spec.measure
+                if _filters_its_measure(spec):
+                    measure = replace(measure, filters=(*measure.filters, *spec.filters))
+                inner, summary = self.measure(measure)
             elif spec.cumulative_metric is not None:
                 inner = self.metric_ref(spec.cumulative_metric)
                 summary = f"`{spec.cumulative_metric.name}`"
@@ -212,6 +215,13 @@ class _Keys:
             )
             return Computation(key, f"conversion from {base_summary} to {converted_summary}")
         return None
+
+
+def _filters_its_measure(spec: MetricSpec) -> bool:
+    """A simple or cumulative metric's `filter` filters the rows of its measure, as a
+    filter on the measure input does (MetricFlow applies both there): one key for both."""
+    simple = spec.type in ("simple", "cumulative")
+    return simple and spec.aggregation is None and spec.measure is not None
 
 
 def references(templates: Iterable[str]) -> Iterator[tuple[str, str]]:

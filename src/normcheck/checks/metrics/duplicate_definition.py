@@ -17,7 +17,9 @@ def duplicate_definition(metric: Resource, ctx: Context[NoOptions]) -> Iterator[
     filters, windows and inputs. Expressions and filters are compared after sqlglot
     normalises their whitespace and case; a ratio or derived metric compares what its
     inputs compute, not their names, and a derived metric's `expr` is compared with
-    its inputs in place of their names or aliases. A pair in one file is reported once,
+    its inputs in place of their names or aliases; a simple or cumulative metric's
+    `filter` is the same as that filter on its measure input (MetricFlow applies both
+    to the measure's rows). A pair in one file is reported once,
     on the metric whose name sorts last; a pair across files on both, so a check of
     either file shows it (and on the project's own metric only, when the other comes
     from an installed package).
