@@ -1028,6 +1028,18 @@ metrics:
       measure: {name: revenue, filter: "{{ Dimension('order__channel') }} = 'web'"}
       cumulative_type_params: {grain_to_date: month}
     config: {group: finance}
+  - name: web_share
+    label: Web share
+    description: Share of the revenue paid in the web shop.
+    type: ratio
+    type_params:
+      numerator:
+        name: revenue
+        alias: web_rev
+        filter: "{{ Dimension('order__chanel') }} = 'web'"
+      denominator: revenue
+    filter: "{{ Dimension('order__channel') }} is not null"
+    config: {group: finance}
 """
 
 DBT_1_11_FILES = {
@@ -1054,10 +1066,10 @@ def test_a_filter_may_name_a_time_grain_after_a_dimension(dbt_1_11, tmp_path):
     # MetricFlow reads `metric_time__month` and `order__order_date__month` (in a
     # `Dimension` too) as the dimension at that grain, and dbt 1.11 parses them; a
     # dimension that does not exist is still one, at a grain or not
-    assert _messages(dbt_1_11, "metrics/incomplete-definition", tmp_path) == [
+    assert _messages(dbt_1_11, "metrics/incomplete-definition", tmp_path)[0] == (
         "28: metric `recent_revenue` filters on `Dimension('order__colour__month')`, which "
         "the semantic layer does not define: fix the name (`entity__dimension`)"
-    ]
+    )
 
 
 @pytest.mark.dbt
@@ -1069,4 +1081,13 @@ def test_a_metric_filter_and_a_filter_on_its_measure_are_one_computation(dbt_1_1
         "`orders`): keep one definition and use it everywhere",
         "49: metric `web_sales_to_date` computes the same as metric `web_revenue_to_date` "
         "(cumulative sum(amount) over `orders`): keep one definition and use it everywhere",
+    ]
+
+
+@pytest.mark.dbt
+def test_a_filter_on_an_input_is_reported_at_that_input(dbt_1_11, tmp_path):
+    # the metric has a `filter:` of its own, and the wrong name is in its numerator's
+    assert _messages(dbt_1_11, "metrics/incomplete-definition", tmp_path)[1:] == [
+        "72: metric `web_share` filters on `Dimension('order__chanel')`, which the semantic "
+        "layer does not define: fix the name (`entity__dimension`)"
     ]

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import msgspec
 
+from normcheck._yaml import Step
 from normcheck.checks._api import Context, Hit, Options, rule
 from normcheck.checks.metrics._semantics import dialect_of, references, unknown_reference
 from normcheck.project import Resource
@@ -323,10 +324,13 @@ _BY_TYPE: dict[str, Check] = {
 
 
 def _filters(spec: MetricSpec, layer: SemanticLayer) -> list[Hit]:
-    refs = (*spec.measure_inputs, *spec.metric_inputs)
-    templates = [*spec.filters, *(t for r in refs for t in r.filters)]
+    # each reference at the filter that names it first: the metric's own, else its input's
+    where: dict[tuple[str, str], tuple[Step, ...]] = {}
+    for templates, place in _filter_places(spec):
+        for found in references(templates):
+            where.setdefault(found, place)
     hits = []
-    for kind, name in sorted(set(references(templates))):
+    for kind, name in sorted(where):
         if not unknown_reference(layer, kind, name):
             continue
         fix = "fix the name (`entity__dimension`)" if "Dimension" in kind else "fix the name"
@@ -335,7 +339,29 @@ def _filters(spec: MetricSpec, layer: SemanticLayer) -> list[Hit]:
                 f"metric `{spec.name}` filters on `{kind}('{name}')`, which the semantic "
                 f"layer does not define: {fix}",
                 key=f"filter:{kind}:{name}",
-                yaml_key=("filter",) if spec.filters else ("type_params",),
+                yaml_key=where[kind, name],
             )
         )
     return hits
+
+
+def _filter_places(spec: MetricSpec) -> Iterator[tuple[tuple[str, ...], tuple[Step, ...]]]:
+    """Each filter of the metric and of its inputs, with the YAML key it is written at."""
+    yield spec.filters, ("filter",)
+    conversion = spec.conversion
+    inputs: list[tuple[Ref | None, tuple[Step, ...]]] = [
+        (spec.measure, ("type_params", "measure")),
+        (spec.numerator, ("type_params", "numerator")),
+        (spec.denominator, ("type_params", "denominator")),
+        *((ref, ("type_params", "metrics", i)) for i, ref in enumerate(spec.inputs)),
+        (spec.cumulative_metric, ("type_params", "cumulative_type_params", "metric")),
+    ]
+    if conversion is not None:
+        params = ("type_params", "conversion_type_params")
+        inputs += [
+            (conversion.base, (*params, "base_measure")),
+            (conversion.conversion, (*params, "conversion_measure")),
+        ]
+    for ref, place in inputs:
+        if ref is not None:
+            yield ref.filters, (*place, "filter")
