@@ -1091,3 +1091,86 @@ def test_a_filter_on_an_input_is_reported_at_that_input(dbt_1_11, tmp_path):
         "72: metric `web_share` filters on `Dimension('order__chanel')`, which the semantic "
         "layer does not define: fix the name (`entity__dimension`)"
     ]
+
+
+PACKAGE_YML = """\
+version: 2
+semantic_models:
+  - name: orders
+    description: Orders placed in the shop, one row per order.
+    model: ref('fct_orders')
+    defaults: {agg_time_dimension: order_date}
+    entities:
+      - {name: order, type: primary, expr: order_id}
+    dimensions:
+      - {name: order_date, type: time, type_params: {time_granularity: day}}
+    measures:
+      - {name: revenue, agg: sum, expr: amount}
+      - {name: refunded, agg: sum, expr: refund}
+metrics:
+  - name: revenue
+    label: Revenue
+    description: Everything customers paid for their orders.
+    type: simple
+    type_params: {measure: revenue}
+    config:
+      meta:
+        owner: finance
+        tier: north_star
+        thresholds: {green: 800, yellow: 1000, direction: higher_is_better}
+"""
+
+TEAM_YML = """\
+version: 2
+metrics:
+  - name: refunds
+    label: Refunds
+    description: Money paid back to customers for their orders.
+    type: simple
+    type_params: {measure: refunded}
+    config:
+      meta:
+        owner: growth
+        tier: input
+        drives: revenue
+        thresholds: {green: 10, yellow: 20, direction: lower_is_better}
+"""
+
+
+@pytest.mark.dbt
+def test_a_metric_of_an_installed_package_has_no_light_of_this_run(tmp_path, capsys):
+    # the central North Star comes from a package, a team's input metric drives it; the
+    # package's metrics are judged in the package's own project, so the team's tree must
+    # not show the star green (its thresholds are out of order: yellow there)
+    package = "dbt_packages/shop/"
+    project = build_dbt_project(
+        tmp_path,
+        {
+            f"{package}dbt_project.yml": 'name: shop\nversion: "1.0"\nconfig-version: 2\n',
+            f"{package}models/fct_orders.sql": (
+                "select 1 as order_id, current_date as order_date, 10.0 as amount, 1.0 as refund\n"
+            ),
+            f"{package}models/semantic.yml": PACKAGE_YML,
+            **TIME_SPINE,
+            "models/metrics.yml": TEAM_YML,
+        },
+        name="team",
+    )
+    config = project / "normcheck.yml"
+    config.write_text("extends: [normcheck:default]\nowners: {finance: {}, growth: {}}\n")
+    args = ["metrics", "--project-dir", str(project), "--parse", "never", "--no-color"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "\n".join(line.rstrip() for line in out.splitlines()[2:5]) == (
+        "metric       tier        owner    thresholds                    status\n"
+        "revenue      North Star  finance  green >= 800, yellow >= 1000  "
+        "-  from package shop, judged there\n"
+        "└── refunds  input       growth   green <= 10, yellow <= 20     green"
+    )
+    assert main([*args, "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert (
+        "| `revenue` | Revenue | North Star |  | finance | green ≥ 800, yellow ≥ 1000 "
+        "| ⚪ from package `shop`, judged there |"
+    ) in markdown
+    assert "  class m1 green\n" in markdown and "class m0" not in markdown

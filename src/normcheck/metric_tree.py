@@ -34,9 +34,10 @@ class Node:
     drives: tuple[str, ...]
     owner: str
     thresholds: str  # "" when none are declared
-    light: str  # red, yellow or green: the metric's own open findings
+    light: str  # red, yellow or green: the metric's own open findings ("" when not judged)
     rules: tuple[str, ...]  # the rules with open errors or warnings on it
     children: tuple[Node, ...] = ()
+    package: str = ""  # the installed package it comes from: judged in its own project
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ class MetricTree:
         return not (self.stars or self.unattached or self.untiered)
 
 
-def _light(findings: Sequence[Finding]) -> tuple[str, tuple[str, ...]]:
+def _light(findings: Sequence[Finding], judged: bool = True) -> tuple[str, tuple[str, ...]]:
+    if not judged:
+        return "", ()
     open_ = [f for f in findings if f.severity in ("error", "warning")]
     rules = tuple(sorted({f.rule for f in open_}))
     if any(f.severity == "error" for f in open_):
@@ -78,7 +81,10 @@ def build_tree(
     def node(spec: MetricSpec, path: tuple[str, ...]) -> Node:
         resource = project.resources.get(spec.uid)
         owner = (resource.owner if resource else None) or team or ""
-        light, rules = _light(by_resource.get(spec.uid, ()))
+        # a metric of an installed package is judged in its own project, not here:
+        # no light, rather than a green that no rule gave
+        package = spec.package if spec.package != project.name else ""
+        light, rules = _light(by_resource.get(spec.uid, ()), judged=not package)
         children = tuple(
             node(layer.metrics[name], (*path, name))
             for name in _children(spec.name, layer.driven_by, layer.metrics)
@@ -95,6 +101,7 @@ def build_tree(
             light=light,
             rules=rules,
             children=children,
+            package=package,
         )
 
     stars = tuple(node(layer.metrics[name], (name,)) for name in layer.north_stars)
@@ -128,6 +135,8 @@ Style = Callable[[str, str], str]  # (text, light) -> text
 
 
 def _status(node: Node) -> str:
+    if not node.light:
+        return f"-  from package {node.package}, judged there"
     return f"{node.light}  {', '.join(node.rules)}".rstrip()
 
 
@@ -276,7 +285,10 @@ def _markdown_tree(tree: MetricTree) -> list[str]:
         ]
         for name, n in nodes.items():
             drives = ", ".join(f"`{d}`" for d in n.drives)
-            status = f"{LIGHT_EMOJI[n.light]} {n.light}"
+            if not n.light:
+                status = f"⚪ from package `{_md(n.package)}`, judged there"
+            else:
+                status = f"{LIGHT_EMOJI[n.light]} {n.light}"
             if n.rules:
                 status += " (" + ", ".join(f"`{r}`" for r in n.rules) + ")"
             out.append(
