@@ -1137,13 +1137,10 @@ metrics:
 """
 
 
-@pytest.mark.dbt
-def test_a_metric_of_an_installed_package_has_no_light_of_this_run(tmp_path, capsys):
-    # the central North Star comes from a package, a team's input metric drives it; the
-    # package's metrics are judged in the package's own project, so the team's tree must
-    # not show the star green (its thresholds are out of order: yellow there)
+def _team_project(tmp_path: Path, team_yml: str) -> Path:
+    """A team's dbt project over the package `shop` (installed in `dbt_packages/`)."""
     package = "dbt_packages/shop/"
-    project = build_dbt_project(
+    return build_dbt_project(
         tmp_path,
         {
             f"{package}dbt_project.yml": 'name: shop\nversion: "1.0"\nconfig-version: 2\n',
@@ -1152,10 +1149,18 @@ def test_a_metric_of_an_installed_package_has_no_light_of_this_run(tmp_path, cap
             ),
             f"{package}models/semantic.yml": PACKAGE_YML,
             **TIME_SPINE,
-            "models/metrics.yml": TEAM_YML,
+            "models/metrics.yml": team_yml,
         },
         name="team",
     )
+
+
+@pytest.mark.dbt
+def test_a_metric_of_an_installed_package_has_no_light_of_this_run(tmp_path, capsys):
+    # the central North Star comes from a package, a team's input metric drives it; the
+    # package's metrics are judged in the package's own project, so the team's tree must
+    # not show the star green (its thresholds are out of order: yellow there)
+    project = _team_project(tmp_path, TEAM_YML)
     config = project / "normcheck.yml"
     config.write_text("extends: [normcheck:default]\nowners: {finance: {}, growth: {}}\n")
     args = ["metrics", "--project-dir", str(project), "--parse", "never", "--no-color"]
@@ -1174,3 +1179,33 @@ def test_a_metric_of_an_installed_package_has_no_light_of_this_run(tmp_path, cap
         "| ⚪ from package `shop`, judged there |"
     ) in markdown
     assert "  class m1 green\n" in markdown and "class m0" not in markdown
+
+
+@pytest.mark.dbt
+def test_a_north_star_past_the_limit_is_the_projects_own(tmp_path):
+    # the package brings the agreed North Star; a team adding one of its own (`arr` sorts
+    # before `revenue`) goes past `max_north_stars: 1`: said on the team's star, as the
+    # package's is not judged in the team's run
+    star = """\
+  - name: arr
+    label: Annual recurring revenue
+    description: Revenue the team expects to recur each year.
+    type: simple
+    type_params: {measure: revenue}
+    config: {meta: {owner: growth, tier: north_star}}
+"""
+    project = _team_project(tmp_path, TEAM_YML + star)
+    config = tmp_path / "normcheck.yml"
+    config.write_text(
+        config_for("metrics/north-star", "    options: {max_north_stars: 1}\n").replace(
+            "  metrics/north-star: error\n", "  metrics/north-star:\n    severity: error\n"
+        )
+    )
+    result = run(RunOptions(project_dir=project, config=config, parse="never"))
+    assert sorted((f.resource, f.message.split(":")[0]) for f in result.findings) == [
+        ("metric.team.arr", "North Star metric `arr` has no input metrics"),
+        (
+            "metric.team.arr",
+            "metric `arr` is one of 2 North Star metrics (`arr`, `revenue`) where 1 are agreed",
+        ),
+    ]

@@ -39,7 +39,7 @@ def north_star(metric: Resource, ctx: Context[NorthStarOptions]) -> Iterator[Hit
 
     - a `tier` other than those three (or none, with `require_tier`);
     - more North Stars than `max_north_stars` (reported on each one past the limit,
-      in name order);
+      in name order, those of installed packages counted first);
     - a North Star that no input metric drives;
     - an input metric whose `drives` is missing or names something that is not a
       North Star metric;
@@ -141,7 +141,10 @@ def north_star(metric: Resource, ctx: Context[NorthStarOptions]) -> Iterator[Hit
 
 def _north_star(spec: MetricSpec, layer: SemanticLayer, limit: int) -> Iterator[Hit]:
     stars = layer.north_stars
-    if len(stars) > limit and stars.index(spec.name) >= limit:
+    # an installed package's stars (the central ones) count first: the project's own
+    # star is the one past the limit, and its own run is where that can be said
+    ordered = sorted(stars, key=lambda name: (layer.metrics[name].package == spec.package, name))
+    if len(stars) > limit and ordered.index(spec.name) >= limit:
         yield Hit(
             f"metric `{spec.name}` is one of {len(stars)} North Star metrics "
             f"({backticks(stars)}) where {limit} are agreed: make the others `input` or "
