@@ -415,6 +415,34 @@ def test_manifest_with_a_30_mb_line_is_checked_in_bounded_memory(tmp_path):
     assert "more than the 2,000,000 normcheck parses" in message
 
 
+# -- YAML scalars that parse but cannot be built ----------------------------------
+
+UNBUILDABLE = [
+    ("until: 2027-02-30", "`2027-02-30` is not a valid date (day is out of range"),
+    ("until: 2027-13-01", "`2027-13-01` is not a valid date (month must be in 1..12)"),
+    (f"n: {'7' * 5000}", "is not a valid number (too many digits)"),
+    ("n: !!int seven", "`seven` is not a valid number"),
+    ("n: !!timestamp soon", "`soon` is not a valid date"),
+]
+
+
+@pytest.mark.parametrize(("value", "needle"), UNBUILDABLE)
+def test_a_yaml_value_that_cannot_be_built_in_a_config(value, needle, tmp_path, capsys):
+    """A date that does not exist, a number past Python's 4,300 digits: the YAML
+    parses, building the value raised ValueError (exit 3)."""
+    folder = project(tmp_path, {"normcheck.yml": CONFIG + f"x_unused:\n  {value}\n"})
+    code, _, err, _ = check(capsys, folder)
+    assert_refused(code, err, "normcheck.yml", needle, line=5)
+
+
+@pytest.mark.parametrize(("value", "needle"), UNBUILDABLE)
+def test_a_yaml_value_that_cannot_be_built_in_a_plan(value, needle, tmp_path, capsys):
+    plan = PLAN + f"    meta:\n      {value}\n"
+    folder = project(tmp_path, {"normcheck.yml": PLAN_CONFIG, "tracking/web.yml": plan})
+    code, _, err, _ = check(capsys, folder)
+    assert_refused(code, err, "tracking/web.yml", needle, line=7)
+
+
 # -- invalid UTF-8 ------------------------------------------------------------------
 
 

@@ -17,9 +17,42 @@ import yaml
 from normcheck.errors import ArtifactError, UserError
 
 try:  # the libyaml build is much faster; fall back to pure Python where absent
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Unreadable(yaml.constructor.ConstructorError):
+    """A well-formed scalar whose value cannot be built: `2027-02-30` (a date that
+    does not exist), a number of more digits than Python converts, `!!int x`."""
+
+
+_VALUE_KINDS = {"timestamp": "date", "int": "number", "float": "number"}
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc,unused-ignore]
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> object:
+        try:
+            return super().construct_object(node, deep)  # type: ignore[no-untyped-call,unused-ignore]
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            raise _Unreadable(None, None, _unreadable(node, exc), node.start_mark) from None
+
+
+def _unreadable(node: yaml.Node, exc: Exception) -> str:
+    value = str(node.value) if isinstance(node, yaml.ScalarNode) else ""
+    shown = value if len(value) <= 40 else f"{value[:20]}... ({len(value)} characters)"
+    kind = node.tag.rsplit(":", 1)[-1]
+    what = _VALUE_KINDS.get(kind, kind)
+    if "integer string conversion" in str(exc):  # Python's 4,300-digit limit
+        detail = " (too many digits)"
+    elif isinstance(exc, ValueError) and str(exc) and "\n" not in str(exc):
+        detail = f" ({exc})"  # `day is out of range for month`
+    else:
+        detail = ""
+    return f"`{shown}` is not a valid {what}{detail}: correct it, or quote it to make it text"
+
 
 PathKey = tuple[str | int, ...]
 Step = str | int | tuple[str, str]
@@ -223,6 +256,8 @@ def _syntax_error(exc: yaml.YAMLError, path: str, error: type[UserError], text: 
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
+        if isinstance(exc, _Unreadable):
+            return error(f"YAML value error: {exc.problem}", path, line)
         problem = exc.problem or exc.context or "invalid YAML"
         if _TOO_DEEP in problem:  # PyYAML 6.0.4 (its libyaml) stops deep flow nesting itself
             return _too_deep(path, error, line)
@@ -252,7 +287,7 @@ def _check_event_depth(text: str, path: str, error: type[UserError]) -> None:
     depth = 0
     try:
         while loader.check_event():
-            event = loader.get_event()  # type: ignore[no-untyped-call]
+            event = loader.get_event()  # type: ignore[no-untyped-call,unused-ignore]
             if isinstance(event, _OPEN):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
