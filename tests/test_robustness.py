@@ -443,6 +443,29 @@ def test_a_yaml_value_that_cannot_be_built_in_a_plan(value, needle, tmp_path, ca
     assert_refused(code, err, "tracking/web.yml", needle, line=7)
 
 
+LONG_NUMBER = "7" * 5000  # past Python's 4,300-digit limit: json.loads raises ValueError
+
+
+def test_a_baseline_with_a_number_too_long_is_refused_and_kept(tmp_path, capsys, monkeypatch):
+    text = '{"version": 1,\n "entries": [],\n "x": ' + LONG_NUMBER + "}\n"
+    folder = project(tmp_path, {"normcheck.yml": CONFIG, "b.json": text})
+    code, _, err, _ = check(capsys, folder, "--baseline", "b.json")
+    assert_refused(code, err, "b.json", "a number of too many digits", line=3)
+    monkeypatch.chdir(folder)
+    code = main(["baseline", "--parse", "never", "--output", "b.json"])
+    assert_refused(code, capsys.readouterr().err, "b.json", "too many digits", line=3)
+    assert (folder / "b.json").read_text() == text
+
+
+def test_a_json_plan_with_a_number_too_long_is_refused(tmp_path, capsys):
+    plan = '{\n  "rules": {"events": []},\n  "x": ' + LONG_NUMBER + "\n}\n"
+    folder = project(
+        tmp_path, {"normcheck.yml": CONFIG + "tracking_plans: ['*.json']\n", "plan.json": plan}
+    )
+    code, _, err, _ = check(capsys, folder)
+    assert_refused(code, err, "plan.json", "invalid JSON: a number of too many digits", line=3)
+
+
 # -- invalid UTF-8 ------------------------------------------------------------------
 
 

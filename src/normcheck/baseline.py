@@ -15,7 +15,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
-from normcheck.errors import ArtifactError
+from normcheck.errors import ArtifactError, long_number_line
 from normcheck.finding import Finding
 
 DEFAULT_BASELINE = ".normcheck-baseline.json"
@@ -137,6 +137,10 @@ def load(path: Path, shown: str) -> list[Entry]:
         raise BrokenBaseline(f"invalid baseline JSON: {exc.msg}", shown, exc.lineno) from None
     except RecursionError:
         raise BrokenBaseline("invalid baseline JSON: nested too deeply", shown, 1) from None
+    except ValueError:  # a number past Python's 4,300 digits: no baseline writes one
+        raise ArtifactError(
+            "not a normcheck baseline: a number of too many digits", shown, long_number_line(text)
+        ) from None
     version = data.get("version") if isinstance(data, dict) else None
     if type(version) is int and version > 1:
         raise ArtifactError(

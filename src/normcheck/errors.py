@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_USER_ERROR = 2
@@ -42,3 +44,13 @@ class ArtifactError(UserError):
 
 class UsageError(UserError):
     """A wrong command-line option."""
+
+
+_LONG_NUMBER = re.compile(r"\d{4000,}")
+
+
+def long_number_line(text: str) -> int | None:
+    """The line of the first number too long for Python to convert: `json.loads`
+    raises a ValueError for it, not a JSONDecodeError with a position."""
+    found = _LONG_NUMBER.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else None

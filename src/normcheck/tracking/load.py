@@ -17,7 +17,7 @@ from typing import Any
 
 from normcheck._glob import compile_glob
 from normcheck._yaml import YamlDoc, parse_yaml
-from normcheck.errors import ArtifactError
+from normcheck.errors import ArtifactError, long_number_line
 from normcheck.tracking.model import (
     Plan,
     PlanEvent,
@@ -201,6 +201,10 @@ def _json(file: _File) -> object:
         raise ArtifactError(f"invalid JSON: {exc.msg}", file.shown, exc.lineno) from None
     except RecursionError:
         raise ArtifactError("JSON nested too deeply", file.shown) from None
+    except ValueError:  # a number past Python's 4,300 digits
+        raise ArtifactError(
+            "invalid JSON: a number of too many digits", file.shown, long_number_line(file.text)
+        ) from None
 
 
 def _line_of(text: str, *needles: str) -> int:
