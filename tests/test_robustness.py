@@ -466,6 +466,65 @@ def test_a_json_plan_with_a_number_too_long_is_refused(tmp_path, capsys):
     assert_refused(code, err, "plan.json", "invalid JSON: a number of too many digits", line=3)
 
 
+# -- a byte order mark (Notepad, PowerShell's Out-File) ------------------------------
+
+BOM = "\ufeff"
+
+
+def test_a_baseline_with_a_byte_order_mark_is_read_and_keeps_its_reasons(
+    tmp_path, capsys, monkeypatch
+):
+    """It was refused ("Unexpected UTF-8 BOM (decode using utf-8-sig)"), and
+    `normcheck baseline` took it for a broken file: written anew, every reason lost."""
+    data = manifest(model("fct_orders", description=""))
+    folder = project(tmp_path, {"normcheck.yml": CONFIG}, data)
+    code, out, err, _ = check(capsys, folder)
+    (finding,) = [f for f in findings(out) if f["rule"] == "docs/missing-description"]
+    entry = {key: finding[key] for key in ("rule", "resource", "fingerprint")}
+    entry["reason"] = "documented in the wiki"
+    text = BOM + json.dumps({"version": 1, "entries": [entry]}, indent=2) + "\n"
+    (folder / "b.json").write_text(text, encoding="utf-8")
+    code, out, err, _ = check(capsys, folder, "--baseline", "b.json")
+    assert code == 0, err
+    assert finding["fingerprint"] not in {f["fingerprint"] for f in findings(out)}
+    assert json.loads(out)["summary"]["baselined"] == 1
+    monkeypatch.chdir(folder)
+    assert main(["baseline", "--parse", "never", "--output", "b.json"]) == 0
+    assert entry in json.loads((folder / "b.json").read_text())["entries"]
+
+
+@pytest.mark.parametrize(
+    ("name", "plan"),
+    [
+        ("web.json", json.dumps({"rules": [{"key": "Order Completed", "type": "TRACK"}]})),
+        (
+            "com.acme/order_completed/jsonschema/1-0-0",
+            json.dumps(
+                {
+                    "self": {
+                        "vendor": "com.acme",
+                        "name": "order_completed",
+                        "format": "jsonschema",
+                        "version": "1-0-0",
+                    },
+                    "type": "object",
+                    "properties": {},
+                }
+            ),
+        ),
+        ("web.yml", PLAN.replace("Order Completed", "order completed")),
+    ],
+)
+def test_a_plan_with_a_byte_order_mark_is_read(name, plan, tmp_path, capsys):
+    """A Segment export saved by PowerShell was refused with Python's own words,
+    an Iglu schema (no `.json`) taken for YAML: "not a tracking plan"."""
+    config = CONFIG + "tracking_plans: ['tracking/**/*']\n"
+    folder = project(tmp_path, {"normcheck.yml": config, f"tracking/{name}": BOM + plan})
+    code, out, err, _ = check(capsys, folder)
+    assert code in (0, 1), err
+    assert any(f["resource_type"] == "event" for f in findings(out)), out
+
+
 # -- invalid UTF-8 ------------------------------------------------------------------
 
 

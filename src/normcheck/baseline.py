@@ -124,7 +124,9 @@ def _was_baseline(path: Path) -> bool:
 
 def load(path: Path, shown: str) -> list[Entry]:
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: an editor's byte order mark is no reason to refuse it (or, in
+        # `normcheck baseline`, to take it for a broken file and lose every reason)
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ArtifactError(
             "baseline not found: create it with `normcheck baseline`", shown

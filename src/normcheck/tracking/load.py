@@ -188,10 +188,12 @@ def _read(path: Path, shown: str) -> _File:
     if len(raw) > MAX_PLAN_BYTES:
         raise ArtifactError("tracking plan is larger than 20 MiB", shown)
     try:
-        return _File(path, shown, raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ArtifactError("tracking plan is not valid UTF-8", shown, line) from None
+    # a byte order mark (PowerShell's `Out-File`, Notepad) is no part of the JSON or YAML
+    return _File(path, shown, text.removeprefix("\ufeff"))
 
 
 def _json(file: _File) -> object:
