@@ -1612,6 +1612,27 @@ def test_baseline_will_not_rewrite_a_baseline_it_cannot_read(project, capsys):
     assert json.loads(path.read_text())["entries"]
 
 
+def test_a_baseline_written_anew_keeps_the_reasons_its_lines_still_say(project, capsys):
+    """A comma too many after a hand-written reason, or a merge's conflict markers,
+    make the file no JSON: `normcheck baseline` wrote it anew and silently lost every
+    reason. It says so, and keeps the reasons (and entries) its lines still hold."""
+    path = project / ".normcheck-baseline.json"
+    assert main(["baseline", "--parse", "never"]) == 0
+    lines = path.read_text().splitlines()
+    first, second = [n for n, line in enumerate(lines) if '"fingerprint"' in line][:2]
+    lines[first] = lines[first].replace('"rule":', '"reason": "agreed with finance", "rule":')
+    lines[second] = lines[second].replace('"}', '", "reason": "legacy",}')
+    lines.insert(second, "<<<<<<< HEAD")
+    path.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["baseline", "--parse", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "invalid baseline JSON" in out
+    assert "writing it anew (keeping the reasons of 2 entries)" in out
+    reasons = {e.get("reason") for e in json.loads(path.read_text())["entries"]}
+    assert {"agreed with finance", "legacy"} <= reasons
+
+
 def test_a_large_baseline_loads_in_linear_time(tmp_path):
     from normcheck.baseline import load
 

@@ -180,6 +180,41 @@ def load(path: Path, shown: str) -> list[Entry]:
     return out
 
 
+_TRAILING_COMMA = re.compile(r",\s*}$")
+
+
+def salvage(path: Path) -> list[Entry]:
+    """The entries still readable in a baseline that is no JSON as a whole (a merge's
+    conflict markers, a comma too many after a hand-written reason): each line that
+    holds one entry, as normcheck writes them. `normcheck baseline` writes such a
+    file anew and keeps what these say (reasons, entries of rules that did not run)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return []
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        body = line.strip().rstrip(",").rstrip()
+        if not body.startswith("{") or '"fingerprint"' not in body:
+            continue
+        try:
+            item = json.loads(_TRAILING_COMMA.sub("}", body))
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(item, dict) and all(isinstance(item.get(k), str) for k in KEYS):
+            reason = item.get("reason")
+            out.append(
+                Entry(
+                    item["rule"],
+                    item["resource"],
+                    item["fingerprint"],
+                    number,
+                    reason if isinstance(reason, str) else "",
+                )
+            )
+    return out
+
+
 class _Lines:
     """Where each entry stands: the line with its fingerprint, else the ``index``-th
     line after `"entries"` (one entry a line, as written). Indexed once: a baseline

@@ -786,8 +786,11 @@ def _write_baseline(
     else:
         try:
             old = baseline_mod.load(path, shown) if path.is_file() else []
-        except baseline_mod.BrokenBaseline:  # a merge's conflict markers: written anew
-            old = []
+        except baseline_mod.BrokenBaseline as exc:  # a merge's conflict markers: written anew
+            old = baseline_mod.salvage(path)  # what its lines still say: reasons above all
+            noted = sum(1 for e in old if e.reason)
+            saved = f"keeping the reasons of {_entries(noted)}" if noted else "no reasons in it"
+            say(f"{exc}: writing it anew ({saved})")
     current = {e.fingerprint for e in entries}
     held = [e for e in old if not judged(e)]
     if prune:
