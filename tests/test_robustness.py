@@ -525,6 +525,15 @@ def test_a_plan_with_a_byte_order_mark_is_read(name, plan, tmp_path, capsys):
     assert any(f["resource_type"] == "event" for f in findings(out)), out
 
 
+@pytest.mark.parametrize("item", ['{ref: ""}', '{name: ""}'])
+def test_a_plan_property_with_an_empty_ref_or_name_is_refused(item, tmp_path, capsys):
+    """`ref: ""` passed the schema and crashed the loader (KeyError: 'name', exit 3)."""
+    plan = PLAN + f"    properties:\n      - {item}\n"
+    folder = project(tmp_path, {"normcheck.yml": PLAN_CONFIG, "tracking/web.yml": plan})
+    code, _, err, _ = check(capsys, folder)
+    assert_refused(code, err, "tracking/web.yml", "should be non-empty", line=7)
+
+
 # -- invalid UTF-8 ------------------------------------------------------------------
 
 

@@ -337,7 +337,9 @@ def _native(file: _File, doc: YamlDoc) -> Plan:
         prop_lines: dict[str, int] = {}
         for p_index, prop in enumerate(spec.get("properties") or ()):
             line = doc.line(("events", index, "properties", p_index)) or 1
-            _once(prop_lines, "property", prop.get("ref") or prop["name"], line, file)
+            _once(
+                prop_lines, "property", prop["ref"] if "ref" in prop else prop["name"], line, file
+            )
             if "ref" in prop:
                 target = shared.get(prop["ref"])
                 if target is None:

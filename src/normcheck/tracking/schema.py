@@ -104,8 +104,8 @@ def plan_schema() -> dict[str, Any]:
                                 "type": "object",
                                 "additionalProperties": False,
                                 "properties": {
-                                    "ref": {"type": "string"},
-                                    "name": {"type": "string"},
+                                    "ref": {"type": "string", "minLength": 1},
+                                    "name": {"type": "string", "minLength": 1},
                                     **_PROPERTY_FIELDS,
                                 },
                                 "oneOf": [{"required": ["ref"]}, {"required": ["name"]}],
