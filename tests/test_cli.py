@@ -198,6 +198,19 @@ def test_user_errors_are_one_line_exit_2(project, capsys, chdir, args, needle):
     assert err.startswith("normcheck: error: ")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["config"], ["config", "--check"], ["rules"], ["explain", "naming/model-prefix"]],
+    ids=" ".join,
+)
+def test_a_project_dir_that_does_not_exist_is_exit_2_for_every_command(tmp_path, capsys, args):
+    """`config --check` (the pre-commit hook) passed and `rules`, `explain` and
+    `config` showed the packaged default: a typo in --project-dir went unnoticed."""
+    code, out, err = run_cli(capsys, *args, "--project-dir", str(tmp_path / "typo"))
+    assert (code, out) == (2, "")
+    assert err == f"normcheck: error: project directory `{tmp_path / 'typo'}` does not exist\n"
+
+
 def test_broken_config_names_file_and_line(tmp_path, capsys):
     (tmp_path / "normcheck.yml").write_text("version: 1\nrules:\n  naming/model-prefix: [\n")
     code, _, err = run_cli(capsys, "check", "--project-dir", str(tmp_path))

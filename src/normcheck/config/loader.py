@@ -43,7 +43,7 @@ from normcheck.config.model import (
     Threshold,
 )
 from normcheck.config.schema import build_schema
-from normcheck.errors import ConfigError
+from normcheck.errors import ConfigError, UsageError
 from normcheck.plugins import (
     BUILTIN_FAMILIES,
     installed_rule_set_packs,
@@ -1085,6 +1085,8 @@ def load_config(
     """Resolve the configuration for ``project_dir`` (``normcheck.yml`` there,
     or ``config_path``; with neither, the packaged default rule set). `extends`
     may not leave ``within`` (default: the repository of the configuration file)."""
+    if not project_dir.is_dir():  # a typo: `config --check` passed, `rules` showed the default
+        raise UsageError(f"project directory `{project_dir}` does not exist")
     path = config_path or find_config(project_dir)
     if config_path is not None and not config_path.is_file():
         raise ConfigError("configuration file not found", str(config_path))
