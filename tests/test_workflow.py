@@ -1802,3 +1802,46 @@ def test_a_monorepo_override_for_one_project_is_not_unused_in_the_other(
     assert idle(check(capsys)[1]) == []
     monkeypatch.chdir(tmp_path)  # the monorepo's run still judges them
     assert [i[:2] for i in idle(check(capsys)[1])] == [("normcheck.yml", 6)]
+
+
+def test_a_malformed_sql_suppression_comment_is_said_to_have_no_effect(
+    tmp_path, monkeypatch, capsys
+):
+    """`-- normcheck: ignore[rule reason` (no `]`) and `-- normcheck: ignore rule` hid
+    nothing and said nothing; `ignore[]` and `ignore[a,]` reported a suppression of ``."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_a.sql": "-- normcheck: ignore[docs/missing-description later\n"
+            "-- normcheck: ignore docs/missing-description\n"
+            "-- normcheck: ignore[]\n"
+            "-- normcheck:ignore[docs/missing-description,] a reason\n"
+            "select 1 as a\n",
+            "normcheck.yml": "extends: [normcheck:default]\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    _, report, _ = check(capsys, "--select", "docs,normcheck")
+    got = [(f["rule"], f["line"], f["message"]) for f in report["findings"]]
+    form = "(`-- normcheck: ignore[rule, ...] reason`)"
+    assert got == [
+        (
+            "normcheck/unused-suppression",
+            1,
+            f"model `fct_a` has a `-- normcheck: ignore[` without its `]` on the same line {form}: "
+            "it has no effect",
+        ),
+        (
+            "normcheck/unused-suppression",
+            2,
+            "model `fct_a` has a `-- normcheck:` comment that is not "
+            "`-- normcheck: ignore[rule, ...] reason`: it has no effect",
+        ),
+        (
+            "normcheck/unused-suppression",
+            3,
+            f"model `fct_a` has a `-- normcheck: ignore[]` that names no rule {form}: "
+            "it has no effect",
+        ),
+    ], "line 4 hides the finding; its empty second id is no rule"
+    assert report["summary"]["suppressed"] == 1

@@ -22,7 +22,14 @@ NO_REASON = "normcheck/suppression-without-reason"
 EXPIRED = "normcheck/expired-suppression"
 HONESTY_RULES = (UNUSED, NO_REASON, EXPIRED)
 
+_SQL_DIRECTIVE = re.compile(r"--[ \t]*normcheck:")
 _SQL_COMMENT = re.compile(r"--[ \t]*normcheck:[ \t]*ignore\[")
+_SQL_FORM = "`-- normcheck: ignore[rule, ...] reason`"
+_SQL_SHAPES = {
+    "not ignore[...]": f"`-- normcheck:` comment that is not {_SQL_FORM}",
+    "unclosed": f"`-- normcheck: ignore[` without its `]` on the same line ({_SQL_FORM})",
+    "empty": f"`-- normcheck: ignore[]` that names no rule ({_SQL_FORM})",
+}
 
 
 @dataclass(frozen=True)
@@ -41,18 +48,28 @@ def _sql_suppressions(resource: Resource) -> Iterator[Suppression]:
     code = resource.raw_code
     if "normcheck" not in code:
         return
+    malformed = 0
     # Line by line, the bracket closed on the same line: one regex over the whole
     # code backtracked quadratically on a long line of unclosed `ignore[`.
     for line, text in enumerate(code.split("\n"), 1):
         if "normcheck" not in text:
             continue
-        match = _SQL_COMMENT.search(text)
-        close = text.find("]", match.end()) if match is not None else -1
-        if match is None or close < 0:
+        directive = _SQL_DIRECTIVE.search(text)
+        if directive is None:
+            continue
+        match = _SQL_COMMENT.search(text, directive.start())
+        start = match.end() if match is not None else len(text)
+        close = text.find("]", start) if match is not None else -1
+        rule_ids = [] if close < 0 else [r.strip() for r in text[start:close].split(",")]
+        if match is None or close < 0 or not any(rule_ids):
+            problem = "not ignore[...]" if match is None else "unclosed" if close < 0 else "empty"
+            yield Suppression("", "", None, resource, "sql", line, malformed, problem)
+            malformed += 1
             continue
         reason = text[close + 1 :].strip()
-        for rule_id in (r.strip() for r in text[match.end() : close].split(",")):
-            yield Suppression(rule_id, reason, None, resource, "sql", line)
+        for rule_id in rule_ids:
+            if rule_id:  # `ignore[a,]`: the empty one is no rule
+                yield Suppression(rule_id, reason, None, resource, "sql", line)
 
 
 def _yaml_suppressions(resource: Resource) -> Iterator[Suppression]:
@@ -162,11 +179,12 @@ def apply(
     for s in suppressions:
         what = f"suppression of `{s.rule}` on {s.resource.type} `{s.resource.name}`"
         if s.malformed:
-            shape = (
-                "`meta.normcheck` that is not `{ignore: [...]}`"
-                if s.malformed == "not a mapping"
-                else "suppression that is not `{rule, reason, until}`"
-            )
+            if s.kind == "sql":
+                shape = _SQL_SHAPES[s.malformed]
+            elif s.malformed == "not a mapping":
+                shape = "`meta.normcheck` that is not `{ignore: [...]}`"
+            else:
+                shape = "suppression that is not `{rule, reason, until}`"
             report(
                 UNUSED,
                 s,
