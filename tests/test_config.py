@@ -274,6 +274,15 @@ def test_unknown_packaged_set(tmp_path, chdir):
             "the regular expression `(`",
             id="an override's regular expression",
         ),
+        pytest.param(
+            "plugins:\n  - rules.py\n  - ''\n",
+            3,
+            "invalid value at `plugins.1`: '' should be non-empty",
+            id="an empty plugin path (was: plugin `` is a folder)",
+        ),
+        pytest.param(
+            "tracking_plans: ['']\n", 1, "'' should be non-empty", id="an empty plan glob"
+        ),
     ],
 )
 def test_invalid_configuration_names_file_and_line(tmp_path, chdir, text, line, needle):

@@ -224,8 +224,10 @@ def test_local_plugins_run_and_failures_are_reported(tmp_path, monkeypatch, caps
 def test_plugin_rules_may_not_take_builtin_families(tmp_path):
     (tmp_path / "r.py").write_text(PLUGIN.replace("acme/no-legacy", "naming/no-legacy"))
     (tmp_path / "normcheck.yml").write_text("plugins: [r.py]\n")
-    with pytest.raises(ConfigError, match="normcheck's own family `naming`"):
+    with pytest.raises(ConfigError, match="normcheck's own family `naming`") as refused:
         load_config(tmp_path)
+    at = PLUGIN.splitlines().index('@rule("acme/no-legacy", severity="warning", targets=["model"])')
+    assert (Path(refused.value.file).name, refused.value.line) == ("r.py", at + 1)
     (tmp_path / "normcheck.yml").write_text("team: x\nplugins:\n  - r.py\n  - missing.py\n")
     with pytest.raises(ConfigError, match=r"plugin `missing\.py` not found \(looked for ") as info:
         load_config(tmp_path)

@@ -94,8 +94,14 @@ def _add(
                 f"plugin {named} {what} `{rule.id}` in normcheck's own family "
                 f"`{rule.family}`: give your rules a namespace of your own (e.g. acme/...)"
             )
-            if not label:  # a plugin the rule set lists: its own error
-                raise ConfigError(problem)
+            if not label:  # a plugin the rule set lists: its own error, at the @rule
+                code = getattr(rule.func, "__code__", None)
+                raise ConfigError(
+                    f"rule `{rule.id}` is in normcheck's own family `{rule.family}`: give your "
+                    "rules a namespace of your own (e.g. acme/...)",
+                    plugin,
+                    None if code is None else code.co_firstlineno,
+                )
             found.refused[rule.id] = problem  # an installed pack: where the id is used
             continue
         known = found.rules.get(rule.id)

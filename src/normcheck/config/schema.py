@@ -14,6 +14,7 @@ from normcheck.sqlfacts import DIALECTS
 SCHEMA_ID = "https://normcheck.dev/schema/normcheck.schema.json"
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_PATHS = {"type": "array", "items": {"type": "string", "minLength": 1}}  # "" names nothing
 
 
 def _threshold(level: str) -> dict[str, Any]:
@@ -103,15 +104,15 @@ def build_schema(rules: Mapping[str, Rule]) -> dict[str, Any]:
                 "description": "SQL dialect, as sqlglot or a dbt adapter names it (default: the"
                 " manifest's adapter)",
             },
-            "tracking_plans": {**_STRINGS, "description": "globs of tracking-plan files"},
+            "tracking_plans": {**_PATHS, "description": "globs of tracking-plan files"},
             "fail_on": {"enum": ["error", "warning", "info", "never"]},
             "baseline": {"type": "string", "description": "path of the baseline file"},
             "plugins": {
-                **_STRINGS,
+                **_PATHS,
                 "description": "local Python modules with rules (paths relative to this file)",
             },
             "projects": {
-                **_STRINGS,
+                **_PATHS,
                 "description": "dbt project folders checked in one run (monorepo, dbt Mesh)",
             },
             "owners": {
