@@ -283,6 +283,12 @@ def test_unknown_packaged_set(tmp_path, chdir):
         pytest.param(
             "tracking_plans: ['']\n", 1, "'' should be non-empty", id="an empty plan glob"
         ),
+        pytest.param(
+            "overrides:\n  - match: null\n    rules: {}\n",
+            2,
+            "invalid value at `overrides.0.match`: null is not a mapping",
+            id="null for a mapping (was Python's `None is not of type 'object'`)",
+        ),
     ],
 )
 def test_invalid_configuration_names_file_and_line(tmp_path, chdir, text, line, needle):

@@ -392,6 +392,12 @@ def test_synonym_antonyms_stay_apart_in_the_rule(tmp_path):
             id="a bad status",
         ),
         pytest.param(
+            "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - {name: X, aliases: null}\n",
+            4,
+            "invalid plan at `events.0.aliases`: null is not a list",
+            id="null for a list (was Python's `None is not of type 'array'`)",
+        ),
+        pytest.param(
             "normcheck: plan/v1\nplan: {id: web}\nevents:\n  - name: X\n"
             "    properties: [{ref: nope}]\n",
             5,

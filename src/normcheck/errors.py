@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -54,3 +56,27 @@ def long_number_line(text: str) -> int | None:
     raises a ValueError for it, not a JSONDecodeError with a position."""
     found = _LONG_NUMBER.search(text)
     return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def schema_problem(error: Any) -> str:
+    """A jsonschema ValidationError's complaint, a wrong type said in YAML's words
+    (`null is not a mapping`, where jsonschema says `None is not of type 'object'`)."""
+    if error.validator != "type":
+        return str(error.message)
+    wanted = error.validator_value
+    types = [wanted] if isinstance(wanted, str) else wanted if isinstance(wanted, list) else []
+    expected = " or ".join(_TYPE_WORDS.get(str(t), str(t)) for t in types)
+    shown = json.dumps(error.instance, default=str)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return f"{shown} is not {expected}"

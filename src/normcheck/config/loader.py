@@ -43,7 +43,7 @@ from normcheck.config.model import (
     Threshold,
 )
 from normcheck.config.schema import build_schema
-from normcheck.errors import ConfigError, UsageError
+from normcheck.errors import ConfigError, UsageError, schema_problem
 from normcheck.plugins import (
     BUILTIN_FAMILIES,
     installed_rule_set_packs,
@@ -227,7 +227,7 @@ def _schema_error(file: ConfigFile, error: jsonschema.ValidationError) -> Config
         return ConfigError(
             f"invalid regular expression `{error.instance}` at `{where}`", file.shown, line
         )
-    return ConfigError(f"invalid value at `{where}`: {error.message}", file.shown, line)
+    return ConfigError(f"invalid value at `{where}`: {schema_problem(error)}", file.shown, line)
 
 
 def validate(file: ConfigFile) -> None:

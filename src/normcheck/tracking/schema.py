@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from normcheck._yaml import YamlDoc
-from normcheck.errors import ArtifactError
+from normcheck.errors import ArtifactError, schema_problem
 from normcheck.tracking.model import PROFILES, STATUSES
 
 _IGNORE = {
@@ -165,4 +165,4 @@ def validate_plan(doc: YamlDoc) -> None:
             doc.path,
             line,
         )
-    raise ArtifactError(f"invalid plan at `{where}`: {error.message}", doc.path, line)
+    raise ArtifactError(f"invalid plan at `{where}`: {schema_problem(error)}", doc.path, line)
