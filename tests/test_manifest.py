@@ -360,3 +360,12 @@ def test_a_gzip_catalog_is_read_as_the_plain_one(tmp_path):
     path.write_bytes(b"\x1f\x8b" + b"\x00" * 20)
     with pytest.raises(ArtifactError, match=r"catalog\.json: gzip file that does not decompress"):
         load_catalog(path)
+
+
+def test_a_broken_catalog_is_named_with_its_line(tmp_path):
+    path = tmp_path / "catalog.json"
+    path.write_text('{"nodes": {\n "model.a.b": {"columns": {}},\n "x": {"columns": {,}}}}\n')
+    with pytest.raises(ArtifactError) as info:
+        load_catalog(path, "target/catalog.json")
+    assert (info.value.file, info.value.line) == ("target/catalog.json", 3)
+    assert "(byte" not in info.value.message

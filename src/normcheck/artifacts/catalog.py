@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import msgspec
 
 from normcheck.artifacts import unpacked
+from normcheck.artifacts.manifest import json_error_line
 from normcheck.errors import ArtifactError
 
 
@@ -53,10 +55,15 @@ def load_catalog(path: Path, shown: str | None = None) -> Catalog | None:
         return None
     except OSError as exc:
         raise ArtifactError(f"cannot read catalog: {exc.strerror}", shown) from None
+    data = unpacked(data, shown)
     try:
-        return _DECODER.decode(unpacked(data, shown))
+        return _DECODER.decode(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ArtifactError(f"invalid catalog ({exc}): re-run `dbt docs generate`", shown) from None
+        line = json_error_line(exc, data) if isinstance(exc, msgspec.DecodeError) else None
+        text = re.sub(r"\s*\(byte \d+\)", "", str(exc))
+        raise ArtifactError(
+            f"invalid catalog ({text}): re-run `dbt docs generate`", shown, line
+        ) from None
     except (UnicodeDecodeError, RecursionError):
         raise ArtifactError(
             "invalid catalog (not UTF-8, or nested too deeply): re-run `dbt docs generate`", shown

@@ -616,7 +616,7 @@ def decode_manifest(data: bytes, shown: str) -> Manifest:
             raise ArtifactError(
                 "file is not valid UTF-8: re-run `dbt parse`", shown, _utf8_error_line(data)
             ) from None
-        raise ArtifactError(_decode_error(exc, data), shown, _error_line(exc, data)) from None
+        raise ArtifactError(_decode_error(exc, data), shown, json_error_line(exc, data)) from None
     except RecursionError:
         raise ArtifactError(
             "JSON nested too deeply (dbt never writes that): re-run `dbt parse`", shown
@@ -753,7 +753,9 @@ def load_manifest(path: Path, shown: str | None = None) -> Manifest:
 _BYTE_RE = re.compile(r"\(byte (\d+)\)")
 
 
-def _error_line(exc: Exception, data: bytes) -> int | None:
+def json_error_line(exc: Exception, data: bytes) -> int | None:
+    """The line of the JSON error msgspec reports at a byte (the last line when
+    the file is cut short)."""
     found = _BYTE_RE.search(str(exc))
     if found is not None:
         return data.count(b"\n", 0, int(found.group(1))) + 1
