@@ -720,6 +720,43 @@ def test_sql_facts_are_cached_per_model(tmp_path, monkeypatch):
     assert sorted(calls) == both
 
 
+def test_sql_facts_cache_holds_what_rendering_reads(tmp_path):
+    """A model's Jinja may branch on its materialization or the adapter (`target.type`),
+    neither in its code: facts cached for one are not reused for the other (a warm run
+    reported a column of a branch no longer taken, a cold run did not)."""
+    project_dir = build_dbt_project(
+        tmp_path,
+        {
+            "models/fct_a.sql": (
+                "select 1 as a\n"
+                "{% if config.get('materialized') == 'table' %}, 2 as in_tables{% endif %}\n"
+                "{% if target.type == 'duckdb' %}, 3 as on_duckdb{% endif %}\n"
+            )
+        },
+    )
+    project = build_project(load_manifest(project_dir / "target/manifest.json"), None, project_dir)
+    cache_file = tmp_path / "sql.msgpack"
+
+    def columns(variant, cache_file):
+        facts = analysis.analyse_project(variant, "duckdb", cache_file, workers=1).facts
+        return [item.name for item in facts["model.shop.fct_a"].items or ()]
+
+    assert columns(project, cache_file) == ["a", "on_duckdb"]  # a view, on DuckDB
+    as_table = replace(
+        project,
+        resources={
+            uid: msgspec.structs.replace(r, materialized="table") if r.name == "fct_a" else r
+            for uid, r in project.resources.items()
+        },
+    )
+    assert (
+        columns(as_table, cache_file) == columns(as_table, None) == ["a", "in_tables", "on_duckdb"]
+    )
+    assert columns(project, cache_file) == ["a", "on_duckdb"]  # cached again
+    on_postgres = replace(project, adapter="postgres")  # `dialect:` set: the same dialect
+    assert columns(on_postgres, cache_file) == columns(on_postgres, None) == ["a"]
+
+
 SQL_PROJECT = {
     "models/staging/_sources.yml": (
         "version: 2\nsources:\n  - name: shop\n    tables:\n      - name: orders\n"

@@ -217,6 +217,8 @@ def project_vars(project: Project) -> dict[str, object]:
 
 
 def _fingerprint(resource: Resource, dialect: str, context: str) -> str:
+    """A model's key: its code and what rendering it reads of it (render_input:
+    `config.get('materialized')`, `{{ this }}`), in the project's context."""
     digest = hashlib.sha256()
     for part in (
         dialect,
@@ -224,6 +226,8 @@ def _fingerprint(resource: Resource, dialect: str, context: str) -> str:
         resource.uid,
         resource.compiled_code or "",
         resource.raw_code,
+        resource.materialized or "",
+        resource.relation,
     ):
         digest.update(part.encode() + b"\x00")
     return digest.hexdigest()[:24]
@@ -413,6 +417,8 @@ def _keys(
         )
     )
     digest.update(repr(sorted(variables.items(), key=str)).encode())  # any YAML value
+    # the rendering's `target.type` and adapter macros (`dialect:` may be set apart)
+    digest.update(f"{project.name}\x00{project.adapter or ''}".encode())
     # and normcheck's own code (its version, each file's size and mtime), as for the
     # findings: facts a changed analysis would find otherwise are not reused
     digest.update(cache.code_identity().encode())
