@@ -1190,6 +1190,33 @@ def test_warm_run_reuses_the_cache(project, capsys, monkeypatch):
     assert changed != first[1]
 
 
+def test_a_warm_run_limited_to_some_files_sees_a_changed_properties_file(project, capsys):
+    """A run given files checks only those for a stale manifest (pre-commit: a file
+    it did not pass may have changed, its unstaged edit stashed away): the
+    properties file its findings are placed in changed since the stored run, so
+    the warm run places them as a cold one does, not at the lines of before."""
+    model = "models/staging/stg_orders.sql"
+
+    def placed(report: dict) -> list[tuple[str, int]]:
+        return [
+            (f["rule"], f["line"])
+            for f in report["findings"]
+            if f["resource"] == "model.shop.stg_orders"
+            and f["file"] == "models/staging/_models.yml"
+        ]
+
+    before = placed(check(capsys, model)[1])
+    assert before
+    properties = project / "models/staging/_models.yml"
+    with properties.open("r+") as handle:  # in place: its folder's time stays as it was
+        text = handle.read()
+        handle.seek(0)
+        handle.write("# the staging models\n" + text)
+    cold = check(capsys, "--no-cache", model)
+    assert placed(cold[1]) == [(rule, line + 1) for rule, line in before]
+    assert check(capsys, model) == cold
+
+
 def test_the_manifest_is_read_ahead_only_when_no_stored_run_can_be_used(project, capsys):
     """While the configuration loads, the manifest is read on a thread: on a
     cold run only. Once a run is stored for the manifest as it is, a warm run

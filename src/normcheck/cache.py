@@ -51,6 +51,10 @@ class CachedRun(msgspec.Struct, frozen=True):
     stats: dict[str, int] = {}
     blocked: list[LockViolation] = []
     idle: list[Origin] = []  # overrides that matched nothing
+    # the other files the evaluation read (properties YAML for lines, dbt_project.yml
+    # for vars): path -> stamp when read. A run limited to some files checks only
+    # those for a stale manifest: one of these changed since is read again cold
+    read: dict[str, str] = {}
 
 
 def cached(f: Finding, defined_in: Iterable[str]) -> CachedFinding:
@@ -96,6 +100,20 @@ def cache_dir() -> Path:
     if not Path(base).is_absolute():  # the XDG spec: a relative value is ignored
         base = str(Path.home() / ".cache")
     return Path(base) / "normcheck"
+
+
+def stamp(path: Path) -> str:
+    """A file's size, modification time and inode ("" when it cannot be read)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return ""
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+
+
+def unchanged(read: dict[str, str]) -> bool:
+    """Whether the files a stored run read are as they were then."""
+    return all(stamp(Path(path)) == was for path, was in read.items())
 
 
 def _file_identity(path: Path, digest: _Digest) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from normcheck._glob import match_any
 from normcheck._yaml import YamlDoc, load_yaml
+from normcheck.cache import stamp
 from normcheck.checks._api import (
     PROJECT,
     SEVERITY_RANK,
@@ -56,12 +57,14 @@ class _Locator:
     root: Path
     prefix: str
     docs: dict[str, YamlDoc | None] = field(default_factory=dict)
+    stamps: dict[str, str] = field(default_factory=dict)  # of each file read, for the cache
 
     def doc(self, file: str) -> YamlDoc | None:
         """The properties file, or None when it is not on disk (a manifest from
         elsewhere); a file that is there but broken is the user's error (exit 2)."""
         if file not in self.docs:
             path = self.root / file
+            self.stamps[str(path)] = stamp(path)  # before it is read: a later write is seen
             self.docs[file] = load_yaml(path, self.shown(file)) if path.is_file() else None
         return self.docs[file]
 

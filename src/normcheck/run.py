@@ -144,6 +144,7 @@ class _Evaluated:
     stats: Mapping[str, int] = field(default_factory=dict)
     blocked: tuple[LockViolation, ...] = ()  # overrides a lock held back on some resource
     idle: tuple[Origin, ...] = ()  # overrides of a configuration file that match nothing
+    read: Mapping[str, str] = field(default_factory=dict)  # other files read: their stamps
 
 
 SQL_TRACKING_RULES = (
@@ -239,6 +240,10 @@ def _evaluate_with(
     catalog_path = manifest_path.parent / "catalog.json"
     catalog = load_catalog(catalog_path, display_path(catalog_path.resolve()))
     columns = needs_sql or needs_columns(config, rule_ids)
+    read: dict[str, str] = {}
+    if needs_sql:  # the `vars:` the models' Jinja sees, read from it
+        dbt_project = project_dir.resolve() / "dbt_project.yml"
+        read[str(dbt_project)] = cache.stamp(dbt_project)
     parsing: PendingAnalysis | None = None
     with contextlib.ExitStack() as stack:
 
@@ -297,6 +302,7 @@ def _evaluate_with(
         suppression.today(),
     )
     findings = sort_findings((*outcome.kept, *outcome.honesty))
+    read.update(evaluation.locator.stamps)  # the properties files findings are placed in
     defined_in: dict[str, tuple[str, ...]] = {}
     under: dict[str, str] = {}
     for finding in findings:
@@ -326,6 +332,7 @@ def _evaluate_with(
         stats,
         evaluation.blocked(),
         _idle(project, config, selected),
+        read,
     )
 
 
@@ -372,6 +379,10 @@ def _cached_or_evaluated(
         ],
     )
     hit = cache.load(key) if use_run_cache else None
+    if hit is not None and not cache.unchanged(hit.read):
+        # a file it read changed, which the manifest does not show (a run limited to
+        # some files checks only those for a stale manifest): read as it is now
+        hit = None
     if hit is not None:
         defined_in = {c.fingerprint: tuple(c.defined_in) for c in hit.findings if c.defined_in}
         return _Evaluated(
@@ -400,6 +411,7 @@ def _cached_or_evaluated(
             stats=dict(evaluated.stats),
             blocked=list(evaluated.blocked),
             idle=list(evaluated.idle),
+            read=dict(evaluated.read),
         )
         cache.store(key, cached)
         cache.note_stored(manifest_path)
