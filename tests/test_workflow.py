@@ -1872,3 +1872,108 @@ def test_a_malformed_sql_suppression_comment_is_said_to_have_no_effect(
         ),
     ], "line 4 hides the finding; its empty second id is no rule"
     assert report["summary"]["suppressed"] == 1
+
+
+DIFFERENTIAL = {
+    "models/staging/stg_orders.sql": (
+        "select 1 as order_id, 'Order Completed' as event_text, 10 as amt\n"
+    ),
+    "models/marts/fct_orders.sql": (
+        "-- the orders\nselect order_id, amt\n"
+        "{% if config.get('materialized') == 'table' %}, 1 as in_tables{% endif %}\n"
+        "from {{ ref('stg_orders') }}\nwhere event_text = 'Order Completed'\n"
+    ),
+    "models/marts/_marts.yml": """\
+version: 2
+models:
+  - name: fct_orders
+    description: One row per order placed in the web shop.
+    config:
+      materialized: table
+      meta: {owner: growth}
+    columns:
+      - name: order_id
+        description: The order.
+""",
+    "tracking/web.yml": """\
+normcheck: plan/v1
+plan: {id: web, owner: growth, warehouse: {profile: segment, event_column: event_text}}
+events:
+  - name: Order Completed
+    description: Buyer finished payment and the order was accepted.
+    owner: growth
+""",
+    "normcheck.yml": "version: 1\nextends: [normcheck:recommended]\n"
+    "vocabulary: {preferred: {amt: amount}}\ntracking_plans: ['tracking/*.yml']\n"
+    "rules:\n  governance/group-required: 'off'\n",
+}
+
+
+IGNORE = "-- normcheck: ignore[sql/undocumented-column] the new column is documented next"
+CATALOG = json.dumps(
+    {
+        "nodes": {
+            "model.shop.fct_orders": {
+                "columns": {"order_id": {"name": "order_id", "type": "INTEGER", "index": 1}}
+            }
+        }
+    }
+)
+
+
+def _edit(root: Path, name: str, old: str, new: str) -> None:
+    path = root / name
+    text = path.read_text() if old else ""
+    assert old in text, (name, old)
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_warm_runs_report_what_cold_runs_do_edit_after_edit(tmp_path, monkeypatch, capsys):
+    """The differential check of the caches (the whole run's, the SQL facts'): after
+    each edit a run with the cache of before reports what a run with none does, in
+    every byte of its JSON and SARIF, for the whole project and for the edited file."""
+    from conftest import dbt_parse
+
+    root = build_dbt_project(tmp_path, DIFFERENTIAL)
+    monkeypatch.chdir(root)
+    warm = tmp_path / "warm"
+    monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(warm))
+    fresh = iter(range(100))
+
+    def reports(*paths: str) -> tuple[int, str, str]:
+        code = main(
+            ["check", "--parse", "never", "--format", "json", f"--output=sarif:{sarif}", *paths]
+        )
+        return code, capsys.readouterr().out, sarif.read_text()
+
+    sarif = tmp_path / "report.sarif"
+    reports()  # the cache of before
+    edits = [  # (file, [(text, its replacement)], whether dbt reads it)
+        (
+            "models/marts/fct_orders.sql",
+            [("select order_id, amt", "select order_id, amt, 2 as n"), ("-- the orders", IGNORE)],
+            True,
+        ),
+        (
+            "models/marts/_marts.yml",
+            [
+                ("materialized: table", "materialized: view"),  # the SQL's Jinja branches on it
+                ("{owner: growth}", "{owner: growth, normcheck: {ignore: [{rule: x/y}]}}"),
+                ("version: 2\n", "version: 2\n# the marts\n"),
+            ],
+            True,
+        ),
+        ("normcheck.yml", [("'off'", "'off'\n  sql/undocumented-column: error")], False),
+        ("tracking/web.yml", [("name: Order Completed", "name: Order Placed")], False),
+        ("target/catalog.json", [("", CATALOG)], False),
+    ]
+    for name, replacements, parse in edits:
+        for old, new in replacements:
+            _edit(root, name, old, new)
+        if parse:
+            dbt_parse(root)
+        for paths in ((name,), ()):  # the pre-commit run first, with the cache of before
+            got = reports(*paths)
+            monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(tmp_path / f"cold-{next(fresh)}"))
+            assert got == reports(*paths), f"after editing {name}, checking {paths or 'all'}"
+            monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(warm))
