@@ -147,3 +147,37 @@ def test_bad_commit_rejected_good_commit_accepted(tmp_path, env, hook_repo):
     output = broken.stdout + broken.stderr
     assert broken.returncode != 0
     assert "normcheck.yml:2: unknown key `ruls`; did you mean `rules`?" in output
+
+
+def test_the_config_hook_reads_a_rule_set_pack_given_as_a_dependency(tmp_path, env, hook_repo):
+    """The README's recipe for a company's rule pack: the hook's environment gets the
+    pack through `additional_dependencies`, and `extends: [acme:central]` resolves
+    there, its locks holding against the team's file."""
+    repo, rev = hook_repo
+    project = tmp_path / "analytics"
+    pack = REPO / "examples" / "rule-pack"
+    write_files(
+        project,
+        {
+            ".pre-commit-config.yaml": (
+                f"repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n"
+                f"      - id: normcheck-config\n        additional_dependencies: ['{pack}']\n"
+            ),
+            "normcheck.yml": "version: 1\nextends: [acme:central]\nteam: growth\n",
+        },
+    )
+    sh(project, "git", "init", "-q", "-b", "main", env=env)
+    sh(project, sys.executable, "-m", "pre_commit", "install", env=env)
+    sh(project, "git", "add", "-A", env=env)
+    first = sh(project, "git", "commit", "-qm", "adopt acme's norms", env=env, check=False)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    (project / "normcheck.yml").write_text(
+        "version: 1\nextends: [acme:central]\nrules:\n  acme/float-column: warning\n"
+    )
+    sh(project, "git", "add", "-A", env=env)
+    weaker = sh(project, "git", "commit", "-qm", "relax", env=env, check=False)
+    output = weaker.stdout + weaker.stderr
+    assert weaker.returncode != 0, output
+    assert "normcheck/locked-rule" in output
+    assert "locked at acme:central:11" in output
