@@ -879,3 +879,20 @@ def test_a_pack_rule_in_a_builtin_family_fails_only_where_it_is_used(tmp_path, m
         "plugin `bad (bad_rules)` of bad-rules 0.1.0 defines `naming/shouty` in normcheck's own "
         "family `naming`: give your rules a namespace of your own (e.g. acme/...)"
     )
+
+
+def test_a_library_below_a_plugins_folder_stays_imported(tmp_path, monkeypatch):
+    """A plugin at the project's root: the libraries it imports from the project's
+    own `.venv` are below its folder but not beside it. They were dropped from
+    `sys.modules`, so normcheck and the next plugin imported a second copy."""
+    site = tmp_path / ".venv" / "lib" / "site-packages"
+    (site / "fakelib").mkdir(parents=True)
+    (site / "fakelib" / "__init__.py").write_text("class Marker:\n    pass\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "fakelib", raising=False)
+    (tmp_path / "rules.py").write_text("import fakelib\nimport helpers\n" + PLUGIN)
+    (tmp_path / "helpers.py").write_text("WORD = 'x'\n")
+    (tmp_path / "normcheck.yml").write_text("plugins: [rules.py]\n")
+    load_config(tmp_path)
+    assert "fakelib" in sys.modules, "a library of the project's virtualenv was forgotten"
+    assert "helpers" not in sys.modules, "the module beside the plugin is forgotten"

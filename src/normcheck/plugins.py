@@ -294,7 +294,9 @@ def _pack_files(module: str) -> bytes:
 def _importing_beside(folder: Path, own: str) -> Iterator[None]:
     """While a local plugin runs its imports, the modules beside it import by name
     (`from _helpers import X`), as in a script. They are forgotten afterwards, so
-    that another plugin's folder may have a `_helpers` of its own."""
+    that another plugin's folder may have a `_helpers` of its own. Only those: a
+    library found elsewhere below the folder (the project's own `.venv`) stays
+    imported, as normcheck and the other plugins use it."""
     before = set(sys.modules)
     entry = str(folder.resolve())
     sys.path.insert(0, entry)
@@ -304,9 +306,21 @@ def _importing_beside(folder: Path, own: str) -> Iterator[None]:
         with contextlib.suppress(ValueError):
             sys.path.remove(entry)
         for name in set(sys.modules) - before - {own}:
-            where = getattr(sys.modules[name], "__file__", None) or ""
-            if where and Path(where).resolve().is_relative_to(entry):
+            if _beside(sys.modules[name], name, folder.resolve()):
                 del sys.modules[name]
+
+
+def _beside(module: ModuleType, name: str, folder: Path) -> bool:
+    """Whether ``module`` is one in ``folder`` itself (``helpers.py``, ``helpers/``
+    and what it holds), not merely somewhere below it."""
+    where = getattr(module, "__file__", None)
+    if not where:
+        return False
+    try:
+        first = Path(where).resolve().relative_to(folder).parts[0]
+    except (ValueError, IndexError):
+        return False
+    return first.partition(".")[0] == name.partition(".")[0]
 
 
 def _siblings(path: Path) -> bytes:
