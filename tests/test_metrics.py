@@ -1209,3 +1209,35 @@ def test_a_north_star_past_the_limit_is_the_projects_own(tmp_path):
             "metric `arr` is one of 2 North Star metrics (`arr`, `revenue`) where 1 are agreed",
         ),
     ]
+
+
+def test_an_entity_at_a_time_grain_is_no_dimension():
+    """`Dimension('order__month')` (no dimension `month`) was reported as unknown, then
+    taken for the entity `order` at a grain once grains were dropped from dimensions."""
+    from normcheck.checks.metrics._semantics import unknown_reference
+    from normcheck.semantic import SemanticLayer, SemanticModel
+
+    def model(name: str, entities: tuple[str, ...], dimensions: tuple[str, ...]):
+        return SemanticModel(
+            f"sm.p.{name}", name, "p", None, name, "legacy", (), entities, dimensions
+        )
+
+    layer = SemanticLayer(
+        metrics={},
+        semantic_models={
+            "orders": model("orders", ("order", "customer"), ("status", "order_date")),
+            "customers": model("customers", ("customer",), ("year",)),
+        },
+    )
+    unknown = {
+        (kind, name): unknown_reference(layer, kind, name)
+        for kind in ("Dimension", "TimeDimension")
+        for name in ("order__month", "order__year", "order__order_date__month", "customer__year")
+    }
+    assert unknown == {
+        **{(kind, "order__month"): True for kind in ("Dimension", "TimeDimension")},
+        **{(kind, "order__year"): True for kind in ("Dimension", "TimeDimension")},
+        **{(kind, "order__order_date__month"): False for kind in ("Dimension", "TimeDimension")},
+        # a categorical dimension named like a grain, as before
+        **{(kind, "customer__year"): False for kind in ("Dimension", "TimeDimension")},
+    }

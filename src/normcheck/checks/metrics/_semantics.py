@@ -238,16 +238,25 @@ def unknown_reference(layer: SemanticLayer, kind: str, name: str) -> bool:
     ``Dimension('order__status')`` is the dimension ``status`` reached through
     the entity ``order``; a trailing time grain (``__month``) is dropped from a
     dimension or time dimension, as MetricFlow does: ``metric_time__month`` and
-    ``Dimension('order__order_date__month')`` are ``metric_time`` and ``order_date``."""
+    ``Dimension('order__order_date__month')`` are ``metric_time`` and ``order_date``;
+    an entity at a grain (``order__month``) is no dimension."""
     if kind == "Metric":
         return name not in layer.metrics
     parts = [p.lower() for p in name.split("__") if p]
     if not parts:
         return True
     if kind != "Entity" and len(parts) > 1 and parts[-1] in GRAINS:
-        parts = parts[:-1]
+        # a time dimension at that grain, else a dimension named like a grain: known
+        # when either is (an entity at a grain, `order__month`, is neither)
+        return _unknown(layer, kind, parts[:-1], at_grain=True) and _unknown(layer, kind, parts)
+    return _unknown(layer, kind, parts)
+
+
+def _unknown(layer: SemanticLayer, kind: str, parts: list[str], at_grain: bool = False) -> bool:
     if parts[-1] == "metric_time":
         return False
+    if at_grain and parts[-1] not in _dimension_names(layer):
+        return True
     entities = {e.lower() for e in layer.entities}
     if any(part not in entities for part in parts[:-1]):
         return True
@@ -258,6 +267,10 @@ def unknown_reference(layer: SemanticLayer, kind: str, name: str) -> bool:
         return parts[0] not in known
     reachable = layer.dimensions_of_entity.get(_original(parts[-2], layer), frozenset())
     return parts[-1] not in {d.lower() for d in reachable}
+
+
+def _dimension_names(layer: SemanticLayer) -> frozenset[str]:
+    return frozenset(d.lower() for sm in layer.semantic_models.values() for d in sm.dimensions)
 
 
 def _original(entity: str, layer: SemanticLayer) -> str:
