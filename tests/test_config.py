@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -900,3 +901,34 @@ def test_a_rule_set_pack_naming_no_package_is_one_error(tmp_path, chdir, monkeyp
         "rule-set pack `acme = acme_sets.missing` of acme-sets 1.0 does not name a package "
         "(a folder of rule-set files)"
     )
+
+
+def test_a_file_beside_a_packs_set_is_named_as_one_of_the_pack(tmp_path, chdir, monkeypatch):
+    """`acme:central` extending `base.yml` beside it: what base.yml set was placed at the
+    package's install path (`/home/.../site-packages/acme_sets/base.yml:3`), so a
+    report's text differed from one machine (and virtualenv) to the next."""
+    site = tmp_path / "site"
+    _install_rule_set_pack(
+        site,
+        {
+            "central.yml": "version: 1\nextends: [normcheck:default, base.yml]\n",
+            "base.yml": "version: 1\nrules:\n  naming/model-prefix: {severity: error, locked: true}\n",
+        },
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "acme_sets", raising=False)  # another test's pack
+    project = tmp_path / "repo"
+    chdir(
+        write(
+            project,
+            {
+                "normcheck.yml": "version: 1\nextends: [acme:central]\n"
+                "rules:\n  naming/model-prefix: info\n"
+            },
+        )
+    )
+    config = load_config(project)
+    assert str(config.rules["naming/model-prefix"].severity_origin) == "acme:base:3"
+    (violation,) = config.violations
+    assert "locked at acme:base:3" in violation.message
+    assert str(site) not in violation.message

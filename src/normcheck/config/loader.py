@@ -366,6 +366,12 @@ def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tupl
             origin.file,
             origin.line,
         )
+    if named_set(origin.file) and path.parent == root and path.suffix == ".yml":
+        # a file beside a named set is one of its pack's sets: shown by its name, not
+        # by where the package is installed (a report's text is the same on every machine)
+        alias = f"{origin.file.partition(':')[0]}:{path.stem}"
+        if named_set(alias):
+            return path, alias, root
     return path, display_path(path), root
 
 
