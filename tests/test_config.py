@@ -932,3 +932,30 @@ def test_a_file_beside_a_packs_set_is_named_as_one_of_the_pack(tmp_path, chdir, 
     (violation,) = config.violations
     assert "locked at acme:base:3" in violation.message
     assert str(site) not in violation.message
+
+
+def test_two_packages_declaring_one_rule_set_pack_is_an_error_naming_both(
+    tmp_path, chdir, monkeypatch
+):
+    site = tmp_path / "site"
+    _install_rule_set_pack(site, {"central.yml": "version: 1\n"})
+    write(
+        site,
+        {
+            "globex_sets/central.yml": "version: 1\n",
+            "globex_sets/__init__.py": "",
+            "globex_sets-2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: globex-sets\n"
+            "Version: 2.0\n",
+            "globex_sets-2.0.dist-info/entry_points.txt": "[normcheck.rule_sets]\n"
+            "acme = globex_sets\n",
+        },
+    )
+    monkeypatch.syspath_prepend(str(site))
+    chdir(write(tmp_path / "repo", {"normcheck.yml": "version: 1\nextends: [acme:central]\n"}))
+    error = error_of(tmp_path / "repo")
+    assert (error.file, error.line) == ("normcheck.yml", 2)
+    assert error.message == (
+        "rule-set pack `acme` is declared by more than one installed package "
+        "(`acme = acme_sets` of acme-sets 1.0, `acme = globex_sets` of globex-sets 2.0): "
+        "uninstall all but one"
+    )

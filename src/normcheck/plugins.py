@@ -127,10 +127,13 @@ def rule_set_folder(pack: str) -> tuple[Path, str] | None:
     points = [p for p in entry_points(group=RULE_SETS_GROUP) if p.name == pack]
     if not points:
         return None
-    point = points[0]
-    dist = getattr(point, "dist", None)
-    installed = f"{getattr(dist, 'name', '')} {getattr(dist, 'version', '')}".strip()
-    label = f"`{pack} = {point.value}`" + (f" of {installed}" if installed else "")
+    labels = sorted({_point_label(p) for p in points})
+    if len(labels) > 1:  # which one `acme:central` means would be chance
+        raise ConfigError(
+            f"rule-set pack `{pack}` is declared by more than one installed package "
+            f"({', '.join(labels)}): uninstall all but one"
+        )
+    point, label = points[0], labels[0]
     try:
         spec = importlib.util.find_spec(point.value)
     except (ImportError, ValueError) as exc:
@@ -141,6 +144,12 @@ def rule_set_folder(pack: str) -> tuple[Path, str] | None:
             f"rule-set pack {label} does not name a package (a folder of rule-set files)"
         )
     return Path(folders[0]).resolve(), label
+
+
+def _point_label(point: EntryPoint) -> str:
+    dist = getattr(point, "dist", None)
+    installed = f"{getattr(dist, 'name', '')} {getattr(dist, 'version', '')}".strip()
+    return f"`{point.name} = {point.value}`" + (f" of {installed}" if installed else "")
 
 
 def installed_rule_set_packs() -> list[str]:
