@@ -959,3 +959,20 @@ def test_two_packages_declaring_one_rule_set_pack_is_an_error_naming_both(
         "(`acme = acme_sets` of acme-sets 1.0, `acme = globex_sets` of globex-sets 2.0): "
         "uninstall all but one"
     )
+
+
+def test_a_file_whose_name_has_a_colon_is_extended_as_a_file(tmp_path, chdir):
+    """`team:a.yml` reads like a pack's set; the file of that name is meant."""
+    chdir(tmp_path)
+    write(
+        tmp_path,
+        {
+            "central.yml": "version: 1\nrules:\n"
+            "  docs/missing-description: {severity: error, locked: true}\n",
+            "team:a.yml": "version: 1\nrules:\n  docs/missing-description: info\n",
+            "normcheck.yml": "version: 1\nextends: [central.yml, 'team:a.yml']\n",
+        },
+    )
+    (violation,) = load_config(tmp_path).violations
+    # at the file's own line, as any file's attempt (a named set's is placed at `extends`)
+    assert (violation.origin.file, violation.origin.line) == ("team:a.yml", 3)

@@ -285,10 +285,15 @@ def extends_root(config: Path) -> Path:
 _NAMED_SET = re.compile(r"([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z0-9][A-Za-z0-9_.-]*)")
 
 
+# the names `extends` resolved to a named set in this process (a file may be called
+# `team:a.yml`: what a name is cannot be told from its text alone)
+_NAMED_SHOWN: set[str] = set()
+
+
 def named_set(shown: str) -> bool:
     """Whether a rule set is named (``normcheck:default``, an installed pack's
     ``acme:central``) rather than a file of the user's."""
-    return _NAMED_SET.fullmatch(shown) is not None
+    return shown.startswith(PACKAGED_PREFIX) or shown in _NAMED_SHOWN
 
 
 def _resolve_named(target: str, origin: Origin) -> tuple[Path, str, Path] | None:
@@ -332,13 +337,14 @@ def _resolve_named(target: str, origin: Origin) -> tuple[Path, str, Path] | None
             origin.file,
             origin.line,
         )
+    _NAMED_SHOWN.add(target)
     return path.resolve(), target, folder
 
 
 def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tuple[Path, str, Path]:
     """The file ``target`` names, how to show it, and how far its own `extends` may
-    reach (a named set's: its own folder)."""
-    named = _resolve_named(target, origin)
+    reach (a named set's: its own folder). A file of that name (`team:a.yml`) wins."""
+    named = None if (base / target).is_file() else _resolve_named(target, origin)
     if named is not None:
         return named
     path = (base / target).resolve()
@@ -370,7 +376,8 @@ def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tupl
         # a file beside a named set is one of its pack's sets: shown by its name, not
         # by where the package is installed (a report's text is the same on every machine)
         alias = f"{origin.file.partition(':')[0]}:{path.stem}"
-        if named_set(alias):
+        if _NAMED_SET.fullmatch(alias):
+            _NAMED_SHOWN.add(alias)
             return path, alias, root
     return path, display_path(path), root
 
