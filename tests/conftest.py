@@ -27,6 +27,22 @@ ProjectFactory = Callable[..., Path]
 write_files = testing.write_files
 
 
+def install_distribution(
+    site: Path, name: str, version: str, entry_points: str, files: Mapping[str, str]
+) -> None:
+    """An installed distribution as pip lays it out in site-packages: ``files`` (its
+    modules), and a dist-info naming it with ``entry_points`` (entry_points.txt)."""
+    info = f"{name.replace('-', '_')}-{version}.dist-info"
+    write_files(
+        site,
+        {
+            **files,
+            f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+            f"{info}/entry_points.txt": entry_points,
+        },
+    )
+
+
 def build_dbt_project(
     tmp: Path, files: Mapping[str, str], name: str = "shop", parse: bool = True
 ) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import install_distribution
 from normcheck.checks.tracking.pii_undeclared import DEFAULT_PATTERNS
 from normcheck.config.loader import load_config
 from normcheck.errors import ConfigError
@@ -823,15 +824,12 @@ def test_paths_on_another_drive_are_shown_whole(tmp_path, chdir, monkeypatch):
 def _install_rule_set_pack(site: Path, sets: dict[str, str], value: str = "acme_sets") -> None:
     """An installed distribution shipping rule sets (entry-point group
     `normcheck.rule_sets`), as pip lays it out in site-packages."""
-    write(site, {f"acme_sets/{name}": text for name, text in sets.items()})
-    write(site, {"acme_sets/__init__.py": ""})
-    write(
+    install_distribution(
         site,
-        {
-            "acme_sets-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: acme-sets\n"
-            "Version: 1.0\n",
-            "acme_sets-1.0.dist-info/entry_points.txt": f"[normcheck.rule_sets]\nacme = {value}\n",
-        },
+        "acme-sets",
+        "1.0",
+        f"[normcheck.rule_sets]\nacme = {value}\n",
+        {"acme_sets/__init__.py": "", **{f"acme_sets/{n}": t for n, t in sets.items()}},
     )
 
 
@@ -939,16 +937,12 @@ def test_two_packages_declaring_one_rule_set_pack_is_an_error_naming_both(
 ):
     site = tmp_path / "site"
     _install_rule_set_pack(site, {"central.yml": "version: 1\n"})
-    write(
+    install_distribution(
         site,
-        {
-            "globex_sets/central.yml": "version: 1\n",
-            "globex_sets/__init__.py": "",
-            "globex_sets-2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: globex-sets\n"
-            "Version: 2.0\n",
-            "globex_sets-2.0.dist-info/entry_points.txt": "[normcheck.rule_sets]\n"
-            "acme = globex_sets\n",
-        },
+        "globex-sets",
+        "2.0",
+        "[normcheck.rule_sets]\nacme = globex_sets\n",
+        {"globex_sets/__init__.py": "", "globex_sets/central.yml": "version: 1\n"},
     )
     monkeypatch.syspath_prepend(str(site))
     chdir(write(tmp_path / "repo", {"normcheck.yml": "version: 1\nextends: [acme:central]\n"}))

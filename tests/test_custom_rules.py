@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, build_dbt_project
+from conftest import REPO, build_dbt_project, install_distribution
 from normcheck.api import rule
 from normcheck.cli import main
 from normcheck.config.loader import load_config
@@ -713,15 +713,14 @@ def test_two_packs_defining_one_rule_fail_only_where_it_is_used(tmp_path, monkey
     """Two installed packs with one rule id made every command fail in every project
     of the environment, naming entry points rather than what to uninstall."""
     site = tmp_path / "site"
-    for dist, module in (("acme_rules", "acme_rules"), ("acme2_rules", "acme2_rules")):
-        (site / module).mkdir(parents=True)
-        (site / module / "__init__.py").write_text(PLUGIN)
-        info = site / f"{dist}-0.1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist.replace('_', '-')}\nVersion: 0.1.0\n"
+    for module in ("acme_rules", "acme2_rules"):
+        install_distribution(
+            site,
+            module.replace("_", "-"),
+            "0.1.0",
+            f"[normcheck.rules]\n{module} = {module}\n",
+            {f"{module}/__init__.py": PLUGIN},
         )
-        (info / "entry_points.txt").write_text(f"[normcheck.rules]\n{module} = {module}\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "normcheck.yml").write_text("rules:\n  naming/model-prefix: error\n")
@@ -857,14 +856,13 @@ def test_a_pack_rule_in_a_builtin_family_fails_only_where_it_is_used(tmp_path, m
     """An installed pack defining `naming/...` made every command of every project in
     the environment fail, those that never use the rule too."""
     site = tmp_path / "site"
-    (site / "bad_rules").mkdir(parents=True)
-    (site / "bad_rules" / "__init__.py").write_text(
-        PLUGIN.replace("acme/explodes", "naming/shouty")
+    install_distribution(
+        site,
+        "bad-rules",
+        "0.1.0",
+        "[normcheck.rules]\nbad = bad_rules\n",
+        {"bad_rules/__init__.py": PLUGIN.replace("acme/explodes", "naming/shouty")},
     )
-    info = site / "bad_rules-0.1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-rules\nVersion: 0.1.0\n")
-    (info / "entry_points.txt").write_text("[normcheck.rules]\nbad = bad_rules\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "normcheck.yml").write_text("rules:\n  acme/no-legacy: error\n")
