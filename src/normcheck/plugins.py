@@ -89,20 +89,18 @@ def _add(
     named = label or f"`{plugin}`"
     for rule in sorted(rules, key=lambda r: r.id):
         if rule.family in BUILTIN_FAMILIES:
-            what = "redefines normcheck's rule" if rule.id in builtin else "defines"
-            problem = (
-                f"plugin {named} {what} `{rule.id}` in normcheck's own family "
-                f"`{rule.family}`: give your rules a namespace of your own (e.g. acme/...)"
-            )
+            family = f"normcheck's own family `{rule.family}`"
+            advice = "give your rules a namespace of your own (e.g. acme/...)"
             if not label:  # a plugin the rule set lists: its own error, at the @rule
                 code = getattr(rule.func, "__code__", None)
                 raise ConfigError(
-                    f"rule `{rule.id}` is in normcheck's own family `{rule.family}`: give your "
-                    "rules a namespace of your own (e.g. acme/...)",
+                    f"rule `{rule.id}` is in {family}: {advice}",
                     plugin,
                     None if code is None else code.co_firstlineno,
                 )
-            found.refused[rule.id] = problem  # an installed pack: where the id is used
+            what = "redefines normcheck's rule" if rule.id in builtin else "defines"
+            # an installed pack: an error only where a rule set uses the id
+            found.refused[rule.id] = f"plugin {named} {what} `{rule.id}` in {family}: {advice}"
             continue
         known = found.rules.get(rule.id)
         if known is not None and known.func is rule.func:
@@ -147,9 +145,14 @@ def rule_set_folder(pack: str) -> tuple[Path, str] | None:
 
 
 def _point_label(point: EntryPoint) -> str:
+    return _of_distribution(f"`{point.name} = {point.value}`", point)
+
+
+def _of_distribution(named: str, point: EntryPoint) -> str:
+    """``named``, followed by the distribution (and version) that installed ``point``."""
     dist = getattr(point, "dist", None)
     installed = f"{getattr(dist, 'name', '')} {getattr(dist, 'version', '')}".strip()
-    return f"`{point.name} = {point.value}`" + (f" of {installed}" if installed else "")
+    return f"{named} of {installed}" if installed else named
 
 
 def installed_rule_set_packs() -> list[str]:
@@ -221,8 +224,7 @@ def load_plugins(local: Iterable[Path], builtin: Mapping[str, Rule]) -> Plugins:
     for point in sorted(_entry_points(), key=lambda p: p.name):
         name = f"{point.name} ({point.value})"
         dist = getattr(point, "dist", None)
-        installed = f"{getattr(dist, 'name', '')} {getattr(dist, 'version', '')}".strip()
-        label = f"`{name}` of {installed}" if installed else f"`{name}`"
+        label = _of_distribution(f"`{name}`", point)
         digest.update(f"{name}:{getattr(dist, 'version', '')}".encode())
         try:
             loaded = point.load()

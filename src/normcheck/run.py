@@ -648,9 +648,8 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
 
 
 def run(options: RunOptions) -> Result:
-    """Check one project, or every project a monorepo's `projects:` lists."""
-    if not options.project_dir.is_dir():
-        raise UsageError(f"project directory `{options.project_dir}` does not exist")
+    """Check one project, or every project a monorepo's `projects:` lists (a project
+    directory that does not exist: :func:`load_config` says so)."""
     with prefetching(_read_ahead(options)):
         config = load_config(options.project_dir, options.config)
         if not config.projects:

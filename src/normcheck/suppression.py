@@ -58,18 +58,17 @@ def _sql_suppressions(resource: Resource) -> Iterator[Suppression]:
         if directive is None:
             continue
         match = _SQL_COMMENT.search(text, directive.start())
-        start = match.end() if match is not None else len(text)
-        close = text.find("]", start) if match is not None else -1
-        rule_ids = [] if close < 0 else [r.strip() for r in text[start:close].split(",")]
-        if match is None or close < 0 or not any(rule_ids):
+        close = -1 if match is None else text.find("]", match.end())
+        listed = "" if match is None or close < 0 else text[match.end() : close]
+        rule_ids = [r.strip() for r in listed.split(",") if r.strip()]  # `ignore[a,]`: a
+        if not rule_ids:
             problem = "not ignore[...]" if match is None else "unclosed" if close < 0 else "empty"
             yield Suppression("", "", None, resource, "sql", line, malformed, problem)
             malformed += 1
             continue
         reason = text[close + 1 :].strip()
         for rule_id in rule_ids:
-            if rule_id:  # `ignore[a,]`: the empty one is no rule
-                yield Suppression(rule_id, reason, None, resource, "sql", line)
+            yield Suppression(rule_id, reason, None, resource, "sql", line)
 
 
 def _yaml_suppressions(resource: Resource) -> Iterator[Suppression]:

@@ -328,10 +328,10 @@ def _resolve_named(target: str, origin: Origin) -> tuple[Path, str, Path] | None
             origin.line,
         )
     folder, label = located
-    sets = sorted(p.stem for p in folder.glob("*.yml"))
     path = folder / f"{name}.yml"
     if not path.is_file():
-        known = ", ".join(f"{pack}:{n}" for n in sets) or "none"
+        known = ", ".join(f"{pack}:{n}" for n in sorted(p.stem for p in folder.glob("*.yml")))
+        known = known or "none"
         raise ConfigError(
             f"unknown rule set `{target}` (pack {label}): use one of {known}",
             origin.file,
