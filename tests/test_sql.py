@@ -419,6 +419,20 @@ def test_snowflakes_identifier_of_a_literal_reads_the_relation_it_names():
     assert facts.table_lines == {"raw.s.t": 4, "raw.shop.orders": 2}
 
 
+@pytest.mark.parametrize("dialect", ["databricks", "spark"])
+def test_databricks_identifier_clause_reads_the_relation_it_names(dialect: str) -> None:
+    facts = analyse(
+        "with c as (select 1 as a)\nselect * from identifier('raw.shop.orders') o\n"
+        "join identifier(:name) x on true\njoin IDENTIFIER('`Raw`.s.t') y on true\n"
+        "join identifier('c') z on true",
+        dialect,
+    )
+    assert facts.tables == ["raw.s.t", "raw.shop.orders"]
+    assert facts.table_lines == {"raw.s.t": 4, "raw.shop.orders": 2}
+    # elsewhere a function of that name is no relation read by name
+    assert analyse("select * from identifier('raw.shop.orders')", "duckdb").tables == []
+
+
 def test_final_star_over_an_upstream_relation_counts_but_not_over_a_named_cte():
     assert analyse("select * from upstream", "duckdb").star is True
     assert analyse("select * from (values (1)) as v (a)", "duckdb").star is False

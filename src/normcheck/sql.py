@@ -519,8 +519,12 @@ class _Walk:
         node that names it; None for a CTE, an array path, or a name not written
         out (a function's result, Snowflake's `identifier($name)`)."""
         this = table.this
+        text: exp.Expr | None = None
         if isinstance(this, exp.DynamicIdentifier):  # Snowflake's `identifier('raw.shop.t')`
             text = this.this
+        elif dialect in _IDENTIFIER_CLAUSE and _identifier_clause(this):
+            text = this.expressions[0]  # Databricks' `identifier('raw.shop.t')`
+        if text is not None:
             if not isinstance(text, exp.Literal) or not text.is_string:
                 return None
             key = parse_relation(text.this)
@@ -532,6 +536,19 @@ class _Walk:
         if dialect in _ARRAY_PATHS and _array_path(table):
             return None
         return relation_key([table.catalog, table.db, table.name]), this
+
+
+# dialects whose `identifier('name')` clause reads the relation a string names
+# (sqlglot gives Snowflake's its own node, these a function call)
+_IDENTIFIER_CLAUSE = frozenset({"databricks", "spark"})
+
+
+def _identifier_clause(node: exp.Expr) -> bool:
+    return (
+        isinstance(node, exp.Anonymous)
+        and node.name.lower() == "identifier"
+        and len(node.expressions) == 1
+    )
 
 
 # dialects where `from o.items` in a subquery reads the array column `items` of
