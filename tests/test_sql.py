@@ -358,9 +358,33 @@ def names(sql: str, dialect: str) -> list[tuple[str, str | None, str | None]] | 
         ),
         pytest.param(
             "bigquery",
-            "select a from x left union all by name select b from y",
+            "select a, c from x left outer union all by name select b, a from y",
+            [("a", None, None), ("c", None, None)],
+            id="bigquery's left union by name has the left side's names",
+        ),
+        pytest.param(
+            "bigquery",
+            "select a, c from x full union all by name select b, a from y",
+            [("a", None, None), ("c", None, None), ("b", None, None)],
+            id="bigquery's full union by name has both sides' names",
+        ),
+        pytest.param(
+            "bigquery",
+            "select a, c, b from x inner union all by name select b, a from y",
+            [("a", None, None), ("b", None, None)],
+            id="bigquery's inner union by name has the names both sides share",
+        ),
+        pytest.param(
+            "bigquery",
+            "select a, c from x union all corresponding select c from y",
+            [("c", None, None)],
+            id="bigquery's corresponding is an inner union by name",
+        ),
+        pytest.param(
+            "bigquery",
+            "select a, c from x full union all by name on (a) select a from y",
             None,
-            id="bigquery's other forms of union by name: not known",
+            id="bigquery's union by name on a column list: not known",
         ),
     ],
 )

@@ -210,17 +210,28 @@ class _Local:
         return items
 
     def _by_name(self, query: exp.SetOperation) -> list[Item] | None:
-        """`a union [all] by name b`: a's columns, then those only b has; None
-        for another BY NAME form (BigQuery's `left`, `inner`, `on (...)`) or when a
-        star hides which names the two share."""
-        if not isinstance(query, exp.Union) or any(
-            query.args.get(key) for key in ("side", "kind", "on")
+        """`a union [all] by name b` (BigQuery's `full [outer]` too): a's columns,
+        then those only b has; BigQuery's `left [outer]`: a's; its `inner` (and
+        `corresponding`): a's that b has too. None for another form (`on (...)`,
+        an INTERSECT or EXCEPT by name) or when a star hides which names the two
+        share."""
+        side = str(query.args.get("side") or "").lower()
+        kind = str(query.args.get("kind") or "").lower()
+        if (
+            not isinstance(query, exp.Union)
+            or query.args.get("on")
+            or (side, kind) not in _BY_NAME_MODES
         ):
             return None
         left, right = self.columns(query.left), self.columns(query.right)
         if left is None or right is None or any(i.star is not None for i in (*left, *right)):
             return None
+        theirs = {item.name.lower() for item in right}
+        if kind == "inner":
+            return [item for item in left if item.name.lower() in theirs]
         items = list(left)
+        if side == "left":
+            return items
         seen = {item.name.lower() for item in left}
         for item in right:
             if item.name.lower() not in seen:
@@ -536,6 +547,12 @@ class _Walk:
         if dialect in _ARRAY_PATHS and _array_path(table):
             return None
         return relation_key([table.catalog, table.db, table.name]), this
+
+
+# (side, kind) of the `union ... by name` forms whose columns are known
+_BY_NAME_MODES = frozenset(
+    {("", ""), ("full", ""), ("full", "outer"), ("left", ""), ("left", "outer"), ("", "inner")}
+)
 
 
 # dialects whose `identifier('name')` clause reads the relation a string names
