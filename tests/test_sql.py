@@ -1894,3 +1894,18 @@ def test_sql_is_parsed_when_a_selected_rule_may_see_what_it_adds(
 
     (tmp_path / "normcheck.yml").write_text(f"version: 1\n{config}")
     assert sql_needed(load_config(tmp_path), selected) is parses
+
+
+def test_the_checking_process_knows_the_upper_case_warehouses_sqlglot_knows() -> None:
+    """analysis.py lists them by hand (the checking process never imports sqlglot):
+    the list must be the dialects sqlglot normalises to upper case."""
+    from sqlglot.dialects import DIALECTS
+    from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
+
+    upper = NormalizationStrategy.UPPERCASE
+    found = {
+        name.lower()
+        for name in DIALECTS
+        if Dialect.get_or_raise(name.lower()).NORMALIZATION_STRATEGY is upper
+    }
+    assert found == analysis.UPPERCASE_WAREHOUSES

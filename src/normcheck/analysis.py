@@ -58,7 +58,8 @@ class Coverage:
         return self.parsed / self.models if self.models else 1.0
 
 
-# warehouses that store an unquoted name in capitals, as their catalogs list it
+# warehouses that store an unquoted name in capitals, as their catalogs list it (the
+# dialects sqlglot normalises to upper case; a test keeps the two the same)
 UPPERCASE_WAREHOUSES = frozenset({"snowflake", "oracle", "exasol"})
 
 
