@@ -932,6 +932,36 @@ def test_a_file_beside_a_packs_set_is_named_as_one_of_the_pack(tmp_path, chdir, 
     assert str(site) not in violation.message
 
 
+def test_a_file_below_a_packs_set_is_named_by_its_path_in_the_pack(tmp_path, chdir, monkeypatch):
+    site = tmp_path / "site"
+    _install_rule_set_pack(
+        site,
+        {
+            "central.yml": "version: 1\nextends: [normcheck:default, common/base.yaml]\n",
+            "common/base.yaml": "version: 1\nrules:\n"
+            "  naming/model-prefix: {severity: error, locked: true}\n",
+        },
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "acme_sets", raising=False)  # another test's pack
+    project = tmp_path / "repo"
+    chdir(
+        write(
+            project,
+            {
+                "normcheck.yml": "version: 1\nextends: [acme:central]\n"
+                "rules:\n  naming/model-prefix: info\n"
+            },
+        )
+    )
+    config = load_config(project)
+    origin = "acme:common/base.yaml:3"
+    assert str(config.rules["naming/model-prefix"].severity_origin) == origin
+    (violation,) = config.violations
+    assert f"locked at {origin}" in violation.message
+    assert str(site) not in violation.message
+
+
 def test_two_packages_declaring_one_rule_set_pack_is_an_error_naming_both(
     tmp_path, chdir, monkeypatch
 ):

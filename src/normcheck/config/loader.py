@@ -372,13 +372,16 @@ def _resolve_target(target: str, base: Path, origin: Origin, root: Path) -> tupl
             origin.file,
             origin.line,
         )
-    if named_set(origin.file) and path.parent == root and path.suffix == ".yml":
+    if named_set(origin.file):
         # a file beside a named set is one of its pack's sets: shown by its name, not
-        # by where the package is installed (a report's text is the same on every machine)
-        alias = f"{origin.file.partition(':')[0]}:{path.stem}"
-        if _NAMED_SET.fullmatch(alias):
-            _NAMED_SHOWN.add(alias)
-            return path, alias, root
+        # by where the package is installed (a report's text is the same on every
+        # machine); a file below it, by its path in the pack (`acme:common/base.yml`)
+        pack = origin.file.partition(":")[0]
+        alias = f"{pack}:{path.stem}"
+        if path.parent != root or path.suffix != ".yml" or not _NAMED_SET.fullmatch(alias):
+            alias = f"{pack}:{path.relative_to(root).as_posix()}"
+        _NAMED_SHOWN.add(alias)
+        return path, alias, root
     return path, display_path(path), root
 
 
