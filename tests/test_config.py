@@ -901,6 +901,28 @@ def test_a_rule_set_pack_naming_no_package_is_one_error(tmp_path, chdir, monkeyp
     )
 
 
+def test_a_rule_set_pack_in_a_package_is_found_without_running_the_package(
+    tmp_path, chdir, monkeypatch
+):
+    """`acme = acme_sets.rulesets`: finding the folder imported `acme_sets`, so a
+    package whose import fails (or is slow, or has effects) broke `extends` (exit 3)."""
+    site = tmp_path / "site"
+    _install_rule_set_pack(
+        site,
+        {
+            "rulesets/central.yml": "version: 1\nrules:\n  naming/model-prefix: error\n",
+        },
+        value="acme_sets.rulesets",
+    )
+    (site / "acme_sets" / "__init__.py").write_text("raise RuntimeError('not in CI')\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delitem(sys.modules, "acme_sets", raising=False)  # another test's pack
+    chdir(write(tmp_path / "repo", {"normcheck.yml": "version: 1\nextends: [acme:central]\n"}))
+    config = load_config(tmp_path / "repo")
+    assert str(config.rules["naming/model-prefix"].severity_origin) == "acme:central:3"
+    assert "acme_sets" not in sys.modules
+
+
 def test_a_file_beside_a_packs_set_is_named_as_one_of_the_pack(tmp_path, chdir, monkeypatch):
     """`acme:central` extending `base.yml` beside it: what base.yml set was placed at the
     package's install path (`/home/.../site-packages/acme_sets/base.yml:3`), so a

@@ -132,11 +132,14 @@ def rule_set_folder(pack: str) -> tuple[Path, str] | None:
             f"({', '.join(labels)}): uninstall all but one"
         )
     point, label = points[0], labels[0]
+    top, _, below = point.value.partition(".")
     try:
-        spec = importlib.util.find_spec(point.value)
+        spec = importlib.util.find_spec(top)  # found, not imported: no code of the pack runs
     except (ImportError, ValueError) as exc:
         raise ConfigError(f"rule-set pack {label} cannot be found: {exc}") from None
     folders = [] if spec is None else list(spec.submodule_search_locations or ())
+    for part in below.split(".") if below else ():  # `acme_rules.rulesets`: a folder in it
+        folders = [str(Path(f, part)) for f in folders if Path(f, part).is_dir()]
     if not folders:
         raise ConfigError(
             f"rule-set pack {label} does not name a package (a folder of rule-set files)"
