@@ -388,6 +388,27 @@ def test_the_console_report_shows_control_characters_as_escapes(tricky):
     assert len(text.splitlines()) == 4  # the file, the finding, a blank line, the summary
 
 
+@pytest.mark.parametrize("fmt", ["github", "markdown", "html"])
+def test_control_characters_are_shown_as_escapes_in_every_console_format(
+    tricky, fmt, monkeypatch, capsys
+):
+    """An escape sequence in a name (an event in a plan, an owner in meta) reaches
+    neither the terminal nor the CI log raw, keeps the HTML page valid (a control
+    character is a parse error), and is not silently dropped: click strips ANSI
+    sequences from what it prints to a pipe, so stdout differed from --output."""
+    nasty = "event `a\x1b[2Jb\x07c\x85d` is not Title Case"
+    first = replace(tricky.findings[0], message=nasty, owner="te\x1bam")
+    result = replace(tricky, findings=(first,), crashes=())
+    text = render(result, fmt)
+    assert not re.search(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]", text)
+    assert "a\\x1b[2Jb\\x07c\\x85d" in text
+    if fmt != "github":
+        assert "te\\x1bam" in text
+    monkeypatch.setattr("normcheck.cli.run", lambda options: result)
+    main(["check", "--format", fmt, "--no-color"])
+    assert capsys.readouterr().out == text
+
+
 @pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"text", "json"}))
 def test_escaping_matches_its_golden_file(tricky, fmt):
     assert_golden(f"escaping.{fmt}.{EXTENSIONS[fmt]}", render(tricky, fmt))
@@ -437,7 +458,7 @@ def test_github_annotations_never_break_a_line(tricky):
     assert len(lines) == 4  # two annotations, the crash and the summary
     assert lines[0] == (
         "::error file=models/a b%2Cc%3Ad%25.sql,line=3,title=normcheck naming/model-prefix"
-        "::50%25 of `a|b`,%0Athen: <b>x</b> & y\x07"
+        "::50%25 of `a|b`,%0Athen: <b>x</b> & y\\x07"
     )
     assert lines[1].startswith("::warning file=/abs/dir/x.yml,line=1,")
 

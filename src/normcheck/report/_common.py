@@ -17,6 +17,10 @@ LIGHT_EMOJI = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
 SEVERITY_EMOJI = {"error": "🔴", "warning": "🟡", "info": "🔵"}
 
 _CODE = re.compile(r"`([^`]+)`")
+# control characters other than tab, newline and carriage return (which each format
+# handles its own way): an escape sequence in a name must neither act on the terminal
+# a report is printed to, nor make an HTML page invalid, nor be dropped by click
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def rule_anchor(rule_id: str) -> str:
@@ -43,6 +47,12 @@ def summary_line(result: Result) -> str:
     return text + (f" ({', '.join(extra)})" if extra else "")
 
 
+def visible(text: str) -> str:
+    """``text`` with its control characters but tab, LF and CR written as escapes
+    (``\\x1b``), as the text report shows them."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -50,6 +60,7 @@ def one_line(text: str) -> str:
 def md_cell(text: str) -> str:
     """Text for a Markdown table cell: one line, pipes escaped, `names` as code
     spans that hold whatever the name holds, and outside them no raw HTML."""
+    text = visible(text)
     parts = one_line(text).split("`")
     if len(parts) % 2 == 0:  # an unpaired backtick: treat it as text
         parts = [one_line(text).replace("`", "'")]
@@ -68,7 +79,7 @@ def md_code(text: str) -> str:
     """A Markdown code span of ``text`` as it is, in a table cell: fenced by one
     backtick more than its longest run of them (CommonMark closes a span only
     with a run as long as the one that opened it), pipes escaped."""
-    text = one_line(text)
+    text = one_line(visible(text))
     longest = max((len(run) for run in re.findall("`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -76,9 +87,15 @@ def md_code(text: str) -> str:
     return f"{fence}{pad}{escaped}{pad}{fence}"
 
 
+def html_escape(text: str) -> str:
+    """Escaped HTML (quotes too), control characters shown as escapes: raw, they
+    make the page invalid (a parse error)."""
+    return html.escape(visible(text), quote=True)
+
+
 def html_text(text: str) -> str:
     """Escaped HTML, with `backticked` names as <code>."""
-    escaped = html.escape(text, quote=True)
+    escaped = html_escape(text)
     return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", escaped)
 
 

@@ -5,15 +5,16 @@ request's diff and in the run's summary."""
 from __future__ import annotations
 
 from normcheck.config.loader import from_repository_root
-from normcheck.report._common import crashed, summary_line
+from normcheck.report._common import crashed, summary_line, visible
 from normcheck.run import Result
 
 _COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(text: str) -> str:
-    """A command's message: ``%``, CR and LF are percent-encoded."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A command's message: ``%``, CR and LF are percent-encoded; other control
+    characters are shown as escapes (``\\x1b``), as the text report shows them."""
+    return visible(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:

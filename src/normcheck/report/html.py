@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from html import escape
 
 from normcheck import __version__
 from normcheck.docs import rule_markdown
 from normcheck.report import scorecard
-from normcheck.report._common import html_text, plural, rule_anchor, rule_for, summary_line
+from normcheck.report._common import (
+    html_escape,
+    html_text,
+    plural,
+    rule_anchor,
+    rule_for,
+    summary_line,
+)
 from normcheck.report.scorecard import Cell, Scorecard, TeamRow, describe
 from normcheck.run import Result
 
@@ -180,10 +186,10 @@ def _team_card(team: TeamRow) -> str:
     light = team.total.light
     tag = "" if team.registered else '<span class="tag">not in the owners registry</span>'
     return (
-        f'<article class="team light-{light}" data-team="{escape(team.team)}" '
+        f'<article class="team light-{light}" data-team="{html_escape(team.team)}" '
         f'data-light="{light}">'
         f'<span class="lamp" role="img" aria-label="{light}"></span>'
-        f"<div><h3>{escape(team.name)} {tag}</h3>"
+        f"<div><h3>{html_escape(team.name)} {tag}</h3>"
         f"<p>{light} · {_counts_text(team.total)}</p>{_meter(team.total)}</div></article>"
     )
 
@@ -196,18 +202,18 @@ def _grid_cell(cell: Cell) -> str:
     title = f"{cell.light}: {_counts_text(cell)}"
     return (
         f'<td class="cell light-{cell.light}" data-light="{cell.light}" '
-        f'title="{escape(title)}">{label}</td>'
+        f'title="{html_escape(title)}">{label}</td>'
     )
 
 
 def _grid(card: Scorecard) -> str:
-    head = "".join(f"<th>{escape(f)}</th>" for f in card.families)
+    head = "".join(f"<th>{html_escape(f)}</th>" for f in card.families)
     rows = []
     for team in card.teams:
         cells = "".join(_grid_cell(team.families[f]) for f in card.families)
         rows.append(
-            f'<tr data-team="{escape(team.team)}" data-light="{team.total.light}">'
-            f"<th>{escape(team.name)}</th>{_grid_cell(team.total)}{cells}</tr>"
+            f'<tr data-team="{html_escape(team.team)}" data-light="{team.total.light}">'
+            f"<th>{html_escape(team.name)}</th>{_grid_cell(team.total)}{cells}</tr>"
         )
     cells = "".join(_grid_cell(card.family_totals[f]) for f in card.families)
     rows.append(f'<tr class="total"><th>all teams</th>{_grid_cell(card.total)}{cells}</tr>')
@@ -227,8 +233,8 @@ def _chart(card: Scorecard) -> str:
     y = 0
     for team in card.teams:
         parts.append(
-            f'<g data-team="{escape(team.team)}"><text x="{label_width - 10}" '
-            f'y="{y + 19}" text-anchor="end">{escape(team.name)}</text>'
+            f'<g data-team="{html_escape(team.team)}"><text x="{label_width - 10}" '
+            f'y="{y + 19}" text-anchor="end">{html_escape(team.name)}</text>'
         )
         x = float(label_width)
         for family in card.families:
@@ -238,8 +244,8 @@ def _chart(card: Scorecard) -> str:
             width = n * scale
             parts.append(
                 f'<rect x="{x:.1f}" y="{y + 6}" width="{width:.1f}" height="{row_height - 10}" '
-                f'fill="{colors[family]}" data-family="{escape(family)}">'
-                f"<title>{escape(team.name)} · {escape(family)}: "
+                f'fill="{colors[family]}" data-family="{html_escape(family)}">'
+                f"<title>{html_escape(team.name)} · {html_escape(family)}: "
                 f"{plural(n, 'open finding')}</title></rect>"
             )
             x += width
@@ -250,7 +256,7 @@ def _chart(card: Scorecard) -> str:
     for family in card.families:
         parts.append(
             f'<rect x="{x:.1f}" y="{legend_y}" width="12" height="12" fill="{colors[family]}"/>'
-            f'<text x="{x + 17:.1f}" y="{legend_y + 11}">{escape(family)}</text>'
+            f'<text x="{x + 17:.1f}" y="{legend_y + 11}">{html_escape(family)}</text>'
         )
         x += 34 + 7.5 * len(family)
     height = legend_y + 20
@@ -275,7 +281,7 @@ _COLUMNS = (
 
 def _breakable(path: str) -> str:
     """A path that wraps after its slashes rather than inside a name."""
-    return "/<wbr>".join(escape(part) for part in path.split("/"))
+    return "/<wbr>".join(html_escape(part) for part in path.split("/"))
 
 
 def _findings(card: Scorecard) -> str:
@@ -288,15 +294,15 @@ def _findings(card: Scorecard) -> str:
         f = row.finding
         where = f"{f.file}\t{f.line:09d}"  # sorts by file, then line
         rows.append(
-            f'<tr data-index="{index}" data-team="{escape(row.team)}" '
-            f'data-rule="{escape(f.rule)}" class="status-{row.status}">'
+            f'<tr data-index="{index}" data-team="{html_escape(row.team)}" '
+            f'data-rule="{html_escape(f.rule)}" class="status-{row.status}">'
             f'<td class="sev sev-{f.severity}" data-sort="{f.rank}">{f.severity}</td>'
             f"<td>{row.status}</td>"
-            f"<td>{escape(row.team or scorecard.NO_OWNER)}</td>"
-            f'<td class="rule"><a href="#{rule_anchor(f.rule)}">{escape(f.rule)}</a></td>'
-            f'<td class="where" data-sort="{escape(where)}">{_breakable(f.file)}:{f.line}</td>'
+            f"<td>{html_escape(row.team or scorecard.NO_OWNER)}</td>"
+            f'<td class="rule"><a href="#{rule_anchor(f.rule)}">{html_escape(f.rule)}</a></td>'
+            f'<td class="where" data-sort="{html_escape(where)}">{_breakable(f.file)}:{f.line}</td>'
             f'<td class="finding">{html_text(f.message)}'
-            f'<div class="resource">{escape(f.resource)}</div></td></tr>'
+            f'<div class="resource">{html_escape(f.resource)}</div></td></tr>'
         )
     if not rows:
         return "<p>No findings.</p>"
@@ -313,8 +319,8 @@ def _rules(result: Result, card: Scorecard) -> str:
         text = rule_markdown(rule) if rule is not None else f"# {rule_id}\n"
         summary = rule.summary if rule is not None else ""
         out.append(
-            f'<details id="{rule_anchor(rule_id)}"><summary><code>{escape(rule_id)}</code> '
-            f"{html_text(summary)}</summary><pre>{escape(text)}</pre></details>"
+            f'<details id="{rule_anchor(rule_id)}"><summary><code>{html_escape(rule_id)}</code> '
+            f"{html_text(summary)}</summary><pre>{html_escape(text)}</pre></details>"
         )
     return "\n".join(out) or "<p>No findings, so no rules to explain.</p>"
 
@@ -335,7 +341,7 @@ def render_html(result: Result) -> str:
 <div class="lights">
 {cards}
 </div>
-<p class="legend">Lights: {escape(describe(card.thresholds))}. Clean: no open error or
+<p class="legend">Lights: {html_escape(describe(card.thresholds))}. Clean: no open error or
 warning (infos are advice; suppressed and baselined findings are counted apart).</p>
 </section>
 <section id="families">
@@ -356,7 +362,7 @@ the light); ✓ = nothing open nor baselined.</p>
 <h2>Rules</h2>
 {_rules(result, card)}
 </section>
-<footer>normcheck {escape(__version__)} · what each rule finds and how to fix it: the rules
+<footer>normcheck {html_escape(__version__)} · what each rule finds and how to fix it: the rules
 above, or <code>normcheck explain RULE</code></footer>
 </main>"""
     return f"""<!DOCTYPE html>
