@@ -463,6 +463,48 @@ def test_github_annotations_never_break_a_line(tricky):
     assert lines[1].startswith("::warning file=/abs/dir/x.yml,line=1,")
 
 
+def test_sarif_rule_texts_are_within_github_limits(tricky):
+    """GitHub code scanning requires each rule's shortDescription, fullDescription
+    and help, not empty, and limits the descriptions to 1024 characters (UTF-16
+    units) and the name to 255: three built-in rules' full descriptions ran over."""
+    from normcheck.checks.registry import builtin_rules
+
+    rule_ids = [*sorted(builtin_rules()), "acme/custom-rule"]
+    findings = tuple(replace(tricky.findings[1], rule=r, fingerprint=r) for r in rule_ids)
+    data = validate_sarif(render(replace(tricky, findings=findings, crashes=()), "sarif"))
+    descriptors = data["runs"][0]["tool"]["driver"]["rules"]
+    assert {d["id"] for d in descriptors} >= set(rule_ids)
+
+    def length(text: str) -> int:
+        return len(text.encode("utf-16-le")) // 2
+
+    for descriptor in descriptors:
+        for key in ("shortDescription", "fullDescription", "help"):
+            assert descriptor[key]["text"].strip(), (descriptor["id"], key)
+        assert length(descriptor["shortDescription"]["text"]) <= 1024, descriptor["id"]
+        assert length(descriptor["fullDescription"]["text"]) <= 1024, descriptor["id"]
+        assert length(descriptor["name"]) <= 255, descriptor["id"]
+    full = {d["id"]: d["fullDescription"]["text"] for d in descriptors}
+    assert full["tracking/unknown-event"].endswith("…")  # cut at a word, said so
+    assert full["naming/model-prefix"].startswith(builtin_rules()["naming/model-prefix"].summary)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("short", 10, "short"),
+        ("hello world foo", 12, "hello world…"),
+        ("hello world", 10, "hello…"),
+        ("a" * 10, 5, "aaaa…"),
+        ("🚀" * 5, 5, "🚀🚀…"),  # two UTF-16 units each
+    ],
+)
+def test_sarif_bounded_text(text, limit, expected):
+    from normcheck.report.sarif import bounded
+
+    assert bounded(text, limit) == expected
+
+
 @pytest.mark.parametrize(
     ("file", "expected"),
     [

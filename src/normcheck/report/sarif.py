@@ -23,6 +23,26 @@ from normcheck.run import Result
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "normcheck/v1"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+# GitHub code scanning's limits on a rule's texts ("SARIF support for code scanning"):
+# `name` 255 characters, `shortDescription.text` and `fullDescription.text` 1024 each
+NAME_LIMIT, DESCRIPTION_LIMIT = 255, 1024
+
+
+def _length(text: str) -> int:
+    """Characters as a JavaScript string counts them (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` if it fits ``limit``, else cut at a word and ended with an ellipsis."""
+    if _length(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    while _length(cut) > limit - 1:  # characters outside the BMP count twice
+        cut = cut[:-1]
+    if not text[len(cut)].isspace() and len(cut.split()) > 1:  # not inside a word
+        cut = cut.rsplit(None, 1)[0]
+    return cut.rstrip() + "…"
 
 
 def _sections(doc: str) -> dict[str, str]:
@@ -49,18 +69,18 @@ def _severity(rule_id: str, result: Result) -> str:
 def _descriptor(rule_id: str, result: Result) -> dict[str, object]:
     rule: Rule | None = rule_for(result, rule_id)
     severity = _severity(rule_id, result)
-    descriptor: dict[str, object] = {"id": rule_id, "name": rule_id.partition("/")[2] or rule_id}
-    if rule is not None:
-        sections = _sections(rule.doc)
-        full = "\n\n".join(
-            s
-            for s in (rule.summary, sections.get("what it finds"), sections.get("why it matters"))
-            if s
-        )
-        help_text = rule_markdown(rule)
-        descriptor["shortDescription"] = {"text": rule.summary}
-        descriptor["fullDescription"] = {"text": full, "markdown": full}
-        descriptor["help"] = {"text": help_text, "markdown": help_text}
+    name = bounded(rule_id.partition("/")[2] or rule_id, NAME_LIMIT)
+    descriptor: dict[str, object] = {"id": rule_id, "name": name}
+    # GitHub requires each text, not empty; the full one is the summary and as much
+    # of what the rule finds and why it matters as fits (`help` has all the docs)
+    summary = (rule.summary if rule is not None else "") or rule_id
+    sections = _sections(rule.doc) if rule is not None else {}
+    found = [sections.get("what it finds"), sections.get("why it matters")]
+    full = bounded("\n\n".join([summary, *(s for s in found if s)]), DESCRIPTION_LIMIT)
+    help_text = rule_markdown(rule) if rule is not None else f"`normcheck explain {rule_id}`"
+    descriptor["shortDescription"] = {"text": bounded(summary, DESCRIPTION_LIMIT)}
+    descriptor["fullDescription"] = {"text": full, "markdown": full}
+    descriptor["help"] = {"text": help_text, "markdown": help_text}
     descriptor["defaultConfiguration"] = {"level": _LEVELS[severity]}
     descriptor["properties"] = {"tags": [rule_id.partition("/")[0]], "precision": "very-high"}
     return descriptor
