@@ -402,11 +402,33 @@ def test_control_characters_are_shown_as_escapes_in_every_console_format(
     text = render(result, fmt)
     assert not re.search(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]", text)
     assert "a\\x1b[2Jb\\x07c\\x85d" in text
-    if fmt != "github":
-        assert "te\\x1bam" in text
+    if fmt != "github":  # Markdown escapes the backslash of the escape, as text
+        assert ("te\\\\x1bam" if fmt == "markdown" else "te\\x1bam") in text
     monkeypatch.setattr("normcheck.cli.run", lambda options: result)
     main(["check", "--format", fmt, "--no-color"])
     assert capsys.readouterr().out == text
+
+
+@pytest.mark.parametrize("scorecard", [False, True])
+def test_markdown_shows_names_as_written_never_as_markdown(tricky, scorecard):
+    """An owner or a name is anyone's to write in a pull request: in the summary a
+    CI posts there, `![x](url)` must not become an image, `[x](url)` a link, `**x**`
+    bold, nor lose the backslash of `a\\|b` (table cells and `<summary>` alike)."""
+    from markdown_it import MarkdownIt
+
+    team = "![x](https://evil.example/p.png) **b** a\\|b"
+    message = "odd ` tick [click](https://evil.example) _x_ ~~y~~ a\\|b"
+    first = replace(tricky.findings[0], message=message, owner=team)
+    # the team's section holds its findings after the top ten
+    findings = (first,) * 11 if not scorecard else (first,)
+    result = replace(tricky, findings=findings, crashes=(), suppressed_findings=())
+    text = render_scorecard(result, "markdown") if scorecard else render(result, "markdown")
+    html = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    assert "<img" not in html and "<a " not in html
+    assert "<strong>b</strong>" not in html and "<em>x</em>" not in html and "<s>" not in html
+    assert "![x](https://evil.example/p.png) **b** a\\|b" in html  # cells and <summary>
+    assert html.count("![x](https://evil.example/p.png) **b** a\\|b") >= 2
+    assert "odd ` tick [click](https://evil.example) _x_ ~~y~~ a\\|b" in html
 
 
 @pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"text", "json"}))

@@ -423,7 +423,7 @@ def test_scorecard_markdown_says_what_it_left_out(tmp_path, monkeypatch):
     [
         pytest.param("a `b|c` d|e", "a `b\\|c` d\\|e", id="pipes in and out of code"),
         pytest.param("<b> & `<b>`", "&lt;b&gt; &amp; `<b>`", id="HTML outside code only"),
-        pytest.param("an `unpaired backtick", "an 'unpaired backtick", id="an unpaired backtick"),
+        pytest.param("an `unpaired backtick", "an \\`unpaired backtick", id="an unpaired backtick"),
         pytest.param("two\nlines", "two lines", id="one line"),
     ],
 )

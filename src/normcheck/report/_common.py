@@ -17,6 +17,9 @@ LIGHT_EMOJI = {"red": "🔴", "yellow": "🟡", "green": "🟢"}
 SEVERITY_EMOJI = {"error": "🔴", "warning": "🟡", "info": "🔵"}
 
 _CODE = re.compile(r"`([^`]+)`")
+# what could start Markdown inline syntax (emphasis, a link or image, strikethrough,
+# a code span, an escape) or end a table cell
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]!~|]")
 # control characters other than tab, newline and carriage return (which each format
 # handles its own way): an escape sequence in a name must neither act on the terminal
 # a report is printed to, nor make an HTML page invalid, nor be dropped by click
@@ -59,11 +62,13 @@ def one_line(text: str) -> str:
 
 def md_cell(text: str) -> str:
     """Text for a Markdown table cell: one line, pipes escaped, `names` as code
-    spans that hold whatever the name holds, and outside them no raw HTML."""
+    spans that hold whatever the name holds, and outside them no raw HTML and no
+    Markdown: a name's ``*``, ``_``, ``[…](…)`` or ``\\`` is text, not emphasis, a
+    link or an image (an owner is anyone's to write in a pull request)."""
     text = visible(text)
     parts = one_line(text).split("`")
-    if len(parts) % 2 == 0:  # an unpaired backtick: treat it as text
-        parts = [one_line(text).replace("`", "'")]
+    if len(parts) % 2 == 0:  # an unpaired backtick: treat it all as text
+        parts = [one_line(text)]
     out = []
     for index, part in enumerate(parts):
         if index % 2:
@@ -71,8 +76,20 @@ def md_cell(text: str) -> str:
             out.append(md_code(part or "``"))
         elif part or 0 < index < len(parts) - 1:
             # between two code spans, at least a space: `a``b` would be one span
-            out.append(html.escape(part, quote=False).replace("|", "\\|") or " ")
+            out.append(md_text(part) or " ")
     return "".join(out)
+
+
+def md_text(text: str) -> str:
+    """``text`` as Markdown inline text: HTML escaped, and every character that
+    could start Markdown (or end a table cell) backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\g<0>", html.escape(text, quote=False))
+
+
+def html_inline(text: str) -> str:
+    """Text for one line of raw HTML in Markdown (``<summary>``, where Markdown is
+    not read): HTML escaped, control characters shown as escapes."""
+    return html.escape(one_line(visible(text)), quote=False)
 
 
 def md_code(text: str) -> str:

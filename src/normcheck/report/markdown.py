@@ -14,6 +14,7 @@ from normcheck.report._common import (
     LIGHT_EMOJI,
     SEVERITY_EMOJI,
     crashed,
+    html_inline,
     md_cell,
     md_code,
     plural,
@@ -88,7 +89,7 @@ def render_markdown(result: Result) -> str:
             mine = [r for r in rest if r.team == team]
             lines, left = finding_rows(mine, budget)
             budget -= sum(len(line) + 1 for line in lines)
-            name = md_cell(team or scorecard.NO_OWNER)
+            name = html_inline(team or scorecard.NO_OWNER)
             out += _details(f"{name}: {plural(len(mine), 'more finding')}", lines + _more(left))
     hidden = [r for r in card.rows if r.status != scorecard.OPEN]
     if hidden:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 from normcheck.report import scorecard
-from normcheck.report._common import DOCS_HINT, LIGHT_EMOJI, md_cell, plural
+from normcheck.report._common import DOCS_HINT, LIGHT_EMOJI, html_inline, md_cell, plural
 from normcheck.report.markdown import finding_rows
 from normcheck.report.scorecard import Cell, describe
 from normcheck.run import Result
@@ -87,7 +87,7 @@ def render_card_markdown(result: Result) -> str:
         if debt:
             lines += ["", "Baselined (accepted debt):", "", "| rule | findings |", "|---|---:|"]
             lines += [f"| `{rule}` | {n} |" for rule, n in sorted(debt.items())]
-        summary = f"{LIGHT_EMOJI[team.total.light]} {md_cell(team.name)}: "
+        summary = f"{LIGHT_EMOJI[team.total.light]} {html_inline(team.name)}: "
         summary += plural(len(mine), "finding")
         section = ["<details>", f"<summary>{summary}</summary>", "", *lines, "", "</details>", ""]
         cost = sum(len(line) + 1 for line in section)
