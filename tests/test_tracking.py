@@ -516,6 +516,34 @@ def test_json_errors_and_duplicate_plan_ids(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("escape", "line"),
+    [
+        pytest.param("\\ud800", 3, id="a high half"),
+        pytest.param("\\udc00 x", 3, id="a low half"),
+        pytest.param("\\ud83d\\u0041", 3, id="a high half before no low one"),
+    ],
+)
+def test_a_json_plan_with_half_a_character_is_one_clear_error(tmp_path, escape, line):
+    """`\\ud800` alone (an emoji cut in two by an export) is valid JSON but no text:
+    every rule that named the event crashed (exit 3, "a bug in normcheck") and the
+    crash log could not be written either."""
+    text = '{"rules": [\n  {"type": "TRACK",\n   "key": "Order ' + escape + ' Shipped"}]}'
+    (tmp_path / "s.json").write_text(text)
+    with pytest.raises(ArtifactError, match="escape without its pair") as info:
+        load_plans(tmp_path, ["s.json"])
+    assert (info.value.file, info.value.line) == ("s.json", line)
+
+
+@pytest.mark.parametrize(
+    "key", ["Order \\ud83d\\ude80 Shipped", "Order \\\\ud800 Shipped", "Order 🚀 Shipped"]
+)
+def test_a_json_plan_with_whole_characters_loads(tmp_path, key):
+    (tmp_path / "s.json").write_text('{"rules": [{"type": "TRACK", "key": "' + key + '"}]}')
+    (plan,) = load_plans(tmp_path, ["s.json"])
+    assert [e.name for e in plan.events] == [json.loads(f'"{key}"')]
+
+
+@pytest.mark.parametrize(
     ("name", "text", "needle"),
     [
         pytest.param(

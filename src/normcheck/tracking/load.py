@@ -196,9 +196,28 @@ def _read(path: Path, shown: str) -> _File:
     return _File(path, shown, text.removeprefix("\ufeff"))
 
 
+# a `\uD800`-`\uDFFF` escape not in a high-low pair (not itself escaped): half a character
+_LONE_SURROGATE = re.compile(
+    r"(?<!\\)(?:\\\\)*\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})(?<!\\)(?:\\\\)*\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
 def _json(file: _File) -> object:
     try:
-        return json.loads(file.text)
+        data = json.loads(file.text)
+        if "\\u" in file.text:  # a lone surrogate escape decodes to no character
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return data
+    except UnicodeEncodeError:
+        found = _LONE_SURROGATE.search(file.text)
+        line = file.text.count("\n", 0, found.start()) + 1 if found else None
+        raise ArtifactError(
+            "invalid JSON: a `\\uD800`-`\\uDFFF` escape without its pair is half a character, "
+            "not text (a character cut in two by the tool that wrote the file?)",
+            file.shown,
+            line,
+        ) from None
     except json.JSONDecodeError as exc:
         raise ArtifactError(f"invalid JSON: {exc.msg}", file.shown, exc.lineno) from None
     except RecursionError:
