@@ -251,6 +251,21 @@ def test_an_unexpected_exception_is_exit_3(project, capsys, monkeypatch):
     log.unlink()
 
 
+def test_a_crash_naming_half_a_character_still_writes_its_log(project, capsys, monkeypatch):
+    """An exception quoting a lone surrogate (a name from a JSON file) could not be
+    written as UTF-8: the log held the log writer's own traceback, not the crash."""
+
+    def explode(options):
+        raise RuntimeError("unexpected \ud800 here")
+
+    monkeypatch.setattr(cli_module, "run", explode)
+    code, _, err = run_cli(capsys, "check", "--project-dir", str(project))
+    assert code == 3
+    log = Path(err.rsplit("traceback written to ", 1)[1].strip())
+    assert "RuntimeError: unexpected \\ud800 here" in log.read_text(encoding="utf-8")
+    log.unlink()
+
+
 def test_rules_lists_every_rule(capsys):
     code, out, _ = run_cli(capsys, "rules")
     assert code == 0

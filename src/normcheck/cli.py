@@ -126,7 +126,8 @@ def _write_crash(text: str) -> Path:
     import tempfile  # only when crashing
 
     fd, name = tempfile.mkstemp(prefix="normcheck-crash-", suffix=".log")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    # backslashreplace: a traceback may quote half a character (a lone surrogate)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
         handle.write(f"normcheck {__version__} at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{text}")
     return Path(name)
 
