@@ -409,6 +409,21 @@ def test_control_characters_are_shown_as_escapes_in_every_console_format(
     assert capsys.readouterr().out == text
 
 
+@pytest.mark.parametrize("fmt", ["text", "github", "markdown", "html"])
+def test_a_bidi_override_in_a_name_cannot_reorder_the_report(tricky, fmt):
+    """An event named with a right-to-left override (U+202E, "Trojan Source") and no
+    closing pop reversed the rest of the line: the finding's own words read backwards.
+    Overrides and isolates are shown as escapes, as control characters are; a name's
+    right-to-left letters (and marks) are left as they are."""
+    nasty = "event `Order \u202edetelpmoC \u2067x` is not Title Case: rename it (שלום \u200f)"
+    first = replace(tricky.findings[0], message=nasty, owner="te\u202eam")
+    result = replace(tricky, findings=(first,), crashes=())
+    text = render(result, fmt)
+    assert not re.search("[\u202a-\u202e\u2066-\u2069]", text)
+    assert "\\u202edetelpmoC \\u2067x" in text
+    assert "שלום \u200f" in text
+
+
 @pytest.mark.parametrize("scorecard", [False, True])
 def test_markdown_shows_names_as_written_never_as_markdown(tricky, scorecard):
     """An owner or a name is anyone's to write in a pull request: in the summary a

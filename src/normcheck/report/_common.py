@@ -22,8 +22,9 @@ _CODE = re.compile(r"`([^`]+)`")
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]!~|]")
 # control characters other than tab, newline and carriage return (which each format
 # handles its own way): an escape sequence in a name must neither act on the terminal
-# a report is printed to, nor make an HTML page invalid, nor be dropped by click
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# a report is printed to, nor make an HTML page invalid, nor be dropped by click; and
+# bidirectional overrides and isolates, which would reorder the report's own words
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def rule_anchor(rule_id: str) -> str:
