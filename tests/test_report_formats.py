@@ -584,6 +584,48 @@ def test_markdown_summary_stays_short_with_many_findings(tricky):
     assert text.count("<details>") == text.count("</details>") == 5
 
 
+@pytest.mark.parametrize("scorecard", [False, True])
+def test_markdown_stays_short_with_many_teams(tricky, scorecard):
+    """Owners that are people (hundreds of them): the team table, the grid and a
+    section per team were not budgeted, so the summary meant for a pull-request
+    comment (65,536 characters at most) ran to 167,000 with 600 owners, the
+    scorecard to 80,000."""
+    from markdown_it import MarkdownIt
+
+    many = tuple(
+        Finding(
+            f"models/m{i:05}.sql",
+            1,
+            "naming/model-prefix",
+            f"model.shop.m{i:05}",
+            "model `m` in layer `marts` lacks a prefix: fct_, dim_",
+            "error",
+            "model",
+            f"firstname.lastname{i % 600}@example.com",
+            f"fp{i}",
+        )
+        for i in range(3000)
+    )
+    resources = {f.resource: f.owner or "" for f in many}
+    result = Result(findings=many, config=tricky.config, resources=resources)
+    text = render_scorecard(result, "markdown") if scorecard else render_markdown(result)
+    assert len(text) < MAX_CHARS
+    assert re.search(r"… and \d+ more teams", text)
+    assert text.count("<details>") == text.count("</details>") > 1
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    widths: list[set[int]] = []
+    for token in tokens:
+        if token.type == "table_open":
+            widths.append(set())
+        elif token.type == "tr_open":
+            cells = 0
+        elif token.type in ("th_open", "td_open"):
+            cells += 1
+        elif token.type == "tr_close":
+            widths[-1].add(cells)
+    assert widths and all(len(w) == 1 for w in widths)  # every table whole
+
+
 def test_no_findings(tricky):
     empty = Result(findings=(), config=tricky.config, resources={"model.shop.a": "growth"})
     assert render(empty, "github") == "normcheck: 0 errors, 0 warnings, 0 info\n"

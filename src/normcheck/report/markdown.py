@@ -50,7 +50,9 @@ def _details(summary: str, body: list[str]) -> list[str]:
     return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 
-def _team_table(card: scorecard.Scorecard) -> list[str]:
+def _team_table(card: scorecard.Scorecard, budget: int) -> list[str]:
+    """The teams with findings, as many as fit ``budget`` characters (a project whose
+    owners are people has hundreds), then how many more there are."""
     teams = [t for t in card.teams if t.total.counts != scorecard.Counts()]
     if not teams:
         return []
@@ -58,12 +60,18 @@ def _team_table(card: scorecard.Scorecard) -> list[str]:
         "| team | | errors | warnings | infos | suppressed | baselined |",
         "|---|---|--:|--:|--:|--:|--:|",
     ]
-    for team in teams:
+    used = sum(len(line) + 1 for line in out)
+    for index, team in enumerate(teams):
         c = team.total.counts
-        out.append(
+        line = (
             f"| {md_cell(team.name)} | {LIGHT_EMOJI[team.total.light]} "
             f"| {c.errors} | {c.warnings} | {c.infos} | {c.suppressed} | {c.baselined} |"
         )
+        if used + len(line) + 1 > budget:
+            more = plural(len(teams) - index, "more team")
+            return [*out, "", f"… and {more}: see `normcheck report`.", ""]
+        out.append(line)
+        used += len(line) + 1
     return [*out, ""]
 
 
@@ -77,7 +85,7 @@ def render_markdown(result: Result) -> str:
     out += [f"Checked {result.checked} resources with {result.rule_count} rules.", ""]
     for crash in crashed(result):  # the findings are incomplete: say so first
         out += [f"⚠️ **Crashed, so these findings are incomplete:** {md_cell(crash.text)}", ""]
-    out += _team_table(card)
+    out += _team_table(card, MAX_CHARS // 4)
     budget = MAX_CHARS - sum(len(line) + 1 for line in out) - 1_000
     open_rows = [r for r in card.rows if r.status == scorecard.OPEN]
     if open_rows:
@@ -85,12 +93,28 @@ def render_markdown(result: Result) -> str:
         lines, _ = finding_rows(top, budget // 2)
         out += [f"**Top findings** ({len(top)} of {len(open_rows)})", "", *lines, ""]
         budget -= sum(len(line) + 1 for line in lines)
-        for team in sorted({r.team for r in rest}, key=lambda t: (t == "", t)):
-            mine = [r for r in rest if r.team == team]
-            lines, left = finding_rows(mine, budget)
-            budget -= sum(len(line) + 1 for line in lines)
+        by_team: dict[str, list[scorecard.Row]] = {}
+        for row in rest:
+            by_team.setdefault(row.team, []).append(row)
+        left_out = 0  # teams whose section does not fit at all
+        ordered = sorted(by_team, key=lambda t: (t == "", t))
+        for index, team in enumerate(ordered):
+            mine = by_team[team]
             name = html_inline(team or scorecard.NO_OWNER)
-            out += _details(f"{name}: {plural(len(mine), 'more finding')}", lines + _more(left))
+            summary = f"{name}: {plural(len(mine), 'more finding')}"
+            # room kept for the next teams' sections, if only to say how many they have
+            kept = min(200 * (len(ordered) - index - 1), budget // 2)
+            lines, left = finding_rows(mine, budget - kept - len(summary) - 100)
+            section = _details(summary, lines + _more(left))
+            cost = sum(len(line) + 1 for line in section)
+            if cost > budget:
+                left_out += 1
+                continue
+            budget -= cost
+            out += section
+        if left_out:
+            teams = plural(left_out, "more team")
+            out += [f"… and the findings of {teams}: see the SARIF or JSON report.", ""]
     hidden = [r for r in card.rows if r.status != scorecard.OPEN]
     if hidden:
         lines, left = finding_rows(hidden, max(budget, 0))

@@ -34,6 +34,18 @@ def _grid_cell(cell: Cell) -> str:
     return " ".join([LIGHT_EMOJI[cell.light], ", ".join(parts)]).strip()
 
 
+def _fitting(rows: list[str], budget: int) -> tuple[list[str], list[str]]:
+    """The team rows that fit ``budget`` characters (a project whose owners are
+    people has hundreds), and a line saying how many more there are (if any)."""
+    used = 0
+    for index, row in enumerate(rows):
+        used += len(row) + 1
+        if used > budget:
+            more = plural(len(rows) - index, "more team")
+            return rows[:index], [f"… and {more}: see `normcheck report --format html`.", ""]
+    return rows, []
+
+
 def render_card_markdown(result: Result) -> str:
     card = scorecard.build(result)
     lights = card.lights()
@@ -46,29 +58,34 @@ def render_card_markdown(result: Result) -> str:
         "| team | light | errors | warnings | infos | suppressed | baselined | clean |",
         "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
+    team_rows = []
     for team in card.teams:
         c = team.total.counts
         name = md_cell(team.name)
         if not team.registered:
             name += " (not in the owners registry)"
-        out.append(
+        team_rows.append(
             f"| {name} | {_light(team.total)} | {c.errors} | {c.warnings} | {c.infos} "
             f"| {c.suppressed} | {c.baselined} | {_clean(team.total)} |"
         )
+    shown, more = _fitting(team_rows, MAX_CHARS // 5)
     c = card.total.counts
+    out += shown
     out.append(
         f"| **all teams** | {_light(card.total)} | {c.errors} | {c.warnings} | {c.infos} "
         f"| {c.suppressed} | {c.baselined} | {_clean(card.total)} |"
     )
-    out += ["", f"Lights: {describe(card.thresholds)}. Clean: no open error or warning.", ""]
-    out += ["## By rule family", ""]
+    out += ["", *more, f"Lights: {describe(card.thresholds)}. Clean: no open error or warning."]
+    out += ["", "## By rule family", ""]
     out.append("| team | " + " | ".join(card.families) + " |")
     out.append("|---|" + "---|" * len(card.families))
+    grid_rows = []
     for team in card.teams:
         cells = " | ".join(_grid_cell(team.families[f]) for f in card.families)
-        out.append(f"| {md_cell(team.name)} | {cells} |")
+        grid_rows.append(f"| {md_cell(team.name)} | {cells} |")
+    shown, more = _fitting(grid_rows, MAX_CHARS // 5)
     cells = " | ".join(_grid_cell(card.family_totals[f]) for f in card.families)
-    out += [f"| **all teams** | {cells} |", ""]
+    out += [*shown, f"| **all teams** | {cells} |", "", *more]
     out += ["## Findings", ""]
     budget = MAX_CHARS - sum(len(line) + 1 for line in out) - 1_000
     if not card.rows:
