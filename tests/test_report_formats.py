@@ -307,6 +307,19 @@ def _refuses_each(targets, capsys):
         assert not Path("first.json").exists()
 
 
+def test_two_reports_are_not_written_to_one_file(teams, monkeypatch, capsys):
+    """`--output sarif:r.out --output json:./r.out` wrote the SARIF, then the JSON over
+    it: the upload step found JSON where it expected SARIF, and nothing said why."""
+    monkeypatch.chdir(teams)
+    args = ["--output", "sarif:out/r.out", "--output", "json:out/../out/r.out"]
+    assert main(["check", "--parse", "never", "-q", *args]) == 2
+    assert capsys.readouterr().err == (
+        "normcheck: error: out/../out/r.out: named by two --output options (sarif and json): "
+        "give each report a file of its own\n"
+    )
+    assert not Path("out/r.out").exists()
+
+
 def test_output_folders_are_made_as_needed(teams, monkeypatch, capsys):
     """CI writes reports into a folder of their own, which need not exist yet."""
     monkeypatch.chdir(teams)

@@ -82,11 +82,19 @@ def _write_outputs(
     written over what the run read (`--output json:normcheck.yml`, a typo, would
     lose the configuration): checked for all before any is written."""
     files, folders = _inputs(result, options) if outputs else (set(), [])
-    for _, path in outputs:
+    named: dict[Path, str] = {}
+    for fmt, path in outputs:
         if _is_input(path.resolve(), files, folders):
             raise UsageError(
                 "is an input of this run: refusing to write a report over it", str(path)
             )
+        if path.resolve() in named:  # the second would be written over the first
+            raise UsageError(
+                f"named by two --output options ({named[path.resolve()]} and {fmt}): "
+                "give each report a file of its own",
+                str(path),
+            )
+        named[path.resolve()] = fmt
     for fmt, path in outputs:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
