@@ -266,6 +266,20 @@ def test_a_crash_naming_half_a_character_still_writes_its_log(project, capsys, m
     log.unlink()
 
 
+def test_an_error_quoting_an_escape_sequence_shows_it(tmp_path, capsys):
+    """A configuration error quotes the value it refuses: an escape sequence in it
+    was printed raw (a terminal ran it), and on a pipe click dropped it, so the
+    line read `unknown packaged rule set `normcheck:recommended`: use one of ...,
+    normcheck:recommended`."""
+    (tmp_path / "normcheck.yml").write_text(
+        'version: 1\nextends: ["normcheck:rec\\e[2Jommended"]\n', encoding="utf-8"
+    )
+    code, _, err = run_cli(capsys, "config", "--project-dir", str(tmp_path))
+    assert code == 2
+    assert "unknown packaged rule set `normcheck:rec\\x1b[2Jommended`" in err
+    assert "\x1b" not in err
+
+
 def test_rules_lists_every_rule(capsys):
     code, out, _ = run_cli(capsys, "rules")
     assert code == 0

@@ -38,6 +38,7 @@ from normcheck.errors import (
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
 from normcheck.report._common import crashed, last_line, stale_note
+from normcheck.report.text import printable
 from normcheck.run import (
     Result,
     RunOptions,
@@ -884,15 +885,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except UserError as exc:
-        # one line, whatever the message quotes from the input (a value with newlines)
-        shown = str(exc).replace("\r", "\\r").replace("\n", "\\n")
-        click.echo(f"normcheck: error: {shown}", err=True)
+        # one line, whatever the message quotes from the input (a value with newlines,
+        # an escape sequence, which click would drop on a pipe and a terminal would run)
+        click.echo(f"normcheck: error: {printable(str(exc))}", err=True)
         return EXIT_USER_ERROR
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
         message = exc.format_message().splitlines()[0] if exc.format_message() else str(exc)
-        click.echo(f"normcheck: error: {message}", err=True)
+        click.echo(f"normcheck: error: {printable(message)}", err=True)
         return EXIT_USER_ERROR
     except click.exceptions.Abort:
         click.echo("normcheck: aborted", err=True)
