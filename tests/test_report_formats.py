@@ -422,6 +422,17 @@ def test_control_characters_are_shown_as_escapes_in_every_console_format(
     assert capsys.readouterr().out == text
 
 
+def test_junit_shows_control_characters_as_the_other_reports_do(tricky):
+    """XML 1.0 cannot hold most control characters: JUnit replaced them with U+FFFD,
+    so `\\x1b[2J` in an event's name read `\ufffd[2J`, where every other report
+    shows `\\x1b[2J`. Only what is no character (half a surrogate pair) is replaced."""
+    nasty = "event `a\x1b[2Jb\x0bc\ud800d` is not Title Case"
+    first = replace(tricky.findings[0], message=nasty)
+    document = validate_junit(render(replace(tricky, findings=(first,), crashes=()), "junit"))
+    failure = document.find(".//failure")
+    assert failure.get("message") == "event `a\\x1b[2Jb\\x0bc\ufffdd` is not Title Case"
+
+
 @pytest.mark.parametrize("fmt", ["text", "github", "markdown", "html"])
 def test_a_bidi_override_in_a_name_cannot_reorder_the_report(tricky, fmt):
     """An event named with a right-to-left override (U+202E, "Trojan Source") and no

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from normcheck.config.loader import from_repository_root
-from normcheck.report._common import plugin_of
+from normcheck.report._common import plugin_of, visible
 from normcheck.report.scorecard import OPEN, Row, resource_of, rows
 from normcheck.run import PLUGIN_CRASH, Result
 
@@ -24,7 +24,10 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
-    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", text)
+    """Text XML 1.0 can hold: control characters shown as escapes (``\\x1b``), as
+    the other reports show them; what is no character at all (half of a surrogate
+    pair, U+FFFE, U+FFFF) replaced."""
+    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", visible(text))
 
 
 @dataclass
