@@ -502,3 +502,25 @@ def test_the_markdown_scorecard_keeps_to_its_size_with_many_teams(tmp_path):
     assert len(text) <= scorecard_markdown.MAX_CHARS
     assert "… and the findings of " in text and "more teams: see" in text
     assert text.count("<details>") == text.count("</details>") > 0
+
+
+def test_the_terminal_scorecard_aligns_wide_and_combining_names(tmp_path):
+    """Columns were padded by len(): a Japanese team name (two columns a character),
+    an emoji or a combining accent pushed or pulled the rest of its row."""
+    from normcheck.report.scorecard_text import width
+
+    (tmp_path / "normcheck.yml").write_text("version: 1\nextends: []\n")
+    owners = ["データ基盤", "growth", "cafe\u0301", "🚀 rockets"]
+    findings = tuple(
+        Finding(
+            f"m{i}.sql", 1, "naming/model-prefix", f"model.s.m{i}", "x", "error", "model", o, "f"
+        )
+        for i, o in enumerate(owners)
+    )
+    resources = {f.resource: f.owner or "" for f in findings}
+    result = Result(findings=findings, config=load_config(tmp_path), resources=resources)
+    lines = render_scorecard(result, "text").splitlines()
+    for table in (lines[3:9], lines[10:16]):  # the team table, the family grid
+        starts = {width(line[: line.index("red")]) for line in table[1:]}
+        assert len(starts) == 1, "\n".join(table)
+    assert (width("データ"), width("e\u0301"), width("🚀"), width("a\u200db")) == (6, 1, 2, 2)

@@ -3,6 +3,7 @@ team x rule family grid of lights."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 
 import click
@@ -26,6 +27,19 @@ def _clean(cell: Cell) -> str:
     return "n/a" if cell.share is None else f"{cell.percent} ({cell.clean}/{cell.resources})"
 
 
+def width(text: str) -> int:
+    """The columns ``text`` takes in a terminal: two for a wide character (CJK, most
+    emoji), none for a combining mark or a format character, one for the rest."""
+    return sum(
+        0
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Me", "Cf")
+        else 2
+        if unicodedata.east_asian_width(char) in ("W", "F")
+        else 1
+        for char in text
+    )
+
+
 def table(
     header: Sequence[str],
     rows: Sequence[Sequence[tuple[str, str]]],
@@ -33,12 +47,13 @@ def table(
     right: frozenset[int] = frozenset(),
 ) -> str:
     """Aligned columns (those in ``right`` flush right); a cell is (text, light)."""
-    widths = [max(len(h), *(len(r[i][0]) for r in rows)) for i, h in enumerate(header)]
+    widths = [max(width(h), *(width(r[i][0]) for r in rows)) for i, h in enumerate(header)]
 
     def fmt(text: str, index: int, light: str = "") -> str:
+        pad = " " * (widths[index] - width(text))
         if index in right:
-            return style(text.rjust(widths[index]), light)
-        return style(text, light) + " " * (widths[index] - len(text))  # padding unstyled
+            return style(pad + text, light)
+        return style(text, light) + pad  # padding unstyled
 
     lines = ["  ".join(fmt(h, i) for i, h in enumerate(header))]
     for row in rows:
