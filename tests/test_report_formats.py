@@ -660,3 +660,22 @@ def test_no_findings(tricky):
     assert "No findings." in render_scorecard(empty, "markdown")
     validate_sarif(render(empty, "sarif"))
     validate_junit(render(empty, "junit"))
+
+
+def test_html_rule_docs_have_one_id_per_rule(tricky):
+    """`acme/mart.meta` and `acme/mart-meta` both made `rule-acme-mart-meta`: two
+    elements with one id (an invalid page), and both rules' links opened the first's
+    docs."""
+    from lxml import html as lxml_html
+
+    ids = ("acme/mart-meta", "acme/mart.meta", "acme/mart-meta-2")
+    findings = tuple(replace(tricky.findings[1], rule=r, fingerprint=r) for r in ids)
+    result = replace(tricky, findings=findings, crashes=(), suppressed_findings=())
+    page = lxml_html.fromstring(render(result, "html"))
+    every_id = [e.get("id") for e in page.iter() if e.get("id")]
+    assert len(every_id) == len(set(every_id))
+    links = page.xpath("//td[@class='rule']/a")
+    assert len(links) == 3
+    for link in links:
+        target = page.get_element_by_id(link.get("href")[1:])
+        assert target.findtext("summary/code") == link.text_content()

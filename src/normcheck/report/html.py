@@ -284,11 +284,26 @@ def _breakable(path: str) -> str:
     return "/<wbr>".join(html_escape(part) for part in path.split("/"))
 
 
+def _anchors(card: Scorecard) -> dict[str, str]:
+    """Each rule a finding names -> the id of its docs in the page, one id per rule:
+    `acme/mart.meta` and `acme/mart-meta` both read `rule-acme-mart-meta` (the later
+    in order gets a number), so neither page nor link is ambiguous."""
+    out: dict[str, str] = {}
+    for rule_id in sorted({row.finding.rule for row in card.rows}):
+        anchor, n = rule_anchor(rule_id), 1
+        while anchor in out.values():
+            n += 1
+            anchor = f"{rule_anchor(rule_id)}-{n}"
+        out[rule_id] = anchor
+    return out
+
+
 def _findings(card: Scorecard) -> str:
     head = "".join(
         f'<th data-key="{key}" aria-sort="none"><button type="button">{title}</button></th>'
         for key, title in _COLUMNS
     )
+    anchors = _anchors(card)
     rows = []
     for index, row in enumerate(card.rows):
         f = row.finding
@@ -299,7 +314,7 @@ def _findings(card: Scorecard) -> str:
             f'<td class="sev sev-{f.severity}" data-sort="{f.rank}">{f.severity}</td>'
             f"<td>{row.status}</td>"
             f"<td>{html_escape(row.team or scorecard.NO_OWNER)}</td>"
-            f'<td class="rule"><a href="#{rule_anchor(f.rule)}">{html_escape(f.rule)}</a></td>'
+            f'<td class="rule"><a href="#{anchors[f.rule]}">{html_escape(f.rule)}</a></td>'
             f'<td class="where" data-sort="{html_escape(where)}">{_breakable(f.file)}:{f.line}</td>'
             f'<td class="finding">{html_text(f.message)}'
             f'<div class="resource">{html_escape(f.resource)}</div></td></tr>'
@@ -314,12 +329,13 @@ def _findings(card: Scorecard) -> str:
 def _rules(result: Result, card: Scorecard) -> str:
     """The docs of each rule a finding names, in the page itself (it links to them)."""
     out = []
-    for rule_id in sorted({row.finding.rule for row in card.rows}):
+    anchors = _anchors(card)
+    for rule_id in sorted(anchors):
         rule = rule_for(result, rule_id)
         text = rule_markdown(rule) if rule is not None else f"# {rule_id}\n"
         summary = rule.summary if rule is not None else ""
         out.append(
-            f'<details id="{rule_anchor(rule_id)}"><summary><code>{html_escape(rule_id)}</code> '
+            f'<details id="{anchors[rule_id]}"><summary><code>{html_escape(rule_id)}</code> '
             f"{html_text(summary)}</summary><pre>{html_escape(text)}</pre></details>"
         )
     return "\n".join(out) or "<p>No findings, so no rules to explain.</p>"
