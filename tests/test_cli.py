@@ -171,6 +171,36 @@ def test_output_writes_more_reports_in_the_same_run(project, capsys, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        pytest.param(["--format", "sarif"], True, id="sarif on the console"),
+        pytest.param(["--output", "sarif:{tmp}/r.sarif"], True, id="sarif written"),
+        pytest.param(["--format", "json"], False, id="no sarif"),
+    ],
+)
+def test_a_sarif_report_over_code_scannings_limit_is_said(
+    project, capsys, tmp_path, monkeypatch, args, said
+):
+    """GitHub code scanning refuses a run of more than 25,000 results: say so,
+    and how to get under it, rather than let the upload step fail later."""
+    from normcheck import cli
+
+    findings = len(
+        json.loads(run_cli(capsys, "check", "--project-dir", str(project), "--format", "json")[1])[
+            "findings"
+        ]
+    )
+    monkeypatch.setattr(cli, "SARIF_RESULT_LIMIT", findings - 1)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    _, _, err = run_cli(capsys, "check", "--project-dir", str(project), "-q", *args)
+    note = f"the SARIF report holds {findings:,} results; GitHub code scanning refuses"
+    assert (note in err) is said
+    monkeypatch.setattr(cli, "SARIF_RESULT_LIMIT", findings)
+    _, _, err = run_cli(capsys, "check", "--project-dir", str(project), "-q", *args)
+    assert "GitHub code scanning refuses" not in err
+
+
+@pytest.mark.parametrize(
     ("args", "needle"),
     [
         pytest.param(["--output", "json"], "expected FORMAT:PATH", id="output without a path"),

@@ -256,12 +256,24 @@ def check(
     if statistics:
         _print_statistics(result, time.perf_counter() - started)
     _write_outputs(outputs, lambda out_fmt: render(result, out_fmt, False), result, options)
+    if len(result.findings) > SARIF_RESULT_LIMIT and "sarif" in {fmt, *(f for f, _ in outputs)}:
+        click.echo(
+            f"normcheck: the SARIF report holds {len(result.findings):,} results; GitHub code "
+            f"scanning refuses an upload of more than {SARIF_RESULT_LIMIT:,}: write a "
+            "baseline of the accepted debt (`normcheck baseline`; baselined findings are "
+            "left out of SARIF)",
+            err=True,
+        )
     color = _color(no_color)
     if not quiet:
         click.echo(render(result, fmt, color), nl=False)
     if result.stale_baseline:
         click.echo(f"normcheck: {stale_note(len(result.stale_baseline))}", err=True)
     return _exit_code(result, fail_on)
+
+
+# results in one run of a SARIF upload that GitHub code scanning accepts
+SARIF_RESULT_LIMIT = 25_000
 
 
 def _print_statistics(result: Result, seconds: float) -> None:
