@@ -1241,3 +1241,31 @@ def test_an_entity_at_a_time_grain_is_no_dimension():
         # a categorical dimension named like a grain, as before
         **{(kind, "customer__year"): False for kind in ("Dimension", "TimeDimension")},
     }
+
+
+def test_the_markdown_tree_shows_labels_and_owners_as_written():
+    """A label or owner is anyone's YAML: in the Markdown a CI posts, `**x**` is not
+    bold, `<b>` no HTML, and an owner `@acme/growth` no mention notifying the team."""
+    from markdown_it import MarkdownIt
+
+    from normcheck.metric_tree import MetricTree, Node
+
+    star = Node(
+        name="revenue",
+        uid="metric.shop.revenue",
+        label="**Net** <b>revenue</b> | gross",
+        tier="north_star",
+        drives=(),
+        owner="@acme/growth",
+        thresholds="green >= 60, yellow >= 45",
+        light="green",
+        rules=(),
+    )
+    html = (
+        MarkdownIt("commonmark")
+        .enable(["table"])
+        .render(render_markdown([MetricTree("shop", (star,), (), ())]))
+    )
+    assert "**Net** &lt;b&gt;revenue&lt;/b&gt; | gross</td>" in html
+    assert "<code>@acme/growth</code>" in html
+    assert "<strong>" not in html and "<b>revenue" not in html

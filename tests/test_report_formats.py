@@ -470,6 +470,25 @@ def test_markdown_shows_names_as_written_never_as_markdown(tricky, scorecard):
     assert "odd ` tick [click](https://evil.example) _x_ ~~y~~ a\\|b" in html
 
 
+@pytest.mark.parametrize("scorecard", [False, True])
+def test_markdown_never_mentions_an_owner(tricky, scorecard):
+    """An owner named as a GitHub team (`@acme/growth`) would be notified each time
+    a CI posts the summary to a pull request: GitHub makes no mention in code."""
+    from markdown_it import MarkdownIt
+
+    message = "model `x` has owner @acme/growth, mail growth@acme.example"
+    first = replace(tricky.findings[0], message=message, owner="@acme/growth")
+    findings = (first,) * 11 if not scorecard else (first,)
+    result = replace(tricky, findings=findings, crashes=(), suppressed_findings=())
+    text = render_scorecard(result, "markdown") if scorecard else render(result, "markdown")
+    html = MarkdownIt("commonmark").enable(["table"]).render(text)
+    assert "<code>@acme/growth</code>" in html
+    outside_code = re.sub(r"<code>.*?</code>", "", html)
+    assert "@acme/growth" not in outside_code
+    if not scorecard:
+        assert "growth@acme.example" in outside_code  # an address is no mention
+
+
 @pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"text", "json"}))
 def test_escaping_matches_its_golden_file(tricky, fmt):
     assert_golden(f"escaping.{fmt}.{EXTENSIONS[fmt]}", render(tricky, fmt))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from normcheck.finding import Finding
 from normcheck.project import Project
+from normcheck.report._common import md_cell, md_code
 from normcheck.semantic import MetricSpec, read_thresholds
 
 if TYPE_CHECKING:
@@ -218,10 +219,6 @@ def _count(n: int, word: str) -> str:
 # ------------------------------------------------------------ markdown
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _pretty(thresholds: str) -> str:
     return thresholds.replace(">=", "≥").replace("<=", "≤")
 
@@ -286,14 +283,14 @@ def _markdown_tree(tree: MetricTree) -> list[str]:
         for name, n in nodes.items():
             drives = ", ".join(f"`{d}`" for d in n.drives)
             if not n.light:
-                status = f"⚪ from package `{_md(n.package)}`, judged there"
+                status = f"⚪ from package {md_code(n.package)}, judged there"
             else:
                 status = f"{LIGHT_EMOJI[n.light]} {n.light}"
             if n.rules:
                 status += " (" + ", ".join(f"`{r}`" for r in n.rules) + ")"
             out.append(
-                f"| `{name}` | {_md(n.label)} | {TIER_NAMES.get(n.tier, n.tier)} | {drives} "
-                f"| {_md(n.owner)} | {_md(_pretty(n.thresholds))} | {status} |"
+                f"| `{name}` | {md_cell(n.label)} | {TIER_NAMES.get(n.tier, n.tier)} | {drives} "
+                f"| {md_cell(n.owner)} | {md_cell(_pretty(n.thresholds))} | {status} |"
             )
     if not tree.stars:
         out += [

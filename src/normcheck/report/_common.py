@@ -77,8 +77,23 @@ def md_cell(text: str) -> str:
             out.append(md_code(part or "``"))
         elif part or 0 < index < len(parts) - 1:
             # between two code spans, at least a space: `a``b` would be one span
-            out.append(md_text(part) or " ")
+            out.append(_md_plain(part) or " ")
     return "".join(out)
+
+
+# what GitHub turns into a mention of a person or team (`@octocat`, `@acme/growth`),
+# which notifies them each time a report is posted; not inside a code span
+_MENTION = re.compile(r"(?<![\w`])@[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9._-]+)?")
+
+
+def _md_plain(text: str) -> str:
+    """Text outside code spans: Markdown escaped, a mention as a code span (an
+    owner named `@acme/growth` must not notify the team on every pull request)."""
+    out, start = [], 0
+    for found in _MENTION.finditer(text):
+        out += [md_text(text[start : found.start()]), md_code(found.group())]
+        start = found.end()
+    return "".join([*out, md_text(text[start:])])
 
 
 def md_text(text: str) -> str:
@@ -90,7 +105,13 @@ def md_text(text: str) -> str:
 def html_inline(text: str) -> str:
     """Text for one line of raw HTML in Markdown (``<summary>``, where Markdown is
     not read): HTML escaped, control characters shown as escapes."""
-    return html.escape(one_line(visible(text)), quote=False)
+    text = one_line(visible(text))
+    out, start = [], 0
+    for found in _MENTION.finditer(text):  # as in table cells: no mention
+        out += [html.escape(text[start : found.start()], quote=False)]
+        out += [f"<code>{html.escape(found.group(), quote=False)}</code>"]
+        start = found.end()
+    return "".join([*out, html.escape(text[start:], quote=False)])
 
 
 def md_code(text: str) -> str:
