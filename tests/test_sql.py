@@ -1197,6 +1197,41 @@ def test_this_in_an_incremental_model_is_no_hardcoded_relation(tmp_path, monkeyp
     assert "sql/hardcoded-relation" not in rules
 
 
+def test_an_unqualified_ref_is_the_root_projects_model_before_a_packages(
+    tmp_path, monkeypatch, capsys
+):
+    """dbt resolves `ref('stg_customers')` in a root model to the root project's model
+    when an installed package has one of the same name; normcheck rendered the
+    package's relation when its unique_id sorts later (`model.warehouse.` after
+    `model.shop.`), an error of sql/hardcoded-relation."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "packages.yml": "packages:\n  - local: pkgs/warehouse\n",
+            "pkgs/warehouse/dbt_project.yml": (
+                'name: warehouse\nversion: "1.0"\nconfig-version: 2\n'
+                "models:\n  warehouse:\n    +schema: warehouse\n"
+            ),
+            "pkgs/warehouse/models/stg_customers.sql": "select 1 as customer_id\n",
+            "models/staging/stg_customers.sql": "select 1 as customer_id\n",
+            "models/marts/dim_customers.sql": (
+                "select customer_id from {{ ref('stg_customers') }}\n"
+            ),
+            "normcheck.yml": "extends: [normcheck:recommended]\n",
+        },
+        parse=False,
+    )
+    _dbt(root, "deps")
+    _dbt(root, "parse")
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    parents = manifest["nodes"]["model.shop.dim_customers"]["depends_on"]["nodes"]
+    assert parents == ["model.shop.stg_customers"]
+    assert "model.warehouse.stg_customers" in manifest["nodes"]
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql/hardcoded-relation"])
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
 WAREHOUSE_JINJA = {
     "macros/star.sql": (
         # dbt_utils.star's way: `*` when dbt only parses, the column list at run time

@@ -185,7 +185,11 @@ def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
         for r in project.resources.values()
         if r.type in ("model", "seed", "snapshot", "source")  # not the many columns
     ]
-    for resource in sorted(named, key=lambda r: (r.uid, r.version or "")):
+    # later wins the unqualified `ref('name')`: as dbt resolves it in the root project's
+    # models, the root project's model before a package's of the same name
+    for resource in sorted(
+        named, key=lambda r: (r.package == project.name, r.uid, r.version or "")
+    ):
         if resource.type != "source":
             for package in (resource.package, None):
                 refs[(package, resource.name, resource.version)] = resource.relation
