@@ -1232,6 +1232,36 @@ def test_an_unqualified_ref_is_the_root_projects_model_before_a_packages(
     assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
+def test_a_ref_without_a_version_is_the_latest_version(tmp_path, monkeypatch, capsys):
+    """dbt resolves `ref('dim_x')` to the `latest_version` (a prerelease `v: 3` is
+    not it; without `latest_version:`, v10 is later than v9); normcheck rendered the
+    version whose unique_id sorted last, an error of sql/hardcoded-relation."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/dim_x_v1.sql": "select 1 as x_id\n",
+            "models/marts/dim_x_v2.sql": "select 1 as x_id\n",
+            "models/marts/dim_x_v3.sql": "select 1 as x_id\n",
+            "models/marts/dim_y_v9.sql": "select 1 as y_id\n",
+            "models/marts/dim_y_v10.sql": "select 1 as y_id\n",
+            "models/marts/_versions.yml": (
+                "version: 2\nmodels:\n  - name: dim_x\n    latest_version: 2\n"
+                "    versions: [{v: 1}, {v: 2}, {v: 3}]\n"
+                "  - name: dim_y\n    versions: [{v: 9}, {v: 10}]\n"
+            ),
+            "models/marts/fct_x.sql": "select x_id from {{ ref('dim_x') }}\n",
+            "models/marts/fct_y.sql": "select y_id from {{ ref('dim_y') }}\n",
+            "normcheck.yml": "extends: [normcheck:recommended]\n",
+        },
+    )
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    parents = [manifest["nodes"][f"model.shop.fct_{n}"]["depends_on"]["nodes"] for n in "xy"]
+    assert parents == [["model.shop.dim_x.v2"], ["model.shop.dim_y.v10"]]
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql/hardcoded-relation"])
+    assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
 WAREHOUSE_JINJA = {
     "macros/star.sql": (
         # dbt_utils.star's way: `*` when dbt only parses, the column list at run time

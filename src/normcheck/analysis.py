@@ -185,11 +185,15 @@ def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
         for r in project.resources.values()
         if r.type in ("model", "seed", "snapshot", "source")  # not the many columns
     ]
+
     # later wins the unqualified `ref('name')`: as dbt resolves it in the root project's
-    # models, the root project's model before a package's of the same name
-    for resource in sorted(
-        named, key=lambda r: (r.package == project.name, r.uid, r.version or "")
-    ):
+    # models, the root project's model before a package's of the same name, and a
+    # versioned model's latest version (`latest_version:`) before its others
+    def rank(r: Resource) -> tuple[bool, bool, str, str]:
+        latest = r.version is None or r.version == r.latest_version
+        return (r.package == project.name, latest, r.uid, r.version or "")
+
+    for resource in sorted(named, key=rank):
         if resource.type != "source":
             for package in (resource.package, None):
                 refs[(package, resource.name, resource.version)] = resource.relation

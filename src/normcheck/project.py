@@ -72,6 +72,7 @@ class Resource(msgspec.Struct, frozen=True, kw_only=True):
     compiled_code: str | None = None
     relation: str = ""  # the relation name ref()/source() render to
     version: str | None = None
+    latest_version: str | None = None  # of a versioned model: the one `ref()` without `v=` reads
     source_name: str | None = None
     materialized: str | None = None
     checksum: str = ""
@@ -287,6 +288,7 @@ class _Builder:
             compiled_code=node.compiled_code,
             relation=node.relation_name or node.alias or node.name,
             version=version,
+            latest_version=_version_text(node.latest_version),
             materialized=config.materialized,
             checksum=node.checksum.checksum,
             language=node.language or "sql",

@@ -87,6 +87,7 @@ class Node(msgspec.Struct, frozen=True):
     contract: Contract | None = None
     depends_on: DependsOn = DependsOn()
     version: str | int | float | None = None
+    latest_version: str | int | float | None = None
     raw_code: str = ""
     compiled_code: str | None = None
     relation_name: str | None = None
