@@ -370,6 +370,62 @@ def test_messages_name_a_models_version_and_foreign_project(project, tmp_path, m
     assert model_label(model, "other_project") == "shop.fct_revenue"
 
 
+VERSIONED = """\
+version: 2
+models:
+  - name: fct_sessions
+    description: TODO
+    latest_version: 2
+    columns:
+      - name: session_id
+      - name: old_col
+    versions:
+      - v: 1
+        columns:
+          - include: all
+      - v: 2
+        description: One row per web session, stitched from the events.
+        columns:
+          - include: all
+            exclude: [old_col]
+          - name: started_at
+"""
+
+
+def test_a_versions_findings_on_what_the_model_says_are_at_the_models_lines(tmp_path, monkeypatch):
+    """A version takes the model's top-level columns (`include: all`) and description:
+    their findings pointed at the version's `columns:` or `- v: 1` entry, where
+    nothing names them, not at the lines that say them."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_sessions_v1.sql": "select 1 as session_id, 2 as old_col\n",
+            "models/marts/fct_sessions_v2.sql": (
+                "select 1 as session_id, current_timestamp as started_at\n"
+            ),
+            "models/marts/_sessions.yml": VERSIONED,
+        },
+    )
+    lines = VERSIONED.splitlines()
+    config = only("docs/missing-description").replace(
+        "docs/missing-description: error",
+        "docs/missing-description: {severity: error, options: {resource_types: [column]}}",
+    )
+    config = config.replace(
+        "docs/placeholder-description: 'off'", "docs/placeholder-description: error"
+    )
+    got = findings(root, config, tmp_path, monkeypatch)
+    uid = "model.shop.fct_sessions"
+    where = "models/marts/_sessions.yml:{}".format
+    assert sorted(got) == [
+        ("docs/missing-description", f"{uid}.v1.old_col", where(lines.index("      - name: old_col") + 1), "error"),
+        ("docs/missing-description", f"{uid}.v1.session_id", where(lines.index("      - name: session_id") + 1), "error"),
+        ("docs/missing-description", f"{uid}.v2.session_id", where(lines.index("      - name: session_id") + 1), "error"),
+        ("docs/missing-description", f"{uid}.v2.started_at", where(lines.index("          - name: started_at") + 1), "error"),
+        ("docs/placeholder-description", f"{uid}.v1", where(lines.index("    description: TODO") + 1), "error"),
+    ]  # fmt: skip
+
+
 def result_project(root: Path):
     from normcheck.artifacts.manifest import load_manifest
     from normcheck.project import build_project

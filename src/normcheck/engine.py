@@ -75,16 +75,26 @@ class _Locator:
             return self.shown(resource.file), hit.line or resource.line or 1
         doc = self.doc(resource.yaml_file)
         steps = resource.yaml_steps
+        # a version of a versioned model: what its `versions:` entry does not say
+        # itself (a column it takes with `include: all`, the description) is the model's
+        candidates = [steps]
+        if "versions" in steps:
+            at = steps.index("versions")
+            candidates.append((*steps[:at], *steps[at + 2 :]))
         if doc is not None and hit.yaml_key:
-            # a property may sit at the entry's top level or under its `config:`
-            exact = doc.locate_exact((*steps, *hit.yaml_key)) or doc.locate_exact(
-                (*steps, "config", *hit.yaml_key)
-            )
-            if exact is not None:
-                return self.shown(resource.yaml_file), exact
+            for entry in candidates:
+                # a property may sit at the entry's top level or under its `config:`
+                exact = doc.locate_exact((*entry, *hit.yaml_key)) or doc.locate_exact(
+                    (*entry, "config", *hit.yaml_key)
+                )
+                if exact is not None:
+                    return self.shown(resource.yaml_file), exact
         if hit.line is not None and resource.file != resource.yaml_file:
             return self.shown(resource.file), hit.line
-        line = doc.locate(steps) if doc is not None else None
+        line = None
+        if doc is not None:
+            found = (doc.locate_exact(entry) for entry in candidates)
+            line = next((n for n in found if n is not None), None) or doc.locate(steps)
         return self.shown(resource.yaml_file), line or 1
 
     def shown(self, file: str) -> str:
