@@ -1262,6 +1262,68 @@ def test_a_ref_without_a_version_is_the_latest_version(tmp_path, monkeypatch, ca
     assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
+def test_a_model_reading_an_ephemeral_model_has_the_same_facts_compiled(
+    tmp_path, monkeypatch, capsys
+):
+    """`dbt compile` writes an ephemeral model into each reader's compiled code as a CTE
+    `__dbt__cte__int_orders` holding its SQL: the reader then read `stg_orders` by
+    name (not among its parents: a sql/hardcoded-relation error), and its
+    `select * from` the ephemeral model was a star over a CTE, no sql/select-star.
+    It reads the ephemeral model, as its code and a run on `dbt parse` alone say."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/staging/stg_orders.sql": "select 1 as order_id, 'placed' as status\n",
+            "models/intermediate/int_orders.sql": (
+                "{{ config(materialized='ephemeral') }}\n"
+                "select order_id, status from {{ ref('stg_orders') }}\n"
+            ),
+            "models/intermediate/int_open_orders.sql": (
+                "{{ config(materialized='ephemeral') }}\n"
+                "select * from {{ ref('int_orders') }} where status = 'placed'\n"
+            ),
+            "models/marts/fct_orders.sql": (
+                "with orders as (select * from {{ ref('int_open_orders') }})\n"
+                "select order_id from orders\n"
+            ),
+            "models/marts/fct_open_orders.sql": "select * from {{ ref('int_open_orders') }}\n",
+            "normcheck.yml": (
+                "extends: [normcheck:recommended]\n"
+                "rules:\n  sql/undocumented-column: {severity: warning, options: {layers: []}}\n"
+            ),
+        },
+        parse=False,
+    )
+    monkeypatch.chdir(root)
+
+    def sql_findings() -> list[tuple[str, str, int]]:
+        main(["check", "--format", "json", "--parse", "never", "--select", "sql", "--no-cache"])
+        found = json.loads(capsys.readouterr().out)["findings"]
+        return sorted((f["rule"], f["resource"], f["line"]) for f in found)
+
+    _dbt(root, "parse")
+    parsed = sql_findings()
+    assert parsed == [
+        ("sql/select-star", "model.shop.fct_open_orders", 1),
+        ("sql/undocumented-column", "model.shop.fct_open_orders.order_id", 1),
+        ("sql/undocumented-column", "model.shop.fct_open_orders.status", 1),
+        ("sql/undocumented-column", "model.shop.fct_orders.order_id", 2),
+        ("sql/undocumented-column", "model.shop.int_open_orders.order_id", 2),
+        ("sql/undocumented-column", "model.shop.int_open_orders.status", 2),
+        ("sql/undocumented-column", "model.shop.int_orders.order_id", 2),
+        ("sql/undocumented-column", "model.shop.int_orders.status", 2),
+        ("sql/undocumented-column", "model.shop.stg_orders.order_id", 1),
+        ("sql/undocumented-column", "model.shop.stg_orders.status", 1),
+    ]
+    _dbt(root, "compile")
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert (
+        "__dbt__cte__int_orders as ("
+        in (manifest["nodes"]["model.shop.fct_open_orders"]["compiled_code"])
+    )
+    assert sql_findings() == parsed
+
+
 WAREHOUSE_JINJA = {
     "macros/star.sql": (
         # dbt_utils.star's way: `*` when dbt only parses, the column list at run time

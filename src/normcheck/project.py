@@ -23,11 +23,12 @@ from normcheck.artifacts.manifest import (
     Manifest,
     Meta,
     Node,
+    NodeConfig,
     node_columns,
     node_parts,
 )
 from normcheck.semantic import EMPTY_LAYER, SemanticLayer, build_semantic_layer
-from normcheck.sqlfacts import MacroSource
+from normcheck.sqlfacts import EPHEMERAL_PREFIX, MacroSource
 from normcheck.tracking.model import Plan, PlanEvent, PlanProperty
 
 NODE_TYPES = ("model", "seed", "snapshot")
@@ -167,6 +168,14 @@ def _strip_package(patch_path: str | None) -> str | None:
     return patch_path.split("://", 1)[1] if "://" in patch_path else patch_path
 
 
+def _relation(node: Node, config: NodeConfig) -> str:
+    """What `ref()` to the node renders to: an ephemeral model is no relation but a
+    CTE dbt names `__dbt__cte__<alias>` (also its `{{ this }}`)."""
+    if config.materialized == "ephemeral" and node.resource_type == "model":
+        return f"{EPHEMERAL_PREFIX}{node.alias or node.name}"
+    return node.relation_name or node.alias or node.name
+
+
 def _version_text(version: object) -> str | None:
     if version is None:
         return None
@@ -286,7 +295,7 @@ class _Builder:
             depends_on=tuple(node.depends_on.nodes),
             raw_code=node.raw_code,
             compiled_code=node.compiled_code,
-            relation=node.relation_name or node.alias or node.name,
+            relation=_relation(node, config),
             version=version,
             latest_version=_version_text(node.latest_version),
             materialized=config.materialized,

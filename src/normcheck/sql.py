@@ -22,7 +22,14 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.parser import Parser
 from sqlglot.tokens import Tokenizer
 
-from normcheck.sqlfacts import Facts, Item, parse_relation, relation_key, too_big
+from normcheck.sqlfacts import (
+    EPHEMERAL_PREFIX,
+    Facts,
+    Item,
+    parse_relation,
+    relation_key,
+    too_big,
+)
 
 # Expressions whose form alone gives their type, in every dialect: comparisons and
 # other predicates, AND / OR / NOT, and the functions that make a date or a timestamp.
@@ -604,6 +611,21 @@ def _final_has_star(tree: exp.Expr) -> bool:
     )
 
 
+def _drop_injected_ctes(tree: exp.Expr) -> None:
+    """Take out the CTEs `dbt compile` injects for the ephemeral models a model reads
+    (`with __dbt__cte__int_orders as (...)`): the model reads each as the relation
+    `ref()` renders it to, as its code says, not the ephemeral model's own parents
+    (read through it) or the columns of its SELECT (a star over it is over a model)."""
+    with_ = tree.args.get("with_")
+    if not isinstance(with_, exp.With):
+        return
+    for cte in list(with_.expressions):
+        if isinstance(cte, exp.CTE) and cte.alias_or_name.startswith(EPHEMERAL_PREFIX):
+            cte.pop()
+    if not with_.expressions:
+        with_.pop()
+
+
 def analyse(sql: str, dialect: str) -> Facts:
     """Parse one model's SQL and extract its facts; a parse error is a fact."""
     big = too_big(sql)
@@ -623,6 +645,7 @@ def analyse(sql: str, dialect: str) -> Facts:
     if not statements:
         return Facts(error="no SQL statement")
     tree = statements[-1]
+    _drop_injected_ctes(tree)
     walk = _Walk(tree, dialect)
     local = _Local(walk.ctes, dialect)
     items = local.columns(tree) if isinstance(tree, exp.Query) else None

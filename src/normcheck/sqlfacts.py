@@ -81,6 +81,9 @@ class Facts(msgspec.Struct, frozen=True):
 # the schema of what a ref() or source() the manifest does not know renders to (a
 # branch of the model's Jinja dbt did not take, as `var()` decided when it parsed)
 UNRESOLVED = "__normcheck_unresolved__"
+# dbt's name of an ephemeral model: what `ref()` to it (and its `{{ this }}`) renders
+# to, and the CTE dbt's compiled code defines it as
+EPHEMERAL_PREFIX = "__dbt__cte__"
 
 
 def relation_key(parts: list[str]) -> str:
