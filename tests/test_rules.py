@@ -426,6 +426,35 @@ def test_a_versions_findings_on_what_the_model_says_are_at_the_models_lines(tmp_
     ]  # fmt: skip
 
 
+def test_name_case_points_at_a_macros_own_line_and_a_yaml_snapshots_entry(tmp_path, monkeypatch):
+    """A file of several macros put each one's finding at line 1; a snapshot declared
+    in YAML (dbt 1.9+) at line 1 of the YAML, not at its entry."""
+    macros = "{% macro cents() %}1{% endmacro %}\n\n\n{%- macro toDollars(x) %}\n{{ x }}\n{% endmacro %}\n"
+    snapshots = (
+        "version: 2\nsnapshots:\n  - name: orders_history\n    relation: ref('stg_orders')\n"
+        "    config: {unique_key: id, strategy: check, check_cols: all}\n"
+        "  - name: orders__history\n    relation: ref('stg_orders')\n"
+        "    config: {unique_key: id, strategy: check, check_cols: all}\n"
+    )
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "macros/money.sql": macros,
+            "snapshots/_snapshots.yml": snapshots,
+            "models/staging/stg_orders.sql": "select 1 as id\n",
+        },
+    )
+    config = only("naming/name-case").replace(
+        "naming/name-case: error",
+        "naming/name-case: {severity: error, options: {pattern: '^[a-z]+(_[a-z]+)*$'}}",
+    )
+    got = findings(root, config, tmp_path, monkeypatch)
+    assert sorted(got) == [
+        ("naming/name-case", "macro.shop.toDollars", "macros/money.sql:4", "error"),
+        ("naming/name-case", "snapshot.shop.orders__history", "snapshots/_snapshots.yml:6", "error"),
+    ]  # fmt: skip
+
+
 def result_project(root: Path):
     from normcheck.artifacts.manifest import load_manifest
     from normcheck.project import build_project

@@ -5,6 +5,7 @@ resource, traceback) and the other rules go on."""
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class _Locator:
     prefix: str
     docs: dict[str, YamlDoc | None] = field(default_factory=dict)
     stamps: dict[str, str] = field(default_factory=dict)  # of each file read, for the cache
+    texts: dict[str, str | None] = field(default_factory=dict)  # macro files
 
     def doc(self, file: str) -> YamlDoc | None:
         """The properties file, or None when it is not on disk (a manifest from
@@ -72,7 +74,10 @@ class _Locator:
         """The YAML line of the property when it is written there; else the line
         the rule found in the resource's own file (SQL); else its YAML entry."""
         if hit.where == "file" or not resource.yaml_file:
-            return self.shown(resource.file), hit.line or resource.line or 1
+            line = hit.line or resource.line
+            if line is None and resource.type == "macro":
+                line = self.macro_line(resource)
+            return self.shown(resource.file), line or 1
         doc = self.doc(resource.yaml_file)
         steps = resource.yaml_steps
         # a version of a versioned model: what its `versions:` entry does not say
@@ -96,6 +101,22 @@ class _Locator:
             found = (doc.locate_exact(entry) for entry in candidates)
             line = next((n for n in found if n is not None), None) or doc.locate(steps)
         return self.shown(resource.yaml_file), line or 1
+
+    def macro_line(self, macro: Resource) -> int | None:
+        """The line of the macro's `{% macro name(` in its file, one of the several
+        macros a file often holds (the manifest does not say where each starts)."""
+        if macro.file not in self.texts:
+            path = self.root / macro.file
+            self.stamps[str(path)] = stamp(path)
+            try:
+                self.texts[macro.file] = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:  # a manifest from elsewhere
+                self.texts[macro.file] = None
+        text = self.texts[macro.file]
+        if text is None:
+            return None
+        found = re.search(r"\{%-?\s*macro\s+" + re.escape(macro.name) + r"\s*\(", text)
+        return text.count("\n", 0, found.start()) + 1 if found is not None else None
 
     def shown(self, file: str) -> str:
         return f"{self.prefix}{file}" if file else file

@@ -69,5 +69,9 @@ def name_case(resource: Resource, ctx: Context[NameCaseOptions]) -> Iterator[Hit
     kind = resource.type.replace("_", " ")
     message = case_problem(kind, resource.name, options.case, options.pattern)
     if message is not None:
-        where = "file" if resource.type in ("model", "seed", "snapshot", "macro") else "auto"
-        yield Hit(message, where=where, line=1)
+        # the file whose name is the name (its top; a macro's own line in its file), but
+        # a snapshot declared in YAML (dbt 1.9+) is its entry there
+        named_by_file = resource.file != resource.yaml_file
+        kinds = ("model", "seed", "snapshot", "macro")
+        where = "file" if resource.type in kinds and named_by_file else "auto"
+        yield Hit(message, where=where)
