@@ -1324,6 +1324,39 @@ def test_a_model_reading_an_ephemeral_model_has_the_same_facts_compiled(
     assert sql_findings() == parsed
 
 
+def test_a_user_defined_function_renders_as_dbt_renders_it(tmp_path, monkeypatch, capsys):
+    """dbt 1.11's `{{ function('is_positive_int') }}('12')` calls a user-defined
+    function; normcheck rendered the unknown `function` as NULL, `NULL('12')`: a
+    sql/parse-error on every model calling one."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "functions/is_positive_int.sql": "a_string ~ '^[0-9]+$'\n",
+            "functions/_functions.yml": (
+                "functions:\n  - name: is_positive_int\n"
+                "    arguments: [{name: a_string, data_type: string}]\n"
+                "    returns: {data_type: boolean}\n"
+            ),
+            "models/marts/fct_checked.sql": (
+                "select {{ function('is_positive_int') }}('12') as is_number\n"
+            ),
+            "models/marts/fct_trimmed.sql": (  # whitespace control: rendered by Jinja
+                "select {{- ' ' ~ function('shop', 'is_positive_int') -}}('12') as is_number\n"
+            ),
+            "normcheck.yml": "extends: [normcheck:recommended]\n",
+        },
+    )
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert "function.shop.is_positive_int" in manifest["functions"]
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql"])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert sorted((f["rule"], f["resource"]) for f in found) == [
+        ("sql/undocumented-column", "model.shop.fct_checked.is_number"),
+        ("sql/undocumented-column", "model.shop.fct_trimmed.is_number"),
+    ]
+
+
 WAREHOUSE_JINJA = {
     "macros/star.sql": (
         # dbt_utils.star's way: `*` when dbt only parses, the column list at run time

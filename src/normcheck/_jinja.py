@@ -308,13 +308,13 @@ class Renderer:
             **{"return": _return},
         )
         # what `{{ name(literals) }}` may call without Jinja: the model context's
-        # ref/source/var (they depend only on their arguments), macros, env_var
+        # ref/source/function/var (they depend only on their arguments), macros, env_var
         context = self._context(RenderInput("", root_package, "", {}, ""))
         self._context_names = frozenset(context)
         self._callables: dict[str, object] = {
             **{name: self.globals[name] for name in names},
             "env_var": self.globals["env_var"],
-            **{name: context[name] for name in ("ref", "source", "var")},
+            **{name: context[name] for name in ("ref", "source", "function", "var")},
         }
 
     def provides(self, name: str) -> bool:
@@ -514,6 +514,10 @@ class Renderer:
             text = self.refs.get((f"source:{source_name}", table, None))
             return Relation(text or f"{UNRESOLVED}.{table}", table, source_name)
 
+        def function(*args: str) -> str:  # a user-defined function (dbt 1.11+)
+            package, name = (args[0], args[1]) if len(args) > 1 else ("", args[0])
+            return self.refs.get((f"function:{package}", name, None)) or name
+
         def var(name: str, default: object = None) -> object:
             if name in self.variables:
                 return self.variables[name]
@@ -522,6 +526,7 @@ class Renderer:
         return {
             "ref": ref,
             "source": source,
+            "function": function,
             "var": var,
             "config": _Config(model.config),
             "this": Relation(model.relation, model.name),

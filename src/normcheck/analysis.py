@@ -200,6 +200,12 @@ def _refs(project: Project) -> dict[tuple[str | None, str, str | None], str]:
                 refs[(package, resource.name, None)] = resource.relation
         elif resource.source_name:
             refs[(f"source:{resource.source_name}", resource.name, None)] = resource.relation
+    # `function('name')`: the root project's function before a package's, as `ref()`
+    for package, name, relation in sorted(
+        project.functions, key=lambda f: (f[0] == project.name, f)
+    ):
+        for scope in (package, None):
+            refs[(f"function:{scope or ''}", name, None)] = relation
     return refs
 
 

@@ -18,6 +18,7 @@ from normcheck.artifacts.catalog import Catalog
 from normcheck.artifacts.manifest import (
     Column,
     ExposureOwner,
+    Function,
     Group,
     Macro,
     Manifest,
@@ -97,6 +98,8 @@ class Project:
     plans: tuple[Plan, ...] = ()
     plan_items: Mapping[str, tuple[Plan, PlanEvent | PlanProperty]] = field(default_factory=dict)
     semantic: SemanticLayer = EMPTY_LAYER  # metrics, semantic models, measures, saved queries
+    # user-defined functions (dbt 1.11+): (package, name, what `function('name')` renders to)
+    functions: tuple[tuple[str, str, str], ...] = ()
 
     def of_type(self, *types: str) -> Iterator[Resource]:
         for resource in self.resources.values():
@@ -174,6 +177,11 @@ def _relation(node: Node, config: NodeConfig) -> str:
     if config.materialized == "ephemeral" and node.resource_type == "model":
         return f"{EPHEMERAL_PREFIX}{node.alias or node.name}"
     return node.relation_name or node.alias or node.name
+
+
+def _dotted(function: Function) -> str:
+    """A function's name as `function()` renders it (dbt leaves `relation_name` unset)."""
+    return ".".join(p for p in (function.database, function.schema, function.alias) if p)
 
 
 def _version_text(version: object) -> str | None:
@@ -331,6 +339,10 @@ class _Builder:
             dbt_version=m.metadata.dbt_version,
             macros=macro_sources(m.macros),
             semantic=self.semantic,
+            functions=tuple(
+                (f.package_name, f.name, f.relation_name or _dotted(f))
+                for f in m.functions.values()
+            ),
         )
 
     def build(self, root: Path, relations_ready: Callable[[Project], None] | None) -> Project:

@@ -358,6 +358,18 @@ class Metadata(msgspec.Struct, frozen=True):
     adapter_type: str | None = None
 
 
+class Function(msgspec.Struct, frozen=True):
+    """A user-defined function (dbt 1.11+), which a model calls by `function('name')`."""
+
+    unique_id: str
+    package_name: str
+    name: str
+    database: str | None = None
+    schema: str | None = None
+    alias: str | None = None
+    relation_name: str | None = None
+
+
 class Manifest(msgspec.Struct, frozen=True):
     metadata: Metadata
     nodes: dict[str, Node] = {}
@@ -368,6 +380,7 @@ class Manifest(msgspec.Struct, frozen=True):
     groups: dict[str, Group] = {}
     macros: dict[str, Macro] = {}
     saved_queries: dict[str, SavedQuery] = {}
+    functions: dict[str, Function] = {}
 
 
 class MacroCalls(msgspec.Struct, frozen=True):
