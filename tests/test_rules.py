@@ -426,6 +426,67 @@ def test_a_versions_findings_on_what_the_model_says_are_at_the_models_lines(tmp_
     ]  # fmt: skip
 
 
+SUPPRESSED = """\
+version: 2
+models:
+  - name: fct_sessions
+    description: One row per web session, stitched from the events.
+    config:
+      meta:
+        normcheck:
+          ignore:
+            - {rule: docs/missing-description, reason: model b}
+            - {rule: docs/placeholder-description, reason: model c}
+    versions:
+      - v: 1
+      - v: 2
+        config:
+          meta:
+            normcheck:
+              ignore:
+                - {rule: docs/placeholder-description, reason: version a}
+"""
+
+
+def test_a_versions_suppressions_from_the_model_are_at_the_models_lines(tmp_path, monkeypatch):
+    """dbt puts a version's own `meta.normcheck.ignore` entries before the model's:
+    the model's second entry is v2's third, and each is reported at its own line."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/fct_sessions_v1.sql": "select 1 as session_id\n",
+            "models/marts/fct_sessions_v2.sql": "select 1 as session_id\n",
+            "models/marts/_sessions.yml": SUPPRESSED,
+        },
+    )
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    ignored = manifest["nodes"]["model.shop.fct_sessions.v2"]["config"]["meta"]["normcheck"]
+    assert [i["reason"] for i in ignored["ignore"]] == ["version a", "model b", "model c"]
+    lines = SUPPRESSED.splitlines()
+    at = {
+        reason: f"models/marts/_sessions.yml:{n + 1}"
+        for n, line in enumerate(lines)
+        for reason in ("model b", "model c", "version a")
+        if f"reason: {reason}}}" in line
+    }
+    config = only("docs/missing-description", "warning")
+    config = config.replace(
+        "docs/placeholder-description: 'off'", "docs/placeholder-description: warning"
+    )
+    got = findings(root, config, tmp_path, monkeypatch)
+    unused = sorted(
+        (uid, where) for rule, uid, where, _ in got if rule.endswith("unused-suppression")
+    )
+    uid = "model.shop.fct_sessions"
+    assert unused == sorted([
+        (f"{uid}.v1", at["model b"]),
+        (f"{uid}.v1", at["model c"]),
+        (f"{uid}.v2", at["version a"]),
+        (f"{uid}.v2", at["model b"]),
+        (f"{uid}.v2", at["model c"]),
+    ])  # fmt: skip
+
+
 def test_name_case_points_at_a_macros_own_line_and_a_yaml_snapshots_entry(tmp_path, monkeypatch):
     """A file of several macros put each one's finding at line 1; a snapshot declared
     in YAML (dbt 1.9+) at line 1 of the YAML, not at its entry."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from normcheck._glob import match_any
-from normcheck._yaml import YamlDoc, load_yaml
+from normcheck._yaml import Step, YamlDoc, load_yaml
 from normcheck.cache import stamp
 from normcheck.checks._api import (
     PROJECT,
@@ -87,10 +87,15 @@ class _Locator:
             at = steps.index("versions")
             candidates.append((*steps[:at], *steps[at + 2 :]))
         if doc is not None and hit.yaml_key:
-            for entry in candidates:
+            keys: list[tuple[Step, ...] | None] = [hit.yaml_key]
+            if len(candidates) > 1:
+                keys.append(_model_key(doc, steps, hit.yaml_key))
+            for entry, key in zip(candidates, keys, strict=True):
+                if key is None:
+                    continue
                 # a property may sit at the entry's top level or under its `config:`
-                exact = doc.locate_exact((*entry, *hit.yaml_key)) or doc.locate_exact(
-                    (*entry, "config", *hit.yaml_key)
+                exact = doc.locate_exact((*entry, *key)) or doc.locate_exact(
+                    (*entry, "config", *key)
                 )
                 if exact is not None:
                     return self.shown(resource.yaml_file), exact
@@ -120,6 +125,23 @@ class _Locator:
 
     def shown(self, file: str) -> str:
         return f"{self.prefix}{file}" if file else file
+
+
+def _model_key(
+    doc: YamlDoc, steps: tuple[Step, ...], key: tuple[Step, ...]
+) -> tuple[Step, ...] | None:
+    """``key`` of a version's property in its model's entry. An item of a list the
+    version extends (dbt merges its `meta.normcheck.ignore` before the model's) is
+    there as many items earlier as the version's own list has; None: one of those."""
+    if not key or not isinstance(key[-1], int):
+        return key
+    own = 0
+    for base in ((*steps, *key[:-1]), (*steps, "config", *key[:-1])):
+        while doc.locate_exact((*base, own)) is not None:
+            own += 1
+        if own:
+            break
+    return (*key[:-1], key[-1] - own) if key[-1] >= own else None
 
 
 def _matches(override: Override, resource: Resource) -> bool:
