@@ -1874,6 +1874,47 @@ def test_a_malformed_sql_suppression_comment_is_said_to_have_no_effect(
     assert report["summary"]["suppressed"] == 1
 
 
+def test_a_python_model_is_suppressed_by_a_python_comment(tmp_path, monkeypatch, capsys):
+    """A Python model cannot hold `-- normcheck: ignore[...]` as a line of its own: its
+    `# normcheck: ignore[...]` comment was not read (its findings stayed, nothing said)."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/payments.py": (
+                "# normcheck: ignore[naming/model-prefix] the notebook reads this name\n"
+                "# normcheck: ignore[docs/missing-description\n"
+                "def model(dbt, session):\n"
+                "    # -- normcheck: ignore[naming/model-directory] the SQL form, commented\n"
+                "    return session.sql('select 1 as payment_id')\n"
+            ),
+            "normcheck.yml": "extends: [normcheck:default]\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    _, report, _ = check(capsys, "--select", "naming,docs,normcheck")
+    got = [(f["rule"], f["line"], f["message"]) for f in report["findings"]]
+    form = "(`# normcheck: ignore[rule, ...] reason`)"
+    assert got == [
+        (
+            "docs/missing-description",
+            1,
+            "model `payments` has no description: add `description:` to its YAML",
+        ),
+        (
+            "normcheck/unused-suppression",
+            2,
+            f"model `payments` has a `# normcheck: ignore[` without its `]` on the same line {form}: "
+            "it has no effect",
+        ),
+        (
+            "normcheck/unused-suppression",
+            4,
+            "suppression of `naming/model-directory` on model `payments` hides nothing: remove it",
+        ),
+    ]
+    assert report["summary"]["suppressed"] == 1
+
+
 DIFFERENTIAL = {
     "models/staging/stg_orders.sql": (
         "select 1 as order_id, 'Order Completed' as event_text, 10 as amt\n"

@@ -2,7 +2,8 @@
 keep suppressions honest (unused, without reason, expired, of a locked rule).
 
 Suppressions are written in a model's SQL (``-- normcheck: ignore[rule, ...]
-reason``) or in a resource's ``meta.normcheck.ignore`` list."""
+reason``; ``# normcheck: ...`` in a Python model) or in a resource's
+``meta.normcheck.ignore`` list."""
 
 from __future__ import annotations
 
@@ -22,14 +23,29 @@ NO_REASON = "normcheck/suppression-without-reason"
 EXPIRED = "normcheck/expired-suppression"
 HONESTY_RULES = (UNUSED, NO_REASON, EXPIRED)
 
-_SQL_DIRECTIVE = re.compile(r"--[ \t]*normcheck:")
-_SQL_COMMENT = re.compile(r"--[ \t]*normcheck:[ \t]*ignore\[")
-_SQL_FORM = "`-- normcheck: ignore[rule, ...] reason`"
-_SQL_SHAPES = {
-    "not ignore[...]": f"`-- normcheck:` comment that is not {_SQL_FORM}",
-    "unclosed": f"`-- normcheck: ignore[` without its `]` on the same line ({_SQL_FORM})",
-    "empty": f"`-- normcheck: ignore[]` that names no rule ({_SQL_FORM})",
+# a model's comment: `--` in SQL; `#` in a Python model (or `--` after it, `# -- normcheck:`)
+_MARKS = {"sql": "--", "python": "#"}
+_DIRECTIVES = {
+    "sql": re.compile(r"--[ \t]*normcheck:"),
+    "python": re.compile(r"(?:#|--)[ \t]*normcheck:"),
 }
+_COMMENTS = {
+    "sql": re.compile(r"--[ \t]*normcheck:[ \t]*ignore\["),
+    "python": re.compile(r"(?:#|--)[ \t]*normcheck:[ \t]*ignore\["),
+}
+
+
+def _shapes(mark: str) -> dict[str, str]:
+    form = f"`{mark} normcheck: ignore[rule, ...] reason`"
+    return {
+        "not ignore[...]": f"`{mark} normcheck:` comment that is not {form}",
+        "unclosed": f"`{mark} normcheck: ignore[` without its `]` on the same line ({form})",
+        "empty": f"`{mark} normcheck: ignore[]` that names no rule ({form})",
+    }
+
+
+def _language(resource: Resource) -> str:
+    return "python" if resource.language == "python" else "sql"
 
 
 @dataclass(frozen=True)
@@ -49,15 +65,17 @@ def _sql_suppressions(resource: Resource) -> Iterator[Suppression]:
     if "normcheck" not in code:
         return
     malformed = 0
+    language = _language(resource)
+    directives, comments = _DIRECTIVES[language], _COMMENTS[language]
     # Line by line, the bracket closed on the same line: one regex over the whole
     # code backtracked quadratically on a long line of unclosed `ignore[`.
     for line, text in enumerate(code.split("\n"), 1):
         if "normcheck" not in text:
             continue
-        directive = _SQL_DIRECTIVE.search(text)
+        directive = directives.search(text)
         if directive is None:
             continue
-        match = _SQL_COMMENT.search(text, directive.start())
+        match = comments.search(text, directive.start())
         close = -1 if match is None else text.find("]", match.end())
         listed = "" if match is None or close < 0 else text[match.end() : close]
         rule_ids = [r.strip() for r in listed.split(",") if r.strip()]  # `ignore[a,]`: a
@@ -179,7 +197,7 @@ def apply(
         what = f"suppression of `{s.rule}` on {s.resource.type} `{s.resource.name}`"
         if s.malformed:
             if s.kind == "sql":
-                shape = _SQL_SHAPES[s.malformed]
+                shape = _shapes(_MARKS[_language(s.resource)])[s.malformed]
             elif s.malformed == "not a mapping":
                 shape = "`meta.normcheck` that is not `{ignore: [...]}`"
             else:
