@@ -516,6 +516,63 @@ def test_name_case_points_at_a_macros_own_line_and_a_yaml_snapshots_entry(tmp_pa
     ]  # fmt: skip
 
 
+def test_an_exposures_dependency_is_placed_at_the_ref_naming_that_model(tmp_path, monkeypatch):
+    """`ref('dim_customers', v=2)` and `ref("dim_customers", v=1)`, or `ref('stg_customers')`
+    and `ref('warehouse', 'stg_customers')`: each model's finding was placed at the
+    first entry quoting its name, whichever version or package that one names."""
+    from dbt.cli.main import dbtRunner
+
+    exposures = """\
+version: 2
+exposures:
+  - name: board
+    type: dashboard
+    owner: {name: finance}
+    depends_on:
+      - ref('dim_customers', v=2)
+      - ref("dim_customers", v=1)
+      - ref('stg_customers')
+      - ref('warehouse', 'stg_customers')
+      - ref('dim_customers')
+"""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "packages.yml": "packages:\n  - local: pkgs/warehouse\n",
+            "pkgs/warehouse/dbt_project.yml": (
+                'name: warehouse\nversion: "1.0"\nconfig-version: 2\n'
+                "models:\n  warehouse:\n    +schema: warehouse\n"
+            ),
+            "pkgs/warehouse/models/stg_customers.sql": "select 1 as customer_id\n",
+            "models/staging/stg_customers.sql": "select 1 as customer_id\n",
+            "models/marts/dim_customers_v1.sql": "select 1 as customer_id\n",
+            "models/marts/dim_customers_v2.sql": "select 1 as customer_id\n",
+            "models/marts/dim_customers_v3.sql": "select 1 as customer_id\n",
+            "models/marts/_marts.yml": (
+                "version: 2\nmodels:\n  - name: dim_customers\n    latest_version: 2\n"
+                "    versions: [{v: 1}, {v: 2}, {v: 3}]\n"
+            ),
+            "models/_exposures.yml": exposures,
+        },
+        parse=False,
+    )
+    for command in ("deps", "parse"):
+        flags = ["--project-dir", str(root), "--profiles-dir", str(root), "--quiet"]
+        assert dbtRunner().invoke([command, *flags]).success
+    monkeypatch.chdir(root)
+    config = tmp_path / "normcheck.yml"
+    config.write_text(only("governance/exposure-private-dependency"))
+    result = run(RunOptions(project_dir=Path(), config=config))
+    got = sorted((f.line, f.message.split("`")[3]) for f in result.findings)
+    lines = exposures.splitlines()
+    assert got == [
+        (lines.index("      - ref('dim_customers', v=2)") + 1, "dim_customers v2"),
+        (lines.index('      - ref("dim_customers", v=1)') + 1, "dim_customers v1"),
+        (lines.index("      - ref('stg_customers')") + 1, "stg_customers"),
+        (lines.index("      - ref('warehouse', 'stg_customers')") + 1, "warehouse.stg_customers"),
+    ]
+
+
 def result_project(root: Path):
     from normcheck.artifacts.manifest import load_manifest
     from normcheck.project import build_project

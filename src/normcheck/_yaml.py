@@ -7,6 +7,7 @@ and configuration errors can point at the exact line.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -121,9 +122,47 @@ class YamlDoc:
         return key, True
 
 
+# `ref('name')`, `ref('package', 'name')`, either with `v=` / `version=`
+_REF = re.compile(
+    r"""ref\s*\(\s*(['"])([^'"]*)\1\s*(?:,\s*(['"])([^'"]*)\3\s*)?"""
+    r"""(?:,\s*(?:v|version)\s*=\s*(['"]?)([^'"\s,)]+)\5\s*)?\)"""
+)
+REF_ITEM = "ref()"
+
+
+def ref_item(name: str, package: str, version: str | None, latest: bool) -> tuple[str, str]:
+    """The step to the `ref(...)` text item of a list (an exposure's `depends_on`) that
+    names this model: its package's (or no package), its version (or none, for the
+    ``latest`` version), not another package's model or another version of it."""
+    return (REF_ITEM, json.dumps([name, package, version, latest]))
+
+
+def _reference(text: str, wanted: str) -> int:
+    """How well a `ref(...)` text names the model ``wanted`` (``ref_item``): 2 with its
+    package, 1 without one (the root project's model of that name, in dbt), 0 not."""
+    name, package, version, latest = json.loads(wanted)
+    found = _REF.search(text)
+    if found is None:
+        return 0
+    first, second, v = found.group(2), found.group(4), found.group(6)
+    said_package, said_name = (first, second) if second is not None else (None, first)
+    if said_name != name or said_package not in (None, package):
+        return 0
+    if not (v == version if v is not None else latest):
+        return 0
+    return 1 if said_package is None else 2
+
+
 def _find_item(items: Sequence[object], field: str, value: str) -> int | None:
     """The index of the item whose ``field`` is ``value``; with no field, of the text
-    item that quotes ``value`` (`ref('fct_orders')` in an exposure's `depends_on`)."""
+    item that quotes ``value`` (`ref('fct_orders')` in an exposure's `depends_on`);
+    with REF_ITEM, of the `ref(...)` text naming the model ``value`` (``ref_item``),
+    or else the first that quotes its name."""
+    if field == REF_ITEM:
+        scores = [_reference(i, value) if isinstance(i, str) else 0 for i in items]
+        if any(scores):
+            return scores.index(max(scores))
+        field, value = "", json.loads(value)[0]
     quoted = (f"'{value}'", f'"{value}"')
     for index, item in enumerate(items):
         if isinstance(item, dict) and str(item.get(field)) == value:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from normcheck._yaml import ref_item
 from normcheck.checks._api import Context, Hit, NoOptions, rule
 from normcheck.checks._common import model_label
 from normcheck.project import Resource
@@ -50,10 +51,11 @@ def exposure_private_dependency(exposure: Resource, ctx: Context[NoOptions]) -> 
         if model is None or model.type != "model" or model.access == "public":
             continue
         access = model.access or "protected"
+        latest = model.version is None or model.version == model.latest_version
         yield Hit(
             f"exposure `{exposure.name}` depends on {access} model "
             f"`{model_label(model, exposure.package)}`: "
             "make the model `access: public` (with a contract) or depend on a public one",
             key=uid,
-            yaml_key=("depends_on", ("", model.name)),  # its `ref('...')` entry
+            yaml_key=("depends_on", ref_item(model.name, model.package, model.version, latest)),
         )
