@@ -1200,10 +1200,10 @@ def test_this_in_an_incremental_model_is_no_hardcoded_relation(tmp_path, monkeyp
 def test_an_unqualified_ref_is_the_root_projects_model_before_a_packages(
     tmp_path, monkeypatch, capsys
 ):
-    """dbt resolves `ref('stg_customers')` in a root model to the root project's model
-    when an installed package has one of the same name; normcheck rendered the
-    package's relation when its unique_id sorts later (`model.warehouse.` after
-    `model.shop.`), an error of sql/hardcoded-relation."""
+    """dbt resolves `ref('stg_customers')` (and `source('shop', 'orders')`) in a root
+    model to the root project's when an installed package has one of the same name;
+    normcheck rendered the package's relation when its unique_id sorts later
+    (`model.warehouse.` after `model.shop.`), an error of sql/hardcoded-relation."""
     root = build_dbt_project(
         tmp_path,
         {
@@ -1213,6 +1213,14 @@ def test_an_unqualified_ref_is_the_root_projects_model_before_a_packages(
                 "models:\n  warehouse:\n    +schema: warehouse\n"
             ),
             "pkgs/warehouse/models/stg_customers.sql": "select 1 as customer_id\n",
+            "pkgs/warehouse/models/_sources.yml": (
+                "version: 2\nsources:\n  - name: shop\n    schema: warehouse_raw\n"
+                "    tables: [{name: orders}]\n"
+            ),
+            "models/staging/_sources.yml": (
+                "version: 2\nsources:\n  - name: shop\n    tables: [{name: orders}]\n"
+            ),
+            "models/staging/stg_orders.sql": "select id from {{ source('shop', 'orders') }}\n",
             "models/staging/stg_customers.sql": "select 1 as customer_id\n",
             "models/marts/dim_customers.sql": (
                 "select customer_id from {{ ref('stg_customers') }}\n"
@@ -1224,9 +1232,13 @@ def test_an_unqualified_ref_is_the_root_projects_model_before_a_packages(
     _dbt(root, "deps")
     _dbt(root, "parse")
     manifest = json.loads((root / "target" / "manifest.json").read_text())
-    parents = manifest["nodes"]["model.shop.dim_customers"]["depends_on"]["nodes"]
-    assert parents == ["model.shop.stg_customers"]
+    parents = [
+        manifest["nodes"][f"model.shop.{name}"]["depends_on"]["nodes"]
+        for name in ("dim_customers", "stg_orders")
+    ]
+    assert parents == [["model.shop.stg_customers"], ["source.shop.shop.orders"]]
     assert "model.warehouse.stg_customers" in manifest["nodes"]
+    assert "source.warehouse.shop.orders" in manifest["sources"]
     monkeypatch.chdir(root)
     main(["check", "--format", "json", "--parse", "never", "--select", "sql/hardcoded-relation"])
     assert json.loads(capsys.readouterr().out)["findings"] == []
