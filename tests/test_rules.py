@@ -573,6 +573,37 @@ exposures:
     ]
 
 
+def test_a_models_group_owner_is_its_projects_group_not_a_packages_of_that_name(
+    tmp_path, monkeypatch
+):
+    """An installed package with a group of the same name (`finance`) gave every model of
+    the root project's group the package's owner: an ownership/unknown-owner error each."""
+    from dbt.cli.main import dbtRunner
+
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "packages.yml": "packages:\n  - local: pkgs/warehouse\n",
+            "pkgs/warehouse/dbt_project.yml": 'name: warehouse\nversion: "1.0"\nconfig-version: 2\n',
+            "pkgs/warehouse/models/_groups.yml": (
+                "version: 2\ngroups:\n  - name: finance\n    owner: {name: platform_team}\n"
+            ),
+            "models/_groups.yml": (
+                "version: 2\ngroups:\n  - name: finance\n    owner: {name: finance}\n"
+            ),
+            "models/marts/fct_revenue.sql": "{{ config(group='finance') }}\nselect 1 as id\n",
+        },
+        parse=False,
+    )
+    for command in ("deps", "parse"):
+        flags = ["--project-dir", str(root), "--profiles-dir", str(root), "--quiet"]
+        assert dbtRunner().invoke([command, *flags]).success
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert sorted(manifest["groups"]) == ["group.shop.finance", "group.warehouse.finance"]
+    for rule in ("ownership/unknown-owner", "ownership/missing-owner"):
+        assert findings(root, only(rule), tmp_path, monkeypatch) == []
+
+
 def result_project(root: Path):
     from normcheck.artifacts.manifest import load_manifest
     from normcheck.project import build_project

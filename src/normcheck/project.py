@@ -207,14 +207,20 @@ class _Builder:
         self.catalog = catalog
         self.project = manifest.metadata.project_name or _guess_root(manifest)
         self.registry = registry or {}
+        # a group's owner by its name: the root project's group before an installed
+        # package's of the same name (the root project's resources name their own)
         self.group_owners = {
-            g.name: _group_owner(g.owner, self.registry) for g in manifest.groups.values()
+            g.name: _group_owner(g.owner, self.registry)
+            for g in sorted(manifest.groups.values(), key=self._root_last)
         }
         self.resources: dict[str, Resource] = {}
         self.semantic = EMPTY_LAYER
         # the resources whose columns are built in the second pass, with their
         # node (None for a source) and their steps in the YAML
         self.later: list[tuple[Resource, Node | None, Mapping[str, Column], tuple[Step, ...]]] = []
+
+    def _root_last(self, group: Group) -> tuple[bool, str]:
+        return (group.package_name == self.project, group.unique_id)
 
     def owner(self, meta: Mapping[str, object], group: str | None) -> str | None:
         return _text(meta.get("owner")) or (self.group_owners.get(group) if group else None)
@@ -335,7 +341,7 @@ class _Builder:
             adapter=m.metadata.adapter_type,
             root=root,
             resources=self.resources,
-            groups={g.name: g for g in m.groups.values()},
+            groups={g.name: g for g in sorted(m.groups.values(), key=self._root_last)},
             dbt_version=m.metadata.dbt_version,
             macros=macro_sources(m.macros),
             semantic=self.semantic,
