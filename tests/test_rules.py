@@ -604,6 +604,41 @@ def test_a_models_group_owner_is_its_projects_group_not_a_packages_of_that_name(
         assert findings(root, only(rule), tmp_path, monkeypatch) == []
 
 
+def test_layer_dependency_points_at_the_call_that_reads_the_parent(tmp_path, monkeypatch):
+    """dbt's import CTEs name a CTE after what it reads (`with orders as (` above
+    `source('shop', 'orders')`): the finding pointed at the first mention of the name,
+    and a version's at its model's first `ref()`, not at the one reading it."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/staging/_sources.yml": (
+                "version: 2\nsources:\n  - name: shop\n    tables: [{name: orders}]\n"
+            ),
+            "models/marts/fct_orders.sql": (
+                "with orders as (\n\n    select * from {{ source('shop', 'orders') }}\n\n)\n"
+                "select * from orders\n"
+            ),
+            "models/marts/dim_accounts_v1.sql": "select 1 as account_id\n",
+            "models/marts/dim_accounts_v2.sql": "select 1 as account_id\n",
+            "models/marts/_accounts.yml": (
+                "version: 2\nmodels:\n  - name: dim_accounts\n    latest_version: 1\n"
+                "    versions: [{v: 1}, {v: 2}]\n"
+            ),
+            "models/intermediate/int_accounts.sql": (
+                "with dim_accounts as (select * from {{ ref('dim_accounts', v=1) }}),\n"
+                "next_accounts as (select * from {{ ref('dim_accounts', v=2) }})\n"
+                "select * from dim_accounts\n"
+            ),
+        },
+    )
+    got = findings(root, only("governance/layer-dependency"), tmp_path, monkeypatch)
+    assert sorted((uid, where) for _, uid, where, _ in got) == [
+        ("model.shop.fct_orders", "models/marts/fct_orders.sql:3"),
+        ("model.shop.int_accounts", "models/intermediate/int_accounts.sql:1"),
+        ("model.shop.int_accounts", "models/intermediate/int_accounts.sql:2"),
+    ]
+
+
 def result_project(root: Path):
     from normcheck.artifacts.manifest import load_manifest
     from normcheck.project import build_project

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -90,7 +91,7 @@ def layer_dependency(model: Resource, ctx: Context[LayerDependencyOptions]) -> I
                 "read it through a staging model",
                 key=uid,
                 where="file",
-                line=code_line(model.raw_code, parent.name),
+                line=_read_at(model.raw_code, parent),
             )
         elif parent.type == "model":
             parent_layer = layer_of(parent, ctx.layers)
@@ -101,5 +102,32 @@ def layer_dependency(model: Resource, ctx: Context[LayerDependencyOptions]) -> I
                 f"`{parent_layer.name}`, which it may not: depend on an earlier layer",
                 key=uid,
                 where="file",
-                line=code_line(model.raw_code, parent.name),
+                line=_read_at(model.raw_code, parent),
             )
+
+
+_QUOTED = r"""\s*['"]{}['"]\s*"""
+_VERSION = re.compile(r""",\s*(?:v|version)\s*=\s*['"]?([\w.]+)""")
+
+
+def _read_at(code: str, parent: Resource) -> int | None:
+    """The line of the `source('shop', 'orders')` / `ref('stg_orders')` (a version's
+    `v=`, a package's name first; `dbt.ref(...)` in Python) that reads ``parent``,
+    not of the first mention of its name (an import CTE `with orders as (` above it);
+    else of that first mention."""
+    name = _QUOTED.format(re.escape(parent.name))
+    if parent.type == "source":
+        pattern = rf"\bsource\s*\({_QUOTED.format(re.escape(parent.source_name or ''))},{name}"
+    else:
+        pattern = rf"\bref\s*\((?:{_QUOTED.format(re.escape(parent.package))},)?{name}"
+    calls = list(re.finditer(pattern, code))
+    if parent.version is not None:
+        versioned = []
+        for call in calls:
+            said = _VERSION.match(code, call.end())  # right after the name
+            if said is not None and said.group(1) == parent.version:
+                versioned.append(call)
+        calls = versioned or calls
+    if not calls:
+        return code_line(code, parent.name)
+    return code.count("\n", 0, calls[0].start()) + 1
