@@ -532,6 +532,57 @@ def test_failing_dbt_parse_is_a_user_error(tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1
 
 
+def test_dbt_that_cannot_write_its_log_is_one_line_without_its_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    """dbt logs the stack trace of an unexpected error (its log file cannot be
+    written: a read-only project, a folder in its way): not part of the one line."""
+    root = build_dbt_project(tmp_path, {"models/a.sql": "select 1 as id\n"}, parse=False)
+    (root / "logs" / "dbt.log").mkdir(parents=True)
+    monkeypatch.chdir(root)
+    code = main(["check", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert "dbt_project.yml: `dbt parse` failed: [Errno 21] Is a directory: " in err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("caught", [False, True], ids=["as dbt catches it", "told as a field's"])
+def test_ctrl_c_while_dbt_parses_is_an_interruption_not_a_failure(
+    tmp_path, monkeypatch, capsys, caught
+):
+    """dbt catches the KeyboardInterrupt of a Ctrl-C while it parses, and reports
+    it as its failure (the traceback for a reason), or a library of its turns it
+    into a field's "invalid value": normcheck was told it failed, exit 2."""
+    import signal
+
+    from dbt.exceptions import DbtRuntimeError
+    from dbt.parser.manifest import ManifestLoader
+
+    root = build_dbt_project(tmp_path, {"models/a.sql": "select 1 as id\n"}, parse=False)
+    monkeypatch.chdir(root)
+
+    def load(self):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # its handler runs before this returns
+            raise AssertionError("not interrupted")
+        except KeyboardInterrupt:
+            if caught:
+                raise DbtRuntimeError('Field "config" has invalid value') from None
+            raise
+
+    monkeypatch.setattr(ManifestLoader, "load", load)
+    with pytest.raises(KeyboardInterrupt):
+        run(RunOptions(project_dir=Path(), parse="always"))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was
+    main(["check", "--parse", "always"])
+    err = capsys.readouterr().err
+    assert "failed" not in err
+    assert "Traceback" not in err
+
+
 def test_a_failing_semantic_validation_says_why(tmp_path, monkeypatch, capsys):
     """dbt's exception says only "Semantic Manifest validation failed."; the
     reason is in the error it logged, which the one line now carries."""

@@ -8,8 +8,10 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Iterable
+import signal
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import FrameType
 
 from normcheck.errors import ArtifactError, UsageError
 
@@ -235,8 +237,13 @@ def run_dbt_parse(project_dir: Path) -> None:
     # dbt's log lines (errors only, with --quiet) are kept off stdout, which is the
     # report's (`--format json`, `-q`): a failure is told in one line, from them
     said = io.StringIO()
-    with contextlib.redirect_stdout(said):
+    with contextlib.redirect_stdout(said), _noting_interrupts() as came:
         result = dbtRunner().invoke(args)
+    if came or isinstance(result.exception, KeyboardInterrupt):
+        # Ctrl-C while dbt parsed: dbt catches the KeyboardInterrupt, and tells it as
+        # its failure (its traceback for a reason) or a field's "invalid value" (a
+        # library of dbt's caught it as one); the user's interruption, not the project's
+        raise KeyboardInterrupt
     if not result.success:
         raise ArtifactError(
             f"`dbt parse` failed: {_reason(result.exception, said.getvalue())}",
@@ -244,7 +251,34 @@ def run_dbt_parse(project_dir: Path) -> None:
         )
 
 
+@contextlib.contextmanager
+def _noting_interrupts() -> Iterator[list[int]]:
+    """The signals whose Python handler (Ctrl-C's) ran meanwhile: each still runs as
+    before, and raises what it raised, which dbt may catch."""
+    came: list[int] = []
+    previous: dict[int, Callable[[int, FrameType | None], object]] = {}
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+        previous[signum](signum, frame)
+
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                previous[signum] = handler
+                signal.signal(signum, note)
+    except ValueError:  # not the main thread (a library caller's): signals are not ours
+        pass
+    try:
+        yield came
+    finally:
+        for number, before in previous.items():
+            signal.signal(number, before)
+
+
 _LOG_TIME = re.compile(r"^\d\d:\d\d:\d\d\s+")
+_TRACEBACK = "Traceback (most recent call last):"
 
 
 def _reason(exception: BaseException | None, logged: str) -> str:
@@ -252,6 +286,9 @@ def _reason(exception: BaseException | None, logged: str) -> str:
     (`Semantic Manifest validation failed.` alone names no metric)."""
     said = str(exception or "")
     lines = [_LOG_TIME.sub("", line.strip()) for line in _ANSI.sub("", logged).splitlines()]
+    if _TRACEBACK in lines:  # dbt logs its stack trace of an unexpected error (a log file
+        # it cannot write): not a reason, and no longer one line
+        lines = lines[: lines.index(_TRACEBACK)]
     why = [line for line in lines if line and line not in said and line != "Encountered an error:"]
     words = [" ".join(said.split()), *why] if said else why
     return " ".join(w for w in words if w) or "no message from dbt"
