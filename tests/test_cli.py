@@ -13,7 +13,7 @@ import msgspec
 import pytest
 import yaml
 
-from conftest import build_dbt_project
+from conftest import REPO, build_dbt_project
 from normcheck import cli as cli_module
 from normcheck.checks import registry
 from normcheck.checks._api import rule
@@ -492,6 +492,32 @@ def test_the_console_script_runs_exit_handlers_before_it_exits(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (folder / "said-goodbye").read_text() == "yes"
+
+
+@pytest.mark.parametrize("command", [["config", "--check"], ["check", "--parse", "never"]])
+def test_ctrl_c_is_an_interruption_exit_130_not_an_input_error(tmp_path, command):
+    """Ctrl-C (here a plugin's SIGINT to its own process, as it loads) exits 130, as
+    a shell reports a command it stopped, with one line: not 2, the exit code of a
+    usage, configuration or input error, with `aborted`."""
+    import signal
+    import subprocess
+    import sys
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "normcheck.yml").write_text("version: 1\nplugins: [stop.py]\n")
+    (folder / "stop.py").write_text(f"import os\nos.kill(os.getpid(), {int(signal.SIGINT)})\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "normcheck", *command],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},  # this checkout's normcheck
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 130
+    assert done.stderr.strip() == "normcheck: interrupted"
+    assert done.stdout == ""
 
 
 def test_config_check_without_files_validates_each_monorepo_project(tmp_path, capsys, chdir):

@@ -32,6 +32,7 @@ from normcheck.errors import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_INTERNAL_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
     UsageError,
     UserError,
@@ -907,9 +908,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.format_message().splitlines()[0] if exc.format_message() else str(exc)
         click.echo(f"normcheck: error: {printable(message)}", err=True)
         return EXIT_USER_ERROR
-    except click.exceptions.Abort:
-        click.echo("normcheck: aborted", err=True)
-        return EXIT_USER_ERROR
+    except click.exceptions.Abort:  # Ctrl-C (click's for a KeyboardInterrupt): no input error
+        click.echo("normcheck: interrupted", err=True)
+        return EXIT_INTERRUPTED
     except Exception as exc:
         loop = _SYMLINK_LOOP.match(str(exc)) if isinstance(exc, RuntimeError) else None
         if loop is not None:  # Path.resolve() before Python 3.13, wherever a path is resolved

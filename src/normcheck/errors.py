@@ -10,6 +10,7 @@ EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
 
 
 class NormcheckError(Exception):
