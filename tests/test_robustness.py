@@ -8,6 +8,7 @@ normcheck must refuse without reading (marked BIG below)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -1149,3 +1150,74 @@ def test_no_network_connection_even_when_dbt_parses(tmp_path):
             assert "running `dbt parse`" in done.stderr
             assert (folder / "target/manifest.json").is_file()
     assert not log.exists(), log.read_text()
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie, not yet reaped by whoever inherited it, too)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2 or not Path("/proc/self/stat").is_file(),
+    reason="parse workers need two cores; /proc tells whether a process lives",
+)
+def test_sigterm_stops_the_parse_workers_with_the_run(tmp_path):
+    """SIGTERM (a cancelled CI job, `timeout`) killed the checking process at once:
+    its parse workers, in a process group of their own, parsed on, orphaned (and a
+    worker still receiving its jobs printed a traceback). It unwinds the run as
+    Ctrl-C does: the workers are stopped, one line, exit 143 (128 + SIGTERM). Here
+    the first worker sends the SIGTERM itself, then would sleep for an hour."""
+    import signal
+
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:recommended]\nplugins: [stop.py]\n"
+    )
+    (folder / "stop.py").write_text(
+        textwrap.dedent(
+            f"""\
+            import os
+            import time
+            from pathlib import Path
+
+            from normcheck import _parse_worker
+
+            def warm():  # in the first worker, forked from the checking process
+                Path("worker").write_text(str(os.getpid()))
+                os.kill(os.getppid(), {int(signal.SIGTERM)})
+                time.sleep(3600)
+
+            _parse_worker.warm = warm
+            """
+        )
+    )
+    manifest = REPO.parent / "shared" / "corpus" / "dbt" / "ol-data-platform" / "manifest.json.gz"
+    command = [sys.executable, "-m", "normcheck", "check", "--manifest", str(manifest)]
+    # to files, not pipes: a worker left behind holds a pipe open (a CI step that
+    # reads the output waits for it), and this test would wait too
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        code = subprocess.Popen(
+            [*command, "--no-cache"],
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},  # this checkout's normcheck
+            stdout=stdout,
+            stderr=stderr,
+        ).wait(timeout=300)
+    worker = int((folder / "worker").read_text())
+    try:
+        deadline = time.monotonic() + 30
+        while not _gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(worker), "the parse worker outlived the run"
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(worker, signal.SIGKILL)
+    assert code == 128 + signal.SIGTERM, err.read_text()
+    assert err.read_text().strip() == "normcheck: terminated"
+    assert out.read_text() == ""

@@ -2007,6 +2007,25 @@ def test_documented_columns_are_compared_case_blind_and_only_from_the_yaml(
     assert "`amount`" in next(f["message"] for f in findings if "undocumented" in f["rule"])
 
 
+@pytest.mark.parametrize("sent", [b"", b"\x00\x00\x01\x00half"], ids=["nothing", "half"])
+def test_a_worker_whose_checking_process_is_killed_says_nothing(capfd, sent):
+    """The checking process killed (SIGKILL, out of memory) before or while it sent
+    the jobs: the first worker ends quietly, without a traceback on the user's
+    terminal ("OSError: got end of file during message")."""
+    import os
+
+    pool = analysis.start_workers(2)
+    assert pool is not None and pool.jobs_out is not None
+    os.write(pool.jobs_out.fileno(), sent)  # a message's length, then less than that
+    pool.jobs_out.close()
+    pool.jobs_out = None
+    pool.process.join(timeout=60)
+    assert pool.process.exitcode == 0
+    pool.finished = True
+    pool.close()
+    assert capfd.readouterr().err == ""
+
+
 def test_the_workers_get_the_variables_as_dbt_project_yml_gives_them():
     """The context travels in msgpack but its variables, which are pickled: a
     YAML date stays a date (msgpack would make it text)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
+import pickle
 import re
 import signal
 import traceback
@@ -229,7 +230,9 @@ def serve(
     if not inbox:
         try:
             inbox.append(_receive(jobs_in))
-        except EOFError:  # the check ended before it needed us
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+            # the check ended before it needed us, or while it sent the jobs (killed:
+            # the message cut short): nothing to parse, and no traceback to print
             return
     context, step, jobs = inbox[0]
     dialect = context.dialect

@@ -7,12 +7,14 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 
 import click
 import msgspec
@@ -895,6 +897,7 @@ _SYMLINK_LOOP = re.compile(r"Symlink loop from '(.*)'$")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises for user errors)."""
+    _stopped_by.clear()
     try:
         code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except UserError as exc:
@@ -909,6 +912,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"normcheck: error: {printable(message)}", err=True)
         return EXIT_USER_ERROR
     except click.exceptions.Abort:  # Ctrl-C (click's for a KeyboardInterrupt): no input error
+        if _stopped_by == [signal.SIGTERM]:
+            click.echo("normcheck: terminated", err=True)
+            return 128 + signal.SIGTERM
         click.echo("normcheck: interrupted", err=True)
         return EXIT_INTERRUPTED
     except Exception as exc:
@@ -925,6 +931,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(code) if isinstance(code, int) else EXIT_CLEAN
 
 
+_stopped_by: list[int] = []  # SIGTERM, when it is what stopped the run
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (a CI job cancelled, `timeout`, `kill`) unwinds the run as Ctrl-C
+    does: the parse workers are stopped with it (they would parse on, orphaned),
+    a baseline's temporary file is removed, and it says so in one line."""
+    _stopped_by[:] = [signum]
+    raise KeyboardInterrupt
+
+
 def entry() -> None:
     """The console script: the CLI in a process of its own, which ends without
     freeing the run's objects one by one (on a 20,000-model manifest that took
@@ -932,6 +949,7 @@ def entry() -> None:
     handlers run (dbt's, when it parsed in this process; they flush its log) and
     the output is flushed."""
     retain_for_exit()
+    signal.signal(signal.SIGTERM, _terminated)
     code = main()
     try:
         atexit._run_exitfuncs()
