@@ -170,6 +170,61 @@ def test_output_writes_more_reports_in_the_same_run(project, capsys, tmp_path):
     assert (tmp_path / "r.txt").read_text().splitlines()[-1].startswith("Checked")
 
 
+def test_a_report_that_cannot_be_written_whole_leaves_the_last_one(project, tmp_path):
+    """A full disk (here a file size limit) while a report was written left it cut
+    short, the last run's report lost; a CI step uploading it `if: always()` got a
+    broken SARIF. The report is written whole or not at all."""
+    import resource
+    import subprocess
+    import sys
+
+    target = tmp_path / "reports" / "r.sarif"
+    command = [sys.executable, "-m", "normcheck", "check", "--project-dir", str(project)]
+    command += ["--parse", "never", "--no-cache", "-q", "--output", f"sarif:{target}"]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}  # this checkout's normcheck
+    first = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert first.returncode == 1, first.stderr
+    before = target.read_bytes()
+    assert len(before) > 4096
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, check=False, preexec_fn=small_files
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"normcheck: error: {target}: cannot write report: File too large\n"
+    assert target.read_bytes() == before
+    assert [p.name for p in target.parent.iterdir()] == ["r.sarif"]  # no temporary file left
+
+
+def test_a_report_goes_through_a_link_and_into_what_is_no_file(project, tmp_path, capsys):
+    """Written whole through a temporary file, a report still goes to the file a
+    symbolic link names (the link kept) and into what is not a file (a pipe)."""
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    real.chmod(0o640)
+    (tmp_path / "link.json").symlink_to("real.json")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    read: list[bytes] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: read.append(fifo.read_bytes()))
+    reader.start()
+    args = ["check", "--project-dir", str(project), "--parse", "never", "-q"]
+    code, _, err = run_cli(
+        capsys, *args, "--output", f"json:{tmp_path / 'link.json'}", "--output", f"json:{fifo}"
+    )
+    reader.join(timeout=60)
+    assert code == 1, err
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads(real.read_text())["summary"]["error"] == 2
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert read == [real.read_bytes()]
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import stat
 import sys
 import time
 import traceback
@@ -102,9 +103,48 @@ def _write_outputs(
     for fmt, path in outputs:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(rendered(fmt), encoding="utf-8")
+            _write_report(path, rendered(fmt))
         except OSError as exc:
             raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
+
+
+def _write_report(path: Path, text: str) -> None:
+    """Write a report whole or not at all: into a temporary file beside it, then
+    renamed over it (through a symbolic link, the file it names), so a full disk or
+    an interruption leaves the previous report as it was, never a truncated one a CI
+    step uploads (`if: always()`). What is not a file (`/dev/stdout`, a pipe) is
+    written as it is; so is a writable report in a folder that is not."""
+    import tempfile  # only when writing reports
+
+    try:
+        existing = path.stat()
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        path.write_text(text, encoding="utf-8")
+        return
+    target = path.resolve()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except PermissionError:
+        if existing is None:
+            raise
+        path.write_text(text, encoding="utf-8")
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if existing is not None:
+            mode = existing.st_mode & 0o7777
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask  # as any new file
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _inputs(result: Result, options: RunOptions) -> tuple[set[Path], list[Path]]:
