@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -1221,3 +1222,94 @@ def test_sigterm_stops_the_parse_workers_with_the_run(tmp_path):
     assert code == 128 + signal.SIGTERM, err.read_text()
     assert err.read_text().strip() == "normcheck: terminated"
     assert out.read_text() == ""
+
+
+def _normcheck(
+    folder: Path, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`normcheck check --parse never ARGS` in a process of its own, in ``folder``."""
+    return subprocess.run(
+        [sys.executable, "-m", "normcheck", "check", "--parse", "never", *args],
+        cwd=folder,
+        # this checkout's normcheck
+        env={**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_a_manifest_from_a_named_pipe_is_read_once(tmp_path):
+    """`--manifest` a named pipe (`mkfifo`, fed by another program): read on a
+    thread ahead, then opened again for the run's cache key, which waited for a
+    second writer for ever. A pipe is read once, and its findings are not cached
+    (a pipe has no identity to key them by)."""
+    folder = project(tmp_path, {"normcheck.yml": CONFIG})
+    data = (folder / "target" / "manifest.json").read_bytes()
+    expected = _normcheck(folder, "--manifest", "target/manifest.json", "--no-cache")
+    assert expected.returncode == 0, expected.stderr
+    assert "Checked 1 resources" in expected.stdout
+    pipe = tmp_path / "manifest.pipe"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with contextlib.suppress(OSError), pipe.open("wb") as handle:
+            handle.write(data)
+
+    cache = {"NORMCHECK_CACHE_DIR": str(tmp_path / "cache")}
+    for _ in range(2):  # cold, then with whatever the first stored
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        try:
+            done = _normcheck(folder, "--manifest", str(pipe), env=cache)
+        finally:
+            # a writer still waiting for a reader (the run failed first): let it go
+            with contextlib.suppress(OSError):
+                os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+            writer.join(timeout=60)
+        assert (done.returncode, done.stdout, done.stderr) == (
+            expected.returncode,
+            expected.stdout,
+            expected.stderr,
+        )
+
+
+def _waiting_on_a_pipe(pid: int) -> bool:
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            if (task / "wchan").read_text() == "wait_for_partner":
+                return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").is_file(), reason="Linux: /proc tells waits")
+def test_one_ctrl_c_stops_a_run_waiting_on_a_pipe_nobody_writes(tmp_path):
+    """`--manifest` a named pipe nobody writes: the run waits, as `cat` would, but
+    one Ctrl-C ended it only when the wait was not on the read-ahead thread, whose
+    join at the end waited again (a second Ctrl-C was needed)."""
+    import signal
+
+    folder = project(tmp_path, {"normcheck.yml": CONFIG})
+    pipe = tmp_path / "manifest.pipe"
+    os.mkfifo(pipe)
+    running = subprocess.Popen(
+        [sys.executable, "-m", "normcheck", "check", "--manifest", str(pipe), "--no-cache"],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},  # this checkout's normcheck
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _waiting_on_a_pipe(running.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _waiting_on_a_pipe(running.pid)
+        running.send_signal(signal.SIGINT)
+        assert running.wait(timeout=30) == 130
+        assert running.stderr is not None
+        assert running.stderr.read().strip() == "normcheck: interrupted"
+    finally:
+        running.kill()
+        running.wait()

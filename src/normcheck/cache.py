@@ -14,6 +14,7 @@ import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from stat import S_ISREG
 from typing import Protocol
 
 import msgspec
@@ -102,6 +103,15 @@ def cache_dir() -> Path:
     return Path(base) / "normcheck"
 
 
+def is_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file: only then can its identity be taken (a
+    pipe's bytes, `--manifest <(zcat ...)`, are read once, and tell nothing after)."""
+    try:
+        return S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
 def stamp(path: Path) -> str:
     """A file's size, modification time and inode ("" when it cannot be read)."""
     try:
@@ -124,6 +134,9 @@ def _file_identity(path: Path, digest: _Digest) -> None:
         digest.update(b"missing:" + str(path).encode())
         return
     digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}".encode())
+    if not S_ISREG(stat.st_mode):  # a pipe: reading would wait for a writer and take its
+        digest.update(b"not a file")  # bytes from whoever reads next (see is_file())
+        return
     try:
         with path.open("rb") as handle:
             digest.update(handle.read(_CHUNK))

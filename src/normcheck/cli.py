@@ -979,6 +979,7 @@ def _terminated(signum: int, frame: FrameType | None) -> None:
     does: the parse workers are stopped with it (they would parse on, orphaned),
     a baseline's temporary file is removed, and it says so in one line."""
     _stopped_by[:] = [signum]
+    signal.signal(signum, signal.SIG_DFL)  # a second one ends it, whatever the unwinding waits for
     raise KeyboardInterrupt
 
 

@@ -366,7 +366,8 @@ def _cached_or_evaluated(
 ) -> _Evaluated:
     """The run's findings from the cache, else evaluated (and cached). Without
     ``whole_run_cache`` only the per-model SQL facts are cached."""
-    use_run_cache = use_cache and whole_run_cache
+    # a manifest that is no file (a pipe) has no identity to key its findings by
+    use_run_cache = use_cache and whole_run_cache and cache.is_file(manifest_path)
     key = cache.run_key(
         manifest_path,
         manifest_path.parent / "catalog.json",

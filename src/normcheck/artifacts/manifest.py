@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import stat
 import threading
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -714,9 +715,12 @@ def prefetching(path: Path | None) -> Iterator[None]:
     if path is not None:
         with contextlib.suppress(OSError):  # missing: load_manifest reports it, if asked
             key = str(path.resolve())
-            reader = _Read(key, _identity(key))
-            _READS[key] = reader
-            reader.start()
+            if stat.S_ISREG(Path(key).stat().st_mode):
+                # not a pipe (`mkfifo`): opened on a thread, it would wait for a writer
+                # where nothing can stop it (each Ctrl-C met the thread's join again)
+                reader = _Read(key, _identity(key))
+                _READS[key] = reader
+                reader.start()
     try:
         yield
     finally:
