@@ -225,6 +225,36 @@ def test_a_report_goes_through_a_link_and_into_what_is_no_file(project, tmp_path
     assert read == [real.read_bytes()]
 
 
+LONG = "a" * 300  # a name longer than any file system allows (255 bytes)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "--output", f"json:{LONG}/r.json"],
+        ["check", "--config", LONG],
+        ["check", "--manifest", LONG],
+        ["check", "--project-dir", LONG],
+        ["baseline", "--output", f"{LONG}/b.json"],
+        ["report", "--output", f"html:{LONG}"],
+        ["config", "--check", LONG],
+    ],
+    ids=lambda args: " ".join(args).replace(LONG, "LONG"),
+)
+def test_a_file_name_too_long_is_one_line_exit_2(project, capsys, chdir, args):
+    """A path given with a name longer than the system allows was an internal
+    error (exit 3, "a bug in normcheck"): `Path.exists()` and `is_file()` raise
+    ENAMETOOLONG, wherever a path is looked at."""
+    chdir(project)
+    code, out, err = run_cli(capsys, *args)
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith("normcheck: error: ")
+    assert LONG in err
+    assert err.endswith((": file name too long\n", ": File name too long\n"))
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

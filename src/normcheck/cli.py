@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import json
 import os
 import re
@@ -961,6 +962,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = _SYMLINK_LOOP.match(str(exc)) if isinstance(exc, RuntimeError) else None
         if loop is not None:  # Path.resolve() before Python 3.13, wherever a path is resolved
             click.echo(f"normcheck: error: {loop.group(1)}: symbolic link loop", err=True)
+            return EXIT_USER_ERROR
+        if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+            # a path given (`--output`, `--config`, ...) with a name longer than the system
+            # allows: `Path.exists()` and `is_file()` raise it, wherever a path is looked at
+            click.echo(f"normcheck: error: {exc.filename}: file name too long", err=True)
             return EXIT_USER_ERROR
         log = _write_crash(traceback.format_exc())
         click.echo(
