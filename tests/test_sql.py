@@ -758,6 +758,59 @@ def test_sql_facts_are_cached_per_model(tmp_path, monkeypatch):
     assert sorted(calls) == both
 
 
+def test_facts_cached_with_another_sqlglot_or_python_are_parsed_again(tmp_path, monkeypatch):
+    """A sqlglot upgrade (`sqlglot>=30`: any later one; `pip install -U`) parses SQL
+    otherwise, and another Python may too: the facts and findings the cache kept
+    from before were reused, as normcheck's own code was all its key held of the
+    code, until the manifest changed."""
+    import importlib.util
+    import sys
+
+    project_dir = build_dbt_project(
+        tmp_path,
+        {"models/marts/fct_a.sql": "select 1 as a\n", "models/marts/fct_b.sql": "select 2 as b\n"},
+    )
+    project = build_project(load_manifest(project_dir / "target/manifest.json"), None, project_dir)
+    cache_file = tmp_path / "sql.msgpack"
+    calls: list[str] = []
+    real = _parse_worker.work
+
+    def counted(job, dialect, renderer):
+        calls.append(job[0])
+        return real(job, dialect, renderer)
+
+    monkeypatch.setattr(_parse_worker, "work", counted)
+    both = ["model.shop.fct_a", "model.shop.fct_b"]
+    elsewhere = tmp_path / "site-packages" / "sqlglot" / "__init__.py"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text("__version__ = '99.0.0'\n")
+    found = importlib.util.find_spec
+
+    def another_sqlglot(name, *args):
+        if name == "sqlglot":
+            return importlib.util.spec_from_file_location("sqlglot", elsewhere)
+        return found(name, *args)
+
+    upgrades = [
+        lambda: monkeypatch.setattr(importlib.util, "find_spec", another_sqlglot),
+        lambda: monkeypatch.setattr(sys, "version", "3.99.0 (another Python)"),
+    ]
+    try:
+        for upgrade in upgrades:
+            cache.code_identity.cache_clear()
+            analysis.analyse_project(project, None, cache_file, workers=1)  # the cache primed
+            calls.clear()
+            upgrade()
+            cache.code_identity.cache_clear()
+            analysis.analyse_project(project, None, cache_file, workers=1)
+            assert sorted(calls) == both
+            monkeypatch.undo()
+            monkeypatch.setattr(_parse_worker, "work", counted)
+    finally:
+        monkeypatch.undo()
+        cache.code_identity.cache_clear()
+
+
 def test_sql_facts_cache_holds_what_rendering_reads(tmp_path):
     """A model's Jinja may branch on its materialization or the adapter (`target.type`),
     neither in its code: facts cached for one are not reused for the other (a warm run

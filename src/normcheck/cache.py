@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import hashlib
 import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from stat import S_ISREG
@@ -147,10 +148,36 @@ def _file_identity(path: Path, digest: _Digest) -> None:
         digest.update(b"unreadable")
 
 
+# the libraries whose upgrade changes what the analysis finds: sqlglot parses the
+# models' SQL, Jinja renders it (normcheck asks for `sqlglot>=30`: any later one)
+ANALYSIS_LIBRARIES = ("sqlglot", "jinja2")
+
+
+def _library_identity(name: str) -> str:
+    """Where a library is installed and its package file's size and mtime (written
+    anew by `pip install`), found without importing it (a warm run never does)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+        origin = Path(spec.origin) if spec is not None and spec.origin else None
+        stat = origin.stat() if origin is not None else None
+    except (ImportError, ValueError, OSError):
+        return f"{name}:unknown"
+    if origin is None or stat is None:
+        return f"{name}:missing"
+    return f"{name}:{origin}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
 @functools.cache
 def code_identity() -> str:
-    """normcheck's version and the size and mtime of each of its files."""
+    """normcheck's version and the size and mtime of each of its files, the Python
+    running it and the libraries of its analysis (:data:`ANALYSIS_LIBRARIES`): what
+    another of them found is not reused (a sqlglot upgrade parses SQL otherwise)."""
     digest = hashlib.sha256(__version__.encode())
+    digest.update(sys.version.encode())
+    for name in ANALYSIS_LIBRARIES:
+        digest.update(_library_identity(name).encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*")):
         if path.suffix in (".py", ".yml", ".json"):
