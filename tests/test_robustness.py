@@ -1313,3 +1313,46 @@ def test_one_ctrl_c_stops_a_run_waiting_on_a_pipe_nobody_writes(tmp_path):
     finally:
         running.kill()
         running.wait()
+
+
+def _waiting_for_a_lock(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return "lock" in Path(f"/proc/{pid}/wchan").read_text()
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/wchan").is_file(), reason="Linux: /proc tells waits")
+def test_a_run_reads_no_manifest_another_runs_dbt_parse_is_writing(tmp_path):
+    """Two runs at once on one project (a pre-commit hook and an editor's, a full
+    run and one of a few files), one running `dbt parse`: dbt writes the manifest in
+    place, and the other read it cut short ("invalid JSON", exit 2). A run reads
+    the manifest while no other normcheck run's `dbt parse` writes it: here this
+    test holds the project's lock as that run would, the manifest half-written."""
+    import fcntl
+
+    folder = project(tmp_path, {"normcheck.yml": CONFIG})
+    manifest = folder / "target" / "manifest.json"
+    whole = manifest.read_bytes()
+    expected = _normcheck(folder, "--no-cache")
+    assert expected.returncode == 0, expected.stderr
+    lock = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run's `dbt parse`, writing
+        manifest.write_bytes(whole[: len(whole) // 2])
+        running = subprocess.Popen(
+            [sys.executable, "-m", "normcheck", "check", "--parse", "never", "--no-cache"],
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},  # this checkout's normcheck
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while running.poll() is None and not _waiting_for_a_lock(running.pid):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        manifest.write_bytes(whole)  # written whole: the parse is done
+    finally:
+        os.close(lock)
+    out, err = running.communicate(timeout=120)
+    assert (running.returncode, out, err) == (0, expected.stdout, expected.stderr)

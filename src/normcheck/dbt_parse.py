@@ -219,6 +219,27 @@ def needs_parse(
     return f"{what}: running `dbt parse`", True
 
 
+@contextlib.contextmanager
+def project_lock(project_dir: Path, exclusive: bool) -> Iterator[None]:
+    """The project's lock among normcheck runs: ``exclusive`` to run `dbt parse`,
+    shared to read the manifest. A lock on the project's folder itself (`flock`),
+    so nothing is written in it; none where there is no `flock` (Windows) or the
+    folder cannot be locked (some network file systems): as before."""
+    try:
+        import fcntl
+
+        fd = os.open(project_dir, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
+
+
 def run_dbt_parse(project_dir: Path) -> None:
     """`dbt parse` in-process, partial parsing on, anonymous tracking off."""
     os.environ["DO_NOT_TRACK"] = "1"

@@ -27,7 +27,7 @@ from normcheck.config.loader import (
     repository_root,
 )
 from normcheck.config.model import Config, LockViolation, Origin
-from normcheck.dbt_parse import needs_parse, run_dbt_parse
+from normcheck.dbt_parse import needs_parse, project_lock, run_dbt_parse
 from normcheck.engine import (
     RuleCrash,
     count,
@@ -543,6 +543,23 @@ def _a_dbt_project(project_dir: Path) -> None:
 PROJECT_WIDE = ("dbt_project.yml", "packages.yml", "dependencies.yml")
 
 
+def _parse_alone(
+    options: RunOptions,
+    project_dir: Path,
+    manifest_path: Path,
+    changed: list[Path],
+    notes: list[str],
+) -> None:
+    """`dbt parse`, while no other normcheck run parses the project or reads its
+    manifest; not again when another run's made it fresh while this one waited."""
+    with project_lock(project_dir, exclusive=True):
+        if options.parse == "auto" and not needs_parse("auto", project_dir, manifest_path, changed):
+            notes[-1] = notes[-1].replace("running `dbt parse`", "parsed by another normcheck run")
+            return
+        drop_reads()  # dbt writes it anew
+        run_dbt_parse(project_dir)
+
+
 def run_project(options: RunOptions, project_dir: Path, config: Config) -> Result:
     """One dbt project: every stage, in order."""
     notes: list[str] = []
@@ -562,23 +579,26 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
         changed_for_parse: list[Path] = []
     else:
         changed_for_parse = changed
-    if options.manifest is None:
-        freshness = needs_parse(options.parse, project_dir, manifest_path, changed_for_parse)
-        if freshness is not None:
-            notes.append(freshness[0])
-            if freshness[1]:
-                drop_reads()  # dbt writes it anew
-                run_dbt_parse(project_dir)
-            else:
-                # files changed after the manifest (--parse never): the lines read from
-                # them may have moved, which the run's cache key cannot see
-                whole_run_cache = False
-    elif needs_parse("never", project_dir, manifest_path, changed_for_parse) is not None:
-        whole_run_cache = False  # the same with a manifest given (--manifest), said or not
     rule_ids = select_rules(config, options.select, options.ignore)
-    evaluated = _cached_or_evaluated(
-        project_dir, config, manifest_path, rule_ids, options.use_cache, whole_run_cache
-    )
+    with contextlib.ExitStack() as locked:
+        if options.manifest is None:
+            freshness = needs_parse(options.parse, project_dir, manifest_path, changed_for_parse)
+            if freshness is not None:
+                notes.append(freshness[0])
+                if freshness[1]:
+                    _parse_alone(options, project_dir, manifest_path, changed_for_parse, notes)
+                else:
+                    # files changed after the manifest (--parse never): the lines read from
+                    # them may have moved, which the run's cache key cannot see
+                    whole_run_cache = False
+            # read while no other normcheck run's `dbt parse` writes it (dbt writes it in
+            # place: a run reading meanwhile found it cut short, "invalid JSON")
+            locked.enter_context(project_lock(project_dir, exclusive=False))
+        elif needs_parse("never", project_dir, manifest_path, changed_for_parse) is not None:
+            whole_run_cache = False  # the same with a manifest given (--manifest), said or not
+        evaluated = _cached_or_evaluated(
+            project_dir, config, manifest_path, rule_ids, options.use_cache, whole_run_cache
+        )
     if evaluated.stats.get("sql_generic"):
         notes.append(
             "sqlglot has no dialect for this project's adapter: its SQL is parsed as generic "
