@@ -1356,3 +1356,26 @@ def test_a_run_reads_no_manifest_another_runs_dbt_parse_is_writing(tmp_path):
         os.close(lock)
     out, err = running.communicate(timeout=120)
     assert (running.returncode, out, err) == (0, expected.stdout, expected.stderr)
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError], ids=["interrupted", "failed"])
+def test_an_interrupted_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch, stop):
+    """Ctrl-C (or SIGTERM, which unwinds as it does) between writing a cache entry's
+    temporary file and renaming it left the file in the cache folder, one more each
+    time (megabytes of SQL facts on a large project). It is removed; a failed write
+    is still no error (the cache is best effort), an interruption still one."""
+    from normcheck import cache
+
+    monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def replace(self, target):
+        raise stop
+
+    monkeypatch.setattr(Path, "replace", replace)
+    run = cache.CachedRun(findings=[], suppressed=[], resources={}, checked=0, rule_count=0)
+    if stop is KeyboardInterrupt:
+        with pytest.raises(KeyboardInterrupt):
+            cache.store("k" * 32, run)
+    else:
+        cache.store("k" * 32, run)
+    assert list((tmp_path / "cache").iterdir()) == []

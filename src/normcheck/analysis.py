@@ -557,13 +557,7 @@ def _worker_count(asked: int | None) -> int:
 
 
 def _store(path: Path, facts: dict[str, Facts]) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(msgspec.msgpack.encode(facts))
-        tmp.replace(path)
-    except OSError:
-        return
+    cache.write_replacing(path, msgspec.msgpack.encode(facts))
 
 
 def with_sql_columns(

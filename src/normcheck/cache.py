@@ -8,6 +8,7 @@ It lives in the user cache directory (``NORMCHECK_CACHE_DIR``, else
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -254,10 +255,20 @@ def load(key: str) -> CachedRun | None:
 def store(key: str, run: CachedRun) -> None:
     """Best effort: a cache that cannot be written is simply not used."""
     directory = cache_dir()
+    write_replacing(directory / f"{key}.json", msgspec.json.encode(run))
+
+
+def write_replacing(path: Path, data: bytes) -> None:
+    """Write ``path`` whole through a temporary file beside it, best effort; the
+    temporary file removed when the write fails or is interrupted (Ctrl-C, SIGTERM):
+    never left in the cache folder, one more each time."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / f".{key}.{os.getpid()}.tmp"
-        tmp.write_bytes(msgspec.json.encode(run))
-        tmp.replace(directory / f"{key}.json")
-    except OSError:
-        return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if not isinstance(exc, OSError):
+            raise
