@@ -255,6 +255,22 @@ def test_a_file_name_too_long_is_one_line_exit_2(project, capsys, chdir, args):
     assert err.count("\n") == 1
 
 
+def test_a_current_directory_removed_is_one_line_exit_2(project, capsys, chdir, tmp_path):
+    """Run from a folder that no longer exists (a checkout removed it, a CI workspace
+    cleaned): `Path.cwd()` raised FileNotFoundError, an internal error, exit 3."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    chdir(gone)
+    gone.rmdir()
+    code, out, err = run_cli(capsys, "check", "--project-dir", str(project), "--parse", "never")
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "normcheck: error: the current directory no longer exists (removed, or replaced "
+        "by a checkout): cd into the project again\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [

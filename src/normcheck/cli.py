@@ -963,6 +963,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if loop is not None:  # Path.resolve() before Python 3.13, wherever a path is resolved
             click.echo(f"normcheck: error: {loop.group(1)}: symbolic link loop", err=True)
             return EXIT_USER_ERROR
+        if isinstance(exc, FileNotFoundError) and _cwd_gone():
+            click.echo(
+                "normcheck: error: the current directory no longer exists (removed, or "
+                "replaced by a checkout): cd into the project again",
+                err=True,
+            )
+            return EXIT_USER_ERROR
         if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
             # a path given (`--output`, `--config`, ...) with a name longer than the system
             # allows: `Path.exists()` and `is_file()` raise it, wherever a path is looked at
@@ -975,6 +982,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERNAL_ERROR
     return int(code) if isinstance(code, int) else EXIT_CLEAN
+
+
+def _cwd_gone() -> bool:
+    """Whether the current directory was removed under the run (`Path.cwd()`, which
+    every displayed path is made relative to, raises)."""
+    try:
+        Path.cwd()
+    except FileNotFoundError:
+        return True
+    return False
 
 
 _stopped_by: list[int] = []  # SIGTERM, when it is what stopped the run
