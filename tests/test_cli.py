@@ -486,6 +486,40 @@ def test_init_writes_a_starter_that_resolves(tmp_path, capsys, chdir):
     assert (tmp_path / "normcheck.yml").read_text() == before
 
 
+def test_init_cut_short_by_a_full_disk_leaves_no_configuration(tmp_path):
+    """`normcheck init` on a full disk (here a file size limit) left a truncated
+    normcheck.yml: the retry said it "already exists", and `check` read what was
+    left of it as the project's configuration. It writes the file whole or not at all."""
+    import resource
+    import subprocess
+    import sys
+
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nversion: '1.0'\nprofile: shop\n")
+    command = [sys.executable, "-m", "normcheck", "init"]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}  # this checkout's normcheck
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256, 256))
+
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "normcheck: error: normcheck.yml: cannot write the file: File too large\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_project.yml"]
+    again = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    assert len((tmp_path / "normcheck.yml").read_text()) > 256
+
+
 def test_init_writes_the_layers_the_model_folders_follow(tmp_path, capsys, chdir):
     """The commented `layers:` example is the project's own folders and prefixes
     (where most of a folder's models share them), in the order data flows; once

@@ -104,17 +104,18 @@ def _write_outputs(
     for fmt, path in outputs:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_report(path, rendered(fmt))
+            _write_whole(path, rendered(fmt))
         except OSError as exc:
             raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
 
 
-def _write_report(path: Path, text: str) -> None:
-    """Write a report whole or not at all: into a temporary file beside it, then
-    renamed over it (through a symbolic link, the file it names), so a full disk or
-    an interruption leaves the previous report as it was, never a truncated one a CI
-    step uploads (`if: always()`). What is not a file (`/dev/stdout`, a pipe) is
-    written as it is; so is a writable report in a folder that is not."""
+def _write_whole(path: Path, text: str) -> None:
+    """Write a report (or a starter configuration) whole or not at all: into a
+    temporary file beside it, then renamed over it (through a symbolic link, the
+    file it names), so a full disk or an interruption leaves the previous file as
+    it was, never a truncated one a CI step uploads (`if: always()`). What is not a
+    file (`/dev/stdout`, a pipe) is written as it is; so is a writable file in a
+    folder that is not."""
     import tempfile  # only when writing reports
 
     try:
@@ -926,7 +927,9 @@ def init(force: bool) -> int:
         )
     target = Path("normcheck.yml")
     try:
-        target.write_text(starter(Path()), encoding="utf-8")
+        # whole or not at all: one cut short by a full disk was then "already exists",
+        # and read as the project's configuration, what it lacked unsaid
+        _write_whole(target, starter(Path()))
     except OSError as exc:  # a folder of that name, a read-only folder
         raise UsageError(f"cannot write the file: {exc.strerror or exc}", str(target)) from None
     click.echo(f"wrote {target}; run `normcheck config` to see the resolved rules")
