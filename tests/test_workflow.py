@@ -1119,6 +1119,34 @@ def test_baseline_write_is_atomic(project, capsys, monkeypatch):
     ]
 
 
+def test_a_baseline_that_cannot_be_written_is_one_line_and_left_as_it_was(
+    project, capsys, monkeypatch
+):
+    """A full disk while the baseline was written: an internal error (exit 3, "a bug
+    in normcheck"). It is one line, exit 2; the baseline and its reasons as they were."""
+    import errno
+
+    assert main(["baseline", "--parse", "never"]) == 0
+    capsys.readouterr()
+    path = project / ".normcheck-baseline.json"
+    before = path.read_bytes()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert main(["baseline", "--parse", "never"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "normcheck: error: .normcheck-baseline.json: cannot write the baseline: "
+        "No space left on device\n"
+    )
+    assert path.read_bytes() == before
+    assert [p.name for p in project.iterdir() if p.name.startswith(".normcheck-baseline")] == [
+        ".normcheck-baseline.json"
+    ]
+
+
 def test_baseline_never_replaces_what_is_not_a_baseline(project, capsys):
     """A wrong `--output` (the project's own dbt_project.yml, a folder, a path
     under a file) is one line and exit 2, and nothing is changed."""

@@ -108,8 +108,12 @@ def write_atomic(path: Path, text: str, shown: str | None = None) -> Path:
             os.fsync(handle.fileno())
         Path(tmp).chmod(mode)
         Path(tmp).replace(target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk: the baseline as it was, and one line
+            raise ArtifactError(
+                f"cannot write the baseline: {exc.strerror or exc}", shown
+            ) from None
         raise
     return target
 
