@@ -411,6 +411,32 @@ def test_an_error_quoting_an_escape_sequence_shows_it(tmp_path, capsys):
     assert "\x1b" not in err
 
 
+def test_a_crash_whose_traceback_cannot_be_written_is_still_one_line_exit_3(
+    project, capsys, monkeypatch
+):
+    """No crash log to be had (a full disk, no writable temporary folder): writing it
+    raised in the crash's own handling, and Python printed both tracebacks and exited
+    1, the exit code of findings. It is still one line, exit 3, saying it was not
+    written."""
+    import errno
+    import tempfile
+
+    def explode(options):
+        raise RuntimeError("unexpected")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(cli_module, "run", explode)
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    code, _, err = run_cli(capsys, "check", "--project-dir", str(project))
+    assert code == 3
+    assert err == (
+        "normcheck: internal error (a bug in normcheck); traceback not written "
+        "(No space left on device)\n"
+    )
+
+
 def test_rules_lists_every_rule(capsys):
     code, out, _ = run_cli(capsys, "rules")
     assert code == 0

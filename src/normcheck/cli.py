@@ -176,14 +176,20 @@ def _is_input(path: Path, files: set[Path], folders: list[Path]) -> bool:
     return path in files or (path.is_file() and any(path.is_relative_to(f) for f in folders))
 
 
-def _write_crash(text: str) -> Path:
+def _write_crash(text: str) -> str:
+    """Write a crash's traceback to a file of its own; where it went ("written to
+    PATH"), or why it could not be written (a full disk, no writable temporary
+    folder): the one line is said either way, never a second traceback instead."""
     import tempfile  # only when crashing
 
-    fd, name = tempfile.mkstemp(prefix="normcheck-crash-", suffix=".log")
-    # backslashreplace: a traceback may quote half a character (a lone surrogate)
-    with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
-        handle.write(f"normcheck {__version__} at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{text}")
-    return Path(name)
+    try:
+        fd, name = tempfile.mkstemp(prefix="normcheck-crash-", suffix=".log")
+        # backslashreplace: a traceback may quote half a character (a lone surrogate)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(f"normcheck {__version__} at {time.strftime('%Y-%m-%dT%H:%M:%S')}\n{text}")
+    except OSError as exc:
+        return f"not written ({exc.strerror or exc})"
+    return f"written to {name}"
 
 
 project_dir_option = click.option(
@@ -353,7 +359,7 @@ def _exit_code(result: Result, fail_on: str | None) -> int:
             click.echo(f"normcheck: internal error: {each.text}", err=True)
         click.echo(
             f"normcheck: {len(result.crashes)} crash(es); this is a bug in the rule or plugin "
-            f"(in normcheck, for its own rules). Traceback written to {log}",
+            f"(in normcheck, for its own rules). Traceback {log}",
             err=True,
         )
         return EXIT_INTERNAL_ERROR
@@ -753,7 +759,7 @@ def _plugin_failures(failures: Sequence[tuple[str, str]]) -> int:
     for name, text in unique:
         click.echo(
             f"normcheck: internal error: plugin `{name}` failed to import ({last_line(text)}); "
-            f"its rules are missing. This is a bug in the plugin. Traceback written to {log}",
+            f"its rules are missing. This is a bug in the plugin. Traceback {log}",
             err=True,
         )
     return EXIT_INTERNAL_ERROR
@@ -980,7 +986,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USER_ERROR
         log = _write_crash(traceback.format_exc())
         click.echo(
-            f"normcheck: internal error (a bug in normcheck); traceback written to {log}",
+            f"normcheck: internal error (a bug in normcheck); traceback {log}",
             err=True,
         )
         return EXIT_INTERNAL_ERROR
