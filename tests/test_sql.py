@@ -2079,6 +2079,28 @@ def test_a_worker_whose_checking_process_is_killed_says_nothing(capfd, sent):
     assert capfd.readouterr().err == ""
 
 
+def test_parse_workers_that_cannot_start_leave_the_parse_to_the_checking_process(
+    ol_project, monkeypatch
+):
+    """No process or shared memory to be had (a full /dev/shm, a process limit): the
+    workers' start raised OSError, an internal error, exit 3. The models are parsed
+    by the checking process instead, as on one core."""
+    import errno
+
+    alone = analysis.analyse_project(ol_project, None, None, workers=1)
+
+    def unavailable(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(analysis.Workers, "__init__", unavailable)
+    assert analysis.start_workers(2) is None
+    parallel = analysis.start_analysis(ol_project, None, None, workers=2)
+    with parallel:
+        assert parallel.pool is None
+        facts = parallel.finish()
+    assert facts.facts == alone.facts
+
+
 def test_the_workers_get_the_variables_as_dbt_project_yml_gives_them():
     """The context travels in msgpack but its variables, which are pickled: a
     YAML date stays a date (msgpack would make it text)."""

@@ -356,6 +356,8 @@ class PendingAnalysis:
             if self.pool is None:
                 self.pool = Workers(count)
             self.pool.parse(self.context, self.jobs)
+        except OSError:  # no process or shared memory to be had (a full /dev/shm): here
+            self.close()
         except BaseException:
             self.close()
             raise
@@ -549,7 +551,12 @@ def start_workers(count: int | None = None, manifest: bytes | None = None) -> Wo
     """Parse workers for a cold run, started now (None: one core, or no fork);
     ``manifest``: its bytes, when already read (the first worker inherits them)."""
     count = _worker_count(count)
-    return Workers(count, manifest) if Workers.available(count) else None
+    if not Workers.available(count):
+        return None
+    try:
+        return Workers(count, manifest)
+    except OSError:  # no process or shared memory to be had (a full /dev/shm): parsed here
+        return None
 
 
 def _worker_count(asked: int | None) -> int:
