@@ -2175,3 +2175,24 @@ def test_the_checking_process_knows_the_upper_case_warehouses_sqlglot_knows() ->
         if Dialect.get_or_raise(name.lower()).NORMALIZATION_STRATEGY is upper
     }
     assert found == analysis.UPPERCASE_WAREHOUSES
+
+
+def test_a_model_file_with_a_byte_order_mark_is_parsed(tmp_path, monkeypatch, capsys):
+    """SSMS and Notepad save SQL with a UTF-8 byte order mark, which dbt keeps in
+    `raw_code`: no model that had one parsed (`sql/parse-error`, or silence), so
+    the rules lost every column its SQL produces."""
+    files = {
+        "models/marts/fct_orders.sql": "\ufeffselect 1 as order_id,\n  true as paid\n",
+        "models/marts/_models.yml": (
+            "version: 2\nmodels:\n  - name: fct_orders\n    columns:\n      - name: order_id\n"
+        ),
+    }
+    root = build_dbt_project(tmp_path, files)
+    (root / "normcheck.yml").write_text("version: 1\nextends: [normcheck:recommended]\n")
+    monkeypatch.chdir(root)
+    main(["check", "--format", "json", "--parse", "never", "--select", "sql,naming"])
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [(f["rule"], f["resource"], f["line"]) for f in findings] == [
+        ("naming/column-type-suffix", "model.shop.fct_orders.paid", 2),
+        ("sql/undocumented-column", "model.shop.fct_orders.paid", 2),
+    ]

@@ -117,6 +117,12 @@ def _text(value: object) -> str | None:
     return None
 
 
+def _code(code: str) -> str:
+    """A model's code without the byte order mark a Windows editor (SSMS, Notepad)
+    wrote at its start: dbt keeps it, and no SQL dialect parses it."""
+    return code.removeprefix("\ufeff")
+
+
 def _merged_meta(config_meta: Meta, meta: Meta) -> Meta:
     """``config.meta`` wins over the legacy top-level ``meta``. (Both are
     freshly decoded dicts: one that is empty need not be copied.)"""
@@ -307,8 +313,8 @@ class _Builder:
             access=config.access or node.access,
             contract_enforced=bool(contract and contract.enforced),
             depends_on=tuple(node.depends_on.nodes),
-            raw_code=node.raw_code,
-            compiled_code=node.compiled_code,
+            raw_code=_code(node.raw_code),
+            compiled_code=None if node.compiled_code is None else _code(node.compiled_code),
             relation=_relation(node, config),
             version=version,
             latest_version=_version_text(node.latest_version),
