@@ -2096,3 +2096,30 @@ def test_warm_runs_report_what_cold_runs_do_edit_after_edit(tmp_path, monkeypatc
             monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(tmp_path / f"cold-{next(fresh)}"))
             assert got == reports(*paths), f"after editing {name}, checking {paths or 'all'}"
             monkeypatch.setenv("NORMCHECK_CACHE_DIR", str(warm))
+
+
+def test_a_model_with_classic_mac_line_breaks_keeps_its_lines(tmp_path, monkeypatch, capsys):
+    """A file whose lines end in a lone carriage return (classic Mac OS, some old
+    editors) was one line to normcheck, though dbt, sqlglot and every editor see
+    its lines: only the first suppression comment counted, the others hid nothing,
+    and every finding placed by the code's text was on line 1."""
+    root = build_dbt_project(
+        tmp_path,
+        {
+            "models/marts/payments.sql": "\r".join(
+                [
+                    "-- normcheck: ignore[naming/model-prefix] the BI tool reads this name",
+                    "-- normcheck: ignore[docs/missing-description] described in the wiki",
+                    "select 1 as payment_id",
+                    "{{ config(meta={'owner': 'nobody'}) }}",
+                    "",
+                ]
+            ),
+            "normcheck.yml": "extends: [normcheck:default]\nowners: {growth: {}}\n",
+        },
+    )
+    monkeypatch.chdir(root)
+    _, report, _ = check(capsys, "--select", "naming,docs,ownership,normcheck")
+    got = [(f["rule"], f["line"]) for f in report["findings"]]
+    assert got == [("ownership/unknown-owner", 4)]
+    assert report["summary"]["suppressed"] == 2

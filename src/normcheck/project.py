@@ -118,9 +118,12 @@ def _text(value: object) -> str | None:
 
 
 def _code(code: str) -> str:
-    """A model's code without the byte order mark a Windows editor (SSMS, Notepad)
-    wrote at its start: dbt keeps it, and no SQL dialect parses it."""
-    return code.removeprefix("\ufeff")
+    """A model's code as an editor shows its lines: dbt keeps the byte order mark
+    a Windows editor (SSMS, Notepad) wrote at its start, which no SQL dialect
+    parses, and the lone carriage returns ending a classic-Mac file's lines, which
+    line numbers and suppression comments, read line by line, missed."""
+    code = code.removeprefix("\ufeff")
+    return code.replace("\r\n", "\n").replace("\r", "\n") if "\r" in code else code
 
 
 def _merged_meta(config_meta: Meta, meta: Meta) -> Meta:
