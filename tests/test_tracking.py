@@ -220,6 +220,23 @@ def test_segment_properties_point_at_their_own_lines(name):
         assert got["large nullable optional integer"] == wanted < numbers.line
 
 
+@pytest.mark.parametrize("name", ["plan.json", "telemetry-plan.json"])
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["windows", "classic mac"])
+def test_json_plans_keep_their_lines_whatever_their_line_breaks(name, newline, tmp_path):
+    """A JSON plan saved with classic-Mac line breaks (a lone carriage return) had all
+    its events and properties on line 1: lines were counted by `\\n` only."""
+    plain = (TRACKING / "typewriter" / name).read_bytes()
+    (tmp_path / name).write_bytes(plain.replace(b"\n", newline.encode()))
+    (want,) = load_plans(TRACKING / "typewriter", [name])
+    (got,) = load_plans(tmp_path, [name])
+
+    def places(plan):
+        return [(e.name, e.line, [(p.name, p.line) for p in e.properties]) for e in plan.events]
+
+    assert places(got) == places(want)
+    assert len({e.line for e in got.events}) == len(got.events) > 1
+
+
 def test_segment_properties_named_like_schema_keywords(tmp_path):
     """A property called `type` or `description` is found where its schema object
     starts, not at the `"type": "object"` of the schema around it."""

@@ -192,8 +192,12 @@ def _read(path: Path, shown: str) -> _File:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ArtifactError("tracking plan is not valid UTF-8", shown, line) from None
-    # a byte order mark (PowerShell's `Out-File`, Notepad) is no part of the JSON or YAML
-    return _File(path, shown, text.removeprefix("\ufeff"))
+    # a byte order mark (PowerShell's `Out-File`, Notepad) is no part of the JSON or YAML;
+    # a classic-Mac file's lone carriage returns end its lines, which are counted by `\n`
+    text = text.removeprefix("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _File(path, shown, text)
 
 
 # a `\uD800`-`\uDFFF` escape not in a high-low pair (not itself escaped): half a character
