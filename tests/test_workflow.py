@@ -2123,3 +2123,51 @@ def test_a_model_with_classic_mac_line_breaks_keeps_its_lines(tmp_path, monkeypa
     got = [(f["rule"], f["line"]) for f in report["findings"]]
     assert got == [("ownership/unknown-owner", 4)]
     assert report["summary"]["suppressed"] == 2
+
+
+def _as_dbt_on_windows_writes_it(manifest: Path) -> None:
+    """dbt on Windows writes every file path of its manifest with backslashes
+    (`"original_file_path": "models\\\\staging\\\\stg_orders.sql"`, `"patch_path":
+    "shop://models\\\\staging\\\\_models.yml"`)."""
+
+    def windows(value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                k: v.replace("/", "\\").replace(":\\\\", "://")
+                if k in ("original_file_path", "patch_path", "path") and isinstance(v, str)
+                else windows(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [windows(v) for v in value]
+        return value
+
+    manifest.write_text(json.dumps(windows(json.loads(manifest.read_text()))))
+
+
+def test_a_manifest_dbt_wrote_on_windows_gives_the_same_report(tmp_path, monkeypatch, capsys):
+    """A manifest from dbt on Windows names its files `models\\\\marts\\\\x.sql`: every
+    finding was at `models\\\\...:1` (the YAML was not found to place it), and a check of
+    changed files (pre-commit, --since) reported nothing, in CI and on Windows (a
+    changed doc block, group or macro did not bring in what it affects there)."""
+    files = {
+        **FILES,
+        "models/docs.md": "{% docs orders %}\nTODO\n{% enddocs %}\n",
+        "models/marts/orders.yml": (
+            "version: 2\nmodels:\n  - name: orders\n    description: '{{ doc(\"orders\") }}'\n"
+        ),
+        "normcheck.yml": CONFIG,
+    }
+    root = build_dbt_project(tmp_path, files)
+    monkeypatch.chdir(root)
+    checks = [
+        (),
+        ("models/marts/orders.sql",),
+        ("models/docs.md",),
+        ("models/staging/_models.yml",),
+    ]
+    want = [check(capsys, *paths)[1] for paths in checks]
+    assert all(report["findings"] for report in want)
+    _as_dbt_on_windows_writes_it(root / "target" / "manifest.json")
+    assert "models\\\\marts\\\\orders.sql" in (root / "target" / "manifest.json").read_text()
+    assert [check(capsys, *paths)[1] for paths in checks] == want

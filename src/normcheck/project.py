@@ -27,6 +27,7 @@ from normcheck.artifacts.manifest import (
     NodeConfig,
     node_columns,
     node_parts,
+    posix,
 )
 from normcheck.semantic import EMPTY_LAYER, SemanticLayer, build_semantic_layer
 from normcheck.sqlfacts import EPHEMERAL_PREFIX, MacroSource
@@ -177,7 +178,7 @@ def _tags(*values: object) -> tuple[str, ...]:
 def _strip_package(patch_path: str | None) -> str | None:
     if not patch_path:
         return None
-    return patch_path.split("://", 1)[1] if "://" in patch_path else patch_path
+    return posix(patch_path.split("://", 1)[1] if "://" in patch_path else patch_path)
 
 
 def _relation(node: Node, config: NodeConfig) -> str:
@@ -305,7 +306,7 @@ class _Builder:
             type=node.resource_type,
             name=node.name,
             package=node.package_name,
-            file=node.original_file_path,
+            file=posix(node.original_file_path),
             yaml_file=_strip_package(node.patch_path),
             yaml_steps=steps,
             description=node.description,
@@ -382,8 +383,8 @@ class _Builder:
                 type="source",
                 name=source.name,
                 package=source.package_name,
-                file=source.original_file_path,
-                yaml_file=source.original_file_path,
+                file=posix(source.original_file_path),
+                yaml_file=posix(source.original_file_path),
                 yaml_steps=steps,
                 description=source.description,
                 meta=meta,
@@ -409,8 +410,8 @@ class _Builder:
                     type="exposure",
                     name=exposure.name,
                     package=exposure.package_name,
-                    file=exposure.original_file_path,
-                    yaml_file=exposure.original_file_path,
+                    file=posix(exposure.original_file_path),
+                    yaml_file=posix(exposure.original_file_path),
                     yaml_steps=("exposures", ("name", exposure.name)),
                     description=exposure.description,
                     meta=meta,
@@ -435,8 +436,8 @@ class _Builder:
                         type=kind,
                         name=item.name,
                         package=item.package_name,
-                        file=item.original_file_path,
-                        yaml_file=item.original_file_path,
+                        file=posix(item.original_file_path),
+                        yaml_file=posix(item.original_file_path),
                         yaml_steps=self.semantic.yaml_steps.get(
                             item.unique_id, (PROPERTY_SECTIONS[kind], ("name", item.name))
                         ),
@@ -455,8 +456,8 @@ class _Builder:
                     type="group",
                     name=grp.name,
                     package=grp.package_name,
-                    file=grp.original_file_path,
-                    yaml_file=grp.original_file_path,
+                    file=posix(grp.original_file_path),
+                    yaml_file=posix(grp.original_file_path),
                     yaml_steps=("groups", ("name", grp.name)),
                     description=grp.description,
                     owner=_group_owner(grp.owner, self.registry),
@@ -471,7 +472,7 @@ class _Builder:
                     type="macro",
                     name=macro.name,
                     package=macro.package_name,
-                    file=macro.original_file_path,
+                    file=posix(macro.original_file_path),
                     yaml_file=_strip_package(macro.patch_path),
                     yaml_steps=("macros", ("name", macro.name)),
                     description=macro.description,

@@ -26,6 +26,14 @@ _SCHEMA_RE = re.compile(rb'"dbt_schema_version"\s*:\s*"[^"]*/manifest/v(\d+)\.js
 Meta = dict[str, object]
 
 
+def posix(path: str) -> str:
+    """A manifest's file path with `/` between its folders: dbt on Windows writes
+    `models\\staging\\stg_orders.sql`, which names no file elsewhere and matched no
+    path from the project's folder (pre-commit's, `--since`'s, a glob's). A path
+    with a `/` is POSIX's, where a backslash is a letter of a name."""
+    return path.replace("\\", "/") if "\\" in path and "/" not in path else path
+
+
 class Contract(msgspec.Struct, frozen=True):
     enforced: bool = False
 
@@ -431,7 +439,7 @@ class MacrosOnly(msgspec.Struct, frozen=True):
         called = {
             uid
             for uid, macro in self.macros.items()
-            if macro.original_file_path in macro_files
+            if posix(macro.original_file_path) in macro_files
             and (project is None or macro.package_name == project)
         }
         callers: dict[str, list[str]] = {}
@@ -497,7 +505,7 @@ class ChangeScope(MacrosOnly, frozen=True):
         blocks = {
             doc.block_contents.strip()
             for doc in self.docs.values()
-            if doc.original_file_path in doc_files
+            if posix(doc.original_file_path) in doc_files
             and (project is None or doc.package_name == project)
         }
         blocks.discard("")
@@ -523,7 +531,8 @@ class ChangeScope(MacrosOnly, frozen=True):
         names = {
             g.name
             for g in self.groups.values()
-            if g.original_file_path in files and (project is None or g.package_name == project)
+            if posix(g.original_file_path) in files
+            and (project is None or g.package_name == project)
         }
         if not names:
             return set()
