@@ -2171,3 +2171,49 @@ def test_a_manifest_dbt_wrote_on_windows_gives_the_same_report(tmp_path, monkeyp
     _as_dbt_on_windows_writes_it(root / "target" / "manifest.json")
     assert "models\\\\marts\\\\orders.sql" in (root / "target" / "manifest.json").read_text()
     assert [check(capsys, *paths)[1] for paths in checks] == want
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "line"),
+    [
+        pytest.param(
+            "models/marts/orders.sql",
+            "-- the orders\n-- café\nselect 1 as id\n".encode("cp1252"),
+            2,
+            id="a model in Windows-1252",
+        ),
+        pytest.param(
+            "models/staging/_models.yml",
+            "version: 2\nmodels:\n  - name: stg_orders\n".encode("utf-16"),
+            1,
+            id="properties YAML in UTF-16 (PowerShell's Out-File)",
+        ),
+        pytest.param("models/docs.md", b"{% docs x %}\nna\xefve\n{% enddocs %}\n", 2, id="Latin-1"),
+    ],
+)
+def test_a_project_file_dbt_cannot_decode_is_named(project, capsys, path, text, line):
+    """dbt stops at a file that is not UTF-8 with `'utf-8' codec can't decode byte 0xe9
+    in position 88`, naming no file, and logs a traceback: normcheck said that, the whole
+    traceback in its one line, at `dbt_project.yml`."""
+    time.sleep(0.01)
+    (project / path).write_bytes(text)
+    code = main(["check", "--format", "json", "--parse", "auto"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err == (
+        f"normcheck: error: {path}:{line}: `dbt parse` failed: the file is not valid UTF-8, "
+        "the only encoding dbt reads (saved as Windows-1252, Latin-1, UTF-16?): save it as UTF-8\n"
+    )
+
+
+def test_dbts_traceback_is_not_in_the_one_line_of_a_failed_parse():
+    from normcheck.dbt_parse import _reason
+
+    logged = (
+        "\x1b[0m20:17:15  Encountered an error:\nboom\n"
+        "\x1b[0m20:17:15  Traceback (most recent call last):\n"
+        '  File "dbt/cli/requires.py", line 187, in wrapper\n'
+        "    result, success = func(*args, **kwargs)\nValueError: boom\n"
+    )
+    assert _reason(ValueError("boom"), logged) == "boom"

@@ -266,6 +266,17 @@ def run_dbt_parse(project_dir: Path) -> None:
         # library of dbt's caught it as one); the user's interruption, not the project's
         raise KeyboardInterrupt
     if not result.success:
+        if isinstance(result.exception, UnicodeDecodeError):
+            found = _not_utf8(project_dir)
+            if found is not None:
+                from normcheck.config.loader import display_path  # not at import: a cycle
+
+                raise ArtifactError(
+                    "`dbt parse` failed: the file is not valid UTF-8, the only encoding dbt "
+                    "reads (saved as Windows-1252, Latin-1, UTF-16?): save it as UTF-8",
+                    display_path(found[0].absolute()),
+                    found[1],
+                )
         raise ArtifactError(
             f"`dbt parse` failed: {_reason(result.exception, said.getvalue())}",
             str(project_dir / "dbt_project.yml"),
@@ -296,6 +307,29 @@ def _noting_interrupts() -> Iterator[list[int]]:
     finally:
         for number, before in previous.items():
             signal.signal(number, before)
+
+
+def _not_utf8(project_dir: Path) -> tuple[Path, int] | None:
+    """The first file dbt reads as text that is not UTF-8, and the line where it
+    stops being so (dbt's error names neither: `'utf-8' codec can't decode byte
+    0xe9 in position 88`)."""
+    folders = dbt_folders(project_dir)
+    files = itertools.chain(
+        [project_dir / "profiles.yml"],
+        project_files(project_dir, folders),
+        *(project_files(package, dbt_folders(package)) for package in local_packages(project_dir)),
+    )
+    for path in files:
+        if path.suffix == ".csv":  # a seed's bytes are only hashed by `dbt parse`
+            continue
+        try:
+            data = path.read_bytes()
+            data.decode("utf-8")
+        except OSError:
+            continue
+        except UnicodeDecodeError as exc:
+            return path, data[: exc.start].count(b"\n") + 1
+    return None
 
 
 _LOG_TIME = re.compile(r"^\d\d:\d\d:\d\d\s+")
