@@ -2217,3 +2217,31 @@ def test_dbts_traceback_is_not_in_the_one_line_of_a_failed_parse():
         "    result, success = func(*args, **kwargs)\nValueError: boom\n"
     )
     assert _reason(ValueError("boom"), logged) == "boom"
+    noise = "Error uploading artifacts to artifact ingestion API: 'Namespace' object has no attr"
+    assert _reason(ValueError("boom"), f"Runtime Error\n{noise}\n") == "boom Runtime Error"
+
+
+def test_dbts_error_before_it_logs_stays_off_the_report(project, capsys):
+    """An error dbt meets before it sets up a run's logging (an unreadable
+    `dbt_project.yml`) went to the stdout its console logger took at import: into
+    the `--format json` report, as many lines as dbt's traceback."""
+    import logging
+
+    from dbt.cli.main import dbtRunner  # noqa: F401 - dbt as a fresh process has it
+
+    handlers = [h for h in logging.getLogger("stdout_log").handlers if hasattr(h, "stream")]
+    before = [h.stream for h in handlers]  # type: ignore[attr-defined]
+    for handler in handlers:
+        handler.stream = sys.stdout  # type: ignore[attr-defined]
+    time.sleep(0.01)
+    with (project / "dbt_project.yml").open("ab") as handle:
+        handle.write(b"# caf\xe9\n")
+    try:
+        code = main(["check", "--format", "json", "--parse", "auto"])
+    finally:
+        for handler, stream in zip(handlers, before, strict=True):
+            handler.stream = stream  # type: ignore[attr-defined]
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.startswith("normcheck: error: dbt_project.yml:5: `dbt parse` failed: the file is")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import logging
 import os
 import re
 import signal
@@ -258,6 +259,12 @@ def run_dbt_parse(project_dir: Path) -> None:
     # dbt's log lines (errors only, with --quiet) are kept off stdout, which is the
     # report's (`--format json`, `-q`): a failure is told in one line, from them
     said = io.StringIO()
+    # dbt's console logger holds the stdout of when it was set up (dbt's import, or the
+    # last run): an error before a run sets up its own (an unreadable dbt_project.yml)
+    # went there, into the report
+    for handler in logging.getLogger("stdout_log").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.stream = said  # not setStream(), which flushes the old (perhaps closed)
     with contextlib.redirect_stdout(said), _noting_interrupts() as came:
         result = dbtRunner().invoke(args)
     if came or isinstance(result.exception, KeyboardInterrupt):
@@ -344,6 +351,13 @@ def _reason(exception: BaseException | None, logged: str) -> str:
     if _TRACEBACK in lines:  # dbt logs its stack trace of an unexpected error (a log file
         # it cannot write): not a reason, and no longer one line
         lines = lines[: lines.index(_TRACEBACK)]
-    why = [line for line in lines if line and line not in said and line != "Encountered an error:"]
+    why = [
+        line
+        for line in lines
+        if line
+        and line not in said
+        and line != "Encountered an error:"
+        and not line.startswith("Error uploading artifacts")  # dbt's own trouble, not the user's
+    ]
     words = [" ".join(said.split()), *why] if said else why
     return " ".join(w for w in words if w) or "no message from dbt"
