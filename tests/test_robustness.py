@@ -496,6 +496,27 @@ def test_a_baseline_with_a_byte_order_mark_is_read_and_keeps_its_reasons(
 
 
 @pytest.mark.parametrize(
+    ("encoding", "line"), [("cp1252", 8), ("utf-16", 1)], ids=["Windows-1252", "UTF-16"]
+)
+def test_a_baseline_in_another_encoding_is_one_clear_line(
+    encoding, line, tmp_path, capsys, monkeypatch
+):
+    """A baseline an editor saved as Windows-1252 or UTF-16 was refused with Python's
+    `cannot read baseline: 'utf-8' codec can't decode byte 0xe9 in position 156:
+    invalid continuation byte` (a byte offset, no line); `normcheck baseline` keeps it."""
+    entry = {"rule": "docs/missing-description", "resource": "model.shop.x", "fingerprint": "f"}
+    data = {"version": 1, "entries": [{**entry, "reason": "équipe"}]}
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    folder = project(tmp_path, {"normcheck.yml": CONFIG, "b.json": text.encode(encoding)})
+    code, _, err, _ = check(capsys, folder, "--baseline", "b.json")
+    needle = "baseline is not valid UTF-8 (saved as Windows-1252, Latin-1, UTF-16?): save it"
+    assert_refused(code, err, "b.json", needle, line)
+    monkeypatch.chdir(folder)
+    assert main(["baseline", "--parse", "never", "--output", "b.json"]) == 2
+    assert (folder / "b.json").read_bytes() == text.encode(encoding), "no reason lost"
+
+
+@pytest.mark.parametrize(
     ("name", "plan"),
     [
         ("web.json", json.dumps({"rules": [{"key": "Order Completed", "type": "TRACK"}]})),

@@ -130,13 +130,21 @@ def load(path: Path, shown: str) -> list[Entry]:
     try:
         # utf-8-sig: an editor's byte order mark is no reason to refuse it (or, in
         # `normcheck baseline`, to take it for a broken file and lose every reason)
-        text = path.read_text(encoding="utf-8-sig")
+        content = path.read_bytes()
+        text = content.decode("utf-8-sig")
     except FileNotFoundError:
         raise ArtifactError(
             "baseline not found: create it with `normcheck baseline`", shown
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ArtifactError(f"cannot read baseline: {exc}", shown) from None
+    except UnicodeDecodeError as exc:  # re-saved by an editor as Windows-1252, UTF-16
+        raise ArtifactError(
+            "baseline is not valid UTF-8 (saved as Windows-1252, Latin-1, UTF-16?): "
+            "save it as UTF-8",
+            shown,
+            content[: exc.start].count(b"\n") + 1,
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
