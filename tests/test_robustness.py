@@ -576,6 +576,25 @@ def test_invalid_utf8_plan(name, tmp_path, capsys):
     assert_refused(code, err, f"tracking/{name}", "not valid UTF-8", line=6)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [("normcheck.yml", ""), ("tracking/web.yml", PLAN_CONFIG)],
+    ids=["config", "plan"],
+)
+def test_a_utf16_file_is_said_to_be_utf16(encoding, name, config, tmp_path, capsys):
+    """Windows PowerShell's `>` and `Out-File` write UTF-16: such a file was "not valid
+    UTF-8" at line 1, which its author, who typed plain text, could not act on."""
+    text = (PLAN if name.startswith("tracking") else PLAN_CONFIG).encode(encoding)
+    if encoding == "utf-16-be":
+        text = b"\xfe\xff" + text
+    files = {name: text} if not config else {"normcheck.yml": config, name: text}
+    folder = project(tmp_path, files)
+    code, _, err, _ = check(capsys, folder)
+    assert_refused(code, err, name, "is UTF-16, not UTF-8 (as Windows PowerShell", line=1)
+    assert err.endswith(": save it as UTF-8\n")
+
+
 def test_invalid_utf8_manifest_string(tmp_path, capsys):
     data = json.dumps(CLEAN, indent=1).encode().replace(b"fct_orders.sql", b"fct_\xff.sql", 1)
     folder = project(tmp_path, {}, data)

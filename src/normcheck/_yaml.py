@@ -219,9 +219,18 @@ def load_yaml(
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise error("file is not valid UTF-8", shown, line) from None
+        problem, line = not_utf8(raw, exc)
+        raise error(f"file {problem}", shown, line) from None
     return parse_yaml(text, shown, error, unique_keys)
+
+
+def not_utf8(raw: bytes, exc: UnicodeDecodeError) -> tuple[str, int]:
+    """Why a file is no UTF-8 text, and its line: UTF-16, which Windows PowerShell's
+    `>` and `Out-File` write (and Notepad's "Unicode"), is said to be, with the way
+    out; its bytes are no lines to count."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "is UTF-16, not UTF-8 (as Windows PowerShell's `>` writes): save it as UTF-8", 1
+    return "is not valid UTF-8", raw[: exc.start].count(b"\n") + 1
 
 
 def _index_lines(node: yaml.Node, key: PathKey, out: dict[PathKey, int], seen: set[int]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from normcheck._glob import compile_glob
-from normcheck._yaml import YamlDoc, parse_yaml
+from normcheck._yaml import YamlDoc, not_utf8, parse_yaml
 from normcheck.errors import ArtifactError, long_number_line
 from normcheck.tracking.model import (
     Plan,
@@ -190,8 +190,8 @@ def _read(path: Path, shown: str) -> _File:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ArtifactError("tracking plan is not valid UTF-8", shown, line) from None
+        problem, line = not_utf8(raw, exc)
+        raise ArtifactError(f"tracking plan {problem}", shown, line) from None
     # a byte order mark (PowerShell's `Out-File`, Notepad) is no part of the JSON or YAML;
     # a classic-Mac file's lone carriage returns end its lines, which are counted by `\n`
     text = text.removeprefix("\ufeff")
