@@ -666,3 +666,34 @@ def test_name_case_examples_keep_the_letters_of_the_name(tmp_path, monkeypatch):
         "model `fct_café` is not snake_case: rename it (for example `fct_cafe`)",
         "model `fct_заказы` is not snake_case: rename it with ASCII letters, digits and `_`",
     ]
+
+
+def test_layer_dependency_compiles_no_pattern_per_finding(monkeypatch):
+    """`_read_at` runs once per finding: a pattern built from each parent's name was
+    compiled anew past the `re` module's cache (512), a compile per finding on a large
+    project. It reads the calls with patterns compiled once."""
+    import re
+
+    from normcheck.checks.governance import layer_dependency as module
+    from normcheck.project import Resource
+
+    compiled: list[object] = []
+    real = re._compile  # type: ignore[attr-defined]
+
+    def counting(*args: object, **kwargs: object) -> object:
+        compiled.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(re, "_compile", counting)
+    for i in range(600):
+        parent = Resource(
+            uid=f"source.shop.shop.orders_{i}",
+            type="source",
+            name=f"orders_{i}",
+            package="shop",
+            file="models/_sources.yml",
+            source_name="shop",
+        )
+        code = f"with orders_{i} as (\n  select * from {{{{ source('shop', 'orders_{i}') }}}}\n)\n"
+        assert module._read_at(code, parent) == 2
+    assert compiled == []

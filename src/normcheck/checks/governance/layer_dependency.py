@@ -106,8 +106,21 @@ def layer_dependency(model: Resource, ctx: Context[LayerDependencyOptions]) -> I
             )
 
 
-_QUOTED = r"""\s*['"]{}['"]\s*"""
+# `ref('name')`, `ref('package', 'name')`, `source('shop', 'orders')` (`dbt.ref(...)` in
+# Python): one pattern for every parent, compiled once (not one per finding)
+_CALL = re.compile(r"""\b(ref|source)\s*\(\s*['"]([^'"]*)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?""")
 _VERSION = re.compile(r""",\s*(?:v|version)\s*=\s*['"]?([\w.]+)""")
+
+
+def _reads(call: re.Match[str], parent: Resource) -> bool:
+    kind, first, second = call.group(1), call.group(2), call.group(3)
+    if parent.type == "source":
+        return kind == "source" and (first, second) == (parent.source_name or "", parent.name)
+    if kind != "ref":
+        return False
+    return (first, second) == (parent.package, parent.name) or (
+        second is None and first == parent.name
+    )
 
 
 def _read_at(code: str, parent: Resource) -> int | None:
@@ -115,12 +128,9 @@ def _read_at(code: str, parent: Resource) -> int | None:
     `v=`, a package's name first; `dbt.ref(...)` in Python) that reads ``parent``,
     not of the first mention of its name (an import CTE `with orders as (` above it);
     else of that first mention."""
-    name = _QUOTED.format(re.escape(parent.name))
-    if parent.type == "source":
-        pattern = rf"\bsource\s*\({_QUOTED.format(re.escape(parent.source_name or ''))},{name}"
-    else:
-        pattern = rf"\bref\s*\((?:{_QUOTED.format(re.escape(parent.package))},)?{name}"
-    calls = list(re.finditer(pattern, code))
+    if parent.name not in code:
+        return code_line(code, parent.name)
+    calls = [call for call in _CALL.finditer(code) if _reads(call, parent)]
     if parent.version is not None:
         versioned = []
         for call in calls:
