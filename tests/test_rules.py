@@ -697,3 +697,38 @@ def test_layer_dependency_compiles_no_pattern_per_finding(monkeypatch):
         code = f"with orders_{i} as (\n  select * from {{{{ source('shop', 'orders_{i}') }}}}\n)\n"
         assert module._read_at(code, parent) == 2
     assert compiled == []
+
+
+def test_macro_findings_placed_without_a_pattern_per_finding(tmp_path, monkeypatch):
+    """A macro's finding is placed at its `{% macro name(` line: a pattern built from
+    each macro's name was compiled per finding (past the `re` module's cache of 512,
+    anew each time). The file's macros are found with one pattern, once per file."""
+    import re
+
+    from normcheck.engine import _Locator
+    from normcheck.project import Resource
+
+    names = [f"macro_{i}" for i in range(600)]
+    (tmp_path / "macros").mkdir()
+    (tmp_path / "macros" / "all.sql").write_text(
+        "".join(f"{{% macro {n}(x) %}}\n  {{{{ x }}}}\n{{% endmacro %}}\n" for n in names)
+    )
+    locator = _Locator(tmp_path, "")
+    compiled: list[object] = []
+    real = re._compile  # type: ignore[attr-defined]
+
+    def counting(*args: object, **kwargs: object) -> object:
+        compiled.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(re, "_compile", counting)
+    for i, name in enumerate(names):
+        macro = Resource(
+            uid=f"macro.shop.{name}",
+            type="macro",
+            name=name,
+            package="shop",
+            file="macros/all.sql",
+        )
+        assert locator.macro_line(macro) == 3 * i + 1
+    assert compiled == []

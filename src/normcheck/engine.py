@@ -59,7 +59,8 @@ class _Locator:
     prefix: str
     docs: dict[str, YamlDoc | None] = field(default_factory=dict)
     stamps: dict[str, str] = field(default_factory=dict)  # of each file read, for the cache
-    texts: dict[str, str | None] = field(default_factory=dict)  # macro files
+    # each macro file's `{% macro name(` lines by name (None: not on disk)
+    macro_lines: dict[str, dict[str, int] | None] = field(default_factory=dict)
 
     def doc(self, file: str) -> YamlDoc | None:
         """The properties file, or None when it is not on disk (a manifest from
@@ -110,21 +111,27 @@ class _Locator:
     def macro_line(self, macro: Resource) -> int | None:
         """The line of the macro's `{% macro name(` in its file, one of the several
         macros a file often holds (the manifest does not say where each starts)."""
-        if macro.file not in self.texts:
+        if macro.file not in self.macro_lines:
             path = self.root / macro.file
             self.stamps[str(path)] = stamp(path)
             try:
-                self.texts[macro.file] = path.read_text(encoding="utf-8", errors="replace")
+                text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:  # a manifest from elsewhere
-                self.texts[macro.file] = None
-        text = self.texts[macro.file]
-        if text is None:
-            return None
-        found = re.search(r"\{%-?\s*macro\s+" + re.escape(macro.name) + r"\s*\(", text)
-        return text.count("\n", 0, found.start()) + 1 if found is not None else None
+                self.macro_lines[macro.file] = None
+            else:
+                lines: dict[str, int] = {}
+                for found in _MACRO_START.finditer(text):  # the file read once, one pattern
+                    lines.setdefault(found.group(1), text.count("\n", 0, found.start()) + 1)
+                self.macro_lines[macro.file] = lines
+        lines_of = self.macro_lines[macro.file]
+        return None if lines_of is None else lines_of.get(macro.name)
 
     def shown(self, file: str) -> str:
         return f"{self.prefix}{file}" if file else file
+
+
+# `{% macro name(` (`{%- macro`): where each macro of a file starts
+_MACRO_START = re.compile(r"\{%-?\s*macro\s+(\w+)\s*\(")
 
 
 def _model_key(
