@@ -698,3 +698,13 @@ def test_html_rule_docs_have_one_id_per_rule(tricky):
     for link in links:
         target = page.get_element_by_id(link.get("href")[1:])
         assert target.findtext("summary/code") == link.text_content()
+
+
+def test_two_reports_may_go_where_no_file_is_written(teams, monkeypatch, capsys):
+    """`/dev/null` (a CI's `${SARIF_OUT:-/dev/null}`), a terminal or a pipe holds no
+    report one could be written over: two `--output` options naming it were refused
+    as if they named one file."""
+    monkeypatch.chdir(teams)
+    args = ["--output", "sarif:/dev/null", "--output", "json:/dev/null"]
+    assert main(["check", "--parse", "never", "-q", *args]) == 1  # the findings
+    assert capsys.readouterr().err == ""

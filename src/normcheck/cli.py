@@ -94,6 +94,8 @@ def _write_outputs(
             raise UsageError(
                 "is an input of this run: refusing to write a report over it", str(path)
             )
+        if not _a_file(path):  # `/dev/null`, `/dev/stdout`, a pipe: each report written to it
+            continue
         if path.resolve() in named:  # the second would be written over the first
             raise UsageError(
                 f"named by two --output options ({named[path.resolve()]} and {fmt}): "
@@ -107,6 +109,14 @@ def _write_outputs(
             _write_whole(path, rendered(fmt))
         except OSError as exc:
             raise UsageError(f"cannot write report: {exc.strerror}", str(path)) from None
+
+
+def _a_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file, or none yet (what a report creates)."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:  # none yet (or none to be had: its write says why)
+        return True
 
 
 def _write_whole(path: Path, text: str) -> None:
