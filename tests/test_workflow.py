@@ -2245,3 +2245,27 @@ def test_dbts_error_before_it_logs_stays_off_the_report(project, capsys):
     assert code == 2
     assert out == ""
     assert err.startswith("normcheck: error: dbt_project.yml:5: `dbt parse` failed: the file is")
+
+
+def test_the_undecodable_file_named_is_the_same_on_every_machine(tmp_path, monkeypatch):
+    """Of two files dbt cannot decode in one folder, the one named depended on the order
+    the file system lists them in (os.walk's), which differs between machines."""
+    from normcheck import dbt_parse
+
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    (tmp_path / "models").mkdir()
+    for name in ("a.sql", "b.sql"):
+        (tmp_path / "models" / name).write_bytes(b"select 'caf\xe9' as x\n")
+    walk = os.walk
+    named = set()
+    for order in (False, True):
+
+        def listed(top, reverse=order, **kwargs):
+            for root, dirs, files in walk(top, **kwargs):
+                yield root, dirs, sorted(files, reverse=reverse)
+
+        monkeypatch.setattr(dbt_parse.os, "walk", listed)
+        found = dbt_parse._not_utf8(tmp_path)
+        assert found is not None
+        named.add(found[0].name)
+    assert named == {"a.sql"}

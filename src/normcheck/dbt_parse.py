@@ -95,7 +95,9 @@ def _walk(project_dir: Path, folders: list[Path] | None) -> Iterable[tuple[str, 
     for top in [project_dir] if folders is None else sorted(set(folders)):
         for root, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-            yield root, files
+            # in the order of their names, not the file system's (which differs between
+            # machines): the file a message names is the same everywhere
+            yield root, sorted(files)
 
 
 def project_files(
