@@ -1419,3 +1419,16 @@ def test_an_interrupted_cache_write_leaves_no_temporary_file(tmp_path, monkeypat
     else:
         cache.store("k" * 32, run)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_baseline_with_a_byte_order_mark_is_refused_at_the_right_line(tmp_path):
+    """`utf-8-sig` gives a decoding error's offset past the mark, 3 bytes short: a byte
+    that is no UTF-8 at the start of a line was said to be on the line above."""
+    from normcheck import baseline as baseline_mod
+    from normcheck.errors import ArtifactError
+
+    path = tmp_path / "b.json"
+    path.write_bytes(b'\xef\xbb\xbf{\n  "version": 1,\n\xe9\n}\n')
+    with pytest.raises(ArtifactError) as caught:
+        baseline_mod.load(path, "b.json")
+    assert caught.value.line == 3

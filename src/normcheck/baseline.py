@@ -130,8 +130,8 @@ def load(path: Path, shown: str) -> list[Entry]:
     try:
         # utf-8-sig: an editor's byte order mark is no reason to refuse it (or, in
         # `normcheck baseline`, to take it for a broken file and lose every reason)
-        content = path.read_bytes()
-        text = content.decode("utf-8-sig")
+        content = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # the mark dropped here:
+        text = content.decode("utf-8")  # an error's offset is then one in `content`
     except FileNotFoundError:
         raise ArtifactError(
             "baseline not found: create it with `normcheck baseline`", shown
