@@ -255,6 +255,17 @@ def test_a_file_name_too_long_is_one_line_exit_2(project, capsys, chdir, args):
     assert err.count("\n") == 1
 
 
+def test_a_file_name_too_long_is_shown_as_text(project, capsys, chdir):
+    """The path of a name too long was printed raw: a newline in it broke the one
+    line, an escape sequence acted on the terminal (and click dropped it on a pipe),
+    unlike every other error, whose quoted values are shown with escapes."""
+    chdir(project)
+    code, out, err = run_cli(capsys, "check", "--config", f"x\n\x1b[2J{LONG}")
+    assert code == 2, err
+    assert out == ""
+    assert err == f"normcheck: error: x\\n\\x1b[2J{LONG}: file name too long\n"
+
+
 def test_a_current_directory_removed_is_one_line_exit_2(project, capsys, chdir, tmp_path):
     """Run from a folder that no longer exists (a checkout removed it, a CI workspace
     cleaned): `Path.cwd()` raised FileNotFoundError, an internal error, exit 3."""

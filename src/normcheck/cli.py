@@ -980,7 +980,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         loop = _SYMLINK_LOOP.match(str(exc)) if isinstance(exc, RuntimeError) else None
         if loop is not None:  # Path.resolve() before Python 3.13, wherever a path is resolved
-            click.echo(f"normcheck: error: {loop.group(1)}: symbolic link loop", err=True)
+            shown = printable(loop.group(1))
+            click.echo(f"normcheck: error: {shown}: symbolic link loop", err=True)
             return EXIT_USER_ERROR
         if isinstance(exc, FileNotFoundError) and _cwd_gone():
             click.echo(
@@ -992,7 +993,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
             # a path given (`--output`, `--config`, ...) with a name longer than the system
             # allows: `Path.exists()` and `is_file()` raise it, wherever a path is looked at
-            click.echo(f"normcheck: error: {exc.filename}: file name too long", err=True)
+            shown = printable(str(exc.filename))  # a newline or escape sequence in it, as text
+            click.echo(f"normcheck: error: {shown}: file name too long", err=True)
             return EXIT_USER_ERROR
         log = _write_crash(traceback.format_exc())
         click.echo(
