@@ -1432,3 +1432,37 @@ def test_a_baseline_with_a_byte_order_mark_is_refused_at_the_right_line(tmp_path
     with pytest.raises(ArtifactError) as caught:
         baseline_mod.load(path, "b.json")
     assert caught.value.line == 3
+
+
+def test_a_manifest_from_a_named_pipe_with_a_changed_yaml_is_read_once(tmp_path):
+    """A check of changed files (pre-commit) with a changed YAML, doc or macro file
+    read the manifest again to widen the scope: from a named pipe that waited for a
+    second writer for ever. The pipe is read once."""
+    folder = project(tmp_path, {"normcheck.yml": CONFIG, "models/_models.yml": "version: 2\n"})
+    data = (folder / "target" / "manifest.json").read_bytes()
+    shown = "models/_models.yml"
+    pipe = tmp_path / "manifest.pipe"
+    os.mkfifo(pipe)
+
+    def feed() -> None:
+        with contextlib.suppress(OSError), pipe.open("wb") as handle:
+            handle.write(data)
+
+    args = ["--manifest", str(pipe), shown]
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "normcheck", "check", "--parse", "never", "--no-cache", *args],
+            cwd=folder,
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=20,
+        )
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(os.open(pipe, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(timeout=60)
+    assert done.returncode in (0, 1), done.stderr

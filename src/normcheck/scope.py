@@ -107,7 +107,11 @@ def widened(
     }
     docs = {relative for relative in mine if relative.endswith(".md")}
     yamls = {relative for relative in mine if relative.endswith((".yml", ".yaml"))}
-    if macros or docs or yamls:
+    from normcheck.cache import is_file
+
+    # a manifest that is no file (`--manifest` a named pipe) was read by the run, once:
+    # opened again it would wait for a second writer, for ever
+    if (macros or docs or yamls) and is_file(manifest_path):
         import msgspec
 
         from normcheck.artifacts import unpacked
