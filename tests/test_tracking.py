@@ -1192,3 +1192,40 @@ def test_only_models_reading_the_plans_source_compare_event_columns(tmp_path, mo
     findings = json.loads(capsys.readouterr().out)["findings"]
     unknown = [f["resource"] for f in findings if f["rule"] == "tracking/unknown-event"]
     assert unknown == ["model.shop.fct_orders"]
+
+
+def test_a_tracking_plans_glob_matching_no_file_is_said(tmp_path, monkeypatch, capsys):
+    """A typo in a glob, or a Windows `tracking\\*.yml` (globs take `/`), left its
+    plans unchecked without a word: fewer findings, and a green light that means nothing."""
+    root = build_dbt_project(tmp_path, CROSS)
+    (root / "normcheck.yml").write_text(
+        "version: 1\nextends: [normcheck:default]\n"
+        "tracking_plans: ['tracking/web.yml', 'tracking\\*.yml', 'plans/**/*.json']\n"
+    )
+    monkeypatch.chdir(root)
+    for _ in ("cold", "warm"):  # the warm run's findings come from the cache: said too
+        main(["check", "-q", "--parse", "never"])
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            "normcheck: tracking_plans glob `tracking\\*.yml` (normcheck.yml:3) matches no "
+            "file, so no plan of it is checked: write `/` between folders, not `\\`",
+            "normcheck: tracking_plans glob `plans/**/*.json` (normcheck.yml:3) matches no "
+            "file, so no plan of it is checked",
+        ]
+
+
+def test_in_a_monorepo_a_glob_matching_nothing_names_its_project(tmp_path):
+    """The root's `tracking_plans` is read in each project's folder: a glob that
+    finds plans in one project only is said of the others by name."""
+    from normcheck.config.model import Config
+    from normcheck.run import _unmatched_plan_notes
+
+    config = Config(files=(), rules={}, tracking_plans=("tracking/*.yml",))
+    (tmp_path / "growth" / "tracking").mkdir(parents=True)
+    (tmp_path / "growth" / "tracking" / "web.yml").write_text("normcheck: plan/v1\n")
+    (tmp_path / "finance").mkdir()
+    assert _unmatched_plan_notes(tmp_path / "growth", config, tmp_path) == []
+    assert _unmatched_plan_notes(tmp_path / "finance", config, tmp_path) == [
+        "tracking_plans glob `tracking/*.yml` in project `finance` matches no file, so no "
+        "plan of it is checked"
+    ]

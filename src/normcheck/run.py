@@ -427,6 +427,27 @@ def _plan_files(project_dir: Path, config: Config) -> list[Path]:
     return find_plan_files(project_dir, config.tracking_plans)
 
 
+def _unmatched_plan_notes(
+    project_dir: Path, config: Config, monorepo: Path | None = None
+) -> list[str]:
+    if not config.tracking_plans:
+        return []
+    from normcheck.tracking.load import unmatched_globs
+
+    origin = config.settings_origins.get("tracking_plans")
+    where = f" ({origin})" if origin is not None else ""
+    if monorepo is not None:  # each project's own folder: the others may have its plans
+        where += f" in project `{os.path.relpath(project_dir, monorepo)}`"
+    notes = []
+    for glob in unmatched_globs(project_dir, config.tracking_plans):
+        hint = ": write `/` between folders, not `\\`" if "\\" in glob else ""
+        notes.append(
+            f"tracking_plans glob `{glob}`{where} matches no file, so no plan of it is "
+            f"checked{hint}"
+        )
+    return notes
+
+
 def _plan_identity(project_dir: Path, config: Config) -> list[str]:
     """Tracking plans change without the manifest changing: their bytes are in the key."""
     import hashlib
@@ -604,6 +625,7 @@ def run_project(options: RunOptions, project_dir: Path, config: Config) -> Resul
             "sqlglot has no dialect for this project's adapter: its SQL is parsed as generic "
             "SQL; set `dialect:` in normcheck.yml to the nearest one"
         )
+    notes += _unmatched_plan_notes(project_dir, config, options.monorepo)
     judged = _judged_overrides(config, options)
     idle = [o for o in evaluated.idle if Path(o.file).resolve() in judged]
     violations = (*config.violations, *evaluated.blocked)

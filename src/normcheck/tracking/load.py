@@ -132,21 +132,32 @@ def find_plan_files(root: Path, patterns: Sequence[str]) -> list[Path]:
     are not followed, so a link loop cannot make this run forever."""
     found: set[Path] = set()
     for pattern in patterns:
-        if pattern.startswith("/"):
-            raise ArtifactError(f"tracking_plans glob `{pattern}` must be relative")
-        base, rest = _split_glob(pattern)
-        start = (root / base).resolve() if base else root.resolve()
-        if not rest:
-            if start.is_file():
-                found.add(start)
-            continue
-        regex = compile_glob(rest)
-        for path in _walk(start):
-            if regex.match(path.relative_to(start).as_posix()):
-                found.add(path)
-                if len(found) > MAX_PLAN_FILES:
-                    raise ArtifactError(f"tracking_plans globs match over {MAX_PLAN_FILES} files")
+        for path in _matching(root, pattern):
+            found.add(path)
+            if len(found) > MAX_PLAN_FILES:
+                raise ArtifactError(f"tracking_plans globs match over {MAX_PLAN_FILES} files")
     return sorted(found)
+
+
+def unmatched_globs(root: Path, patterns: Sequence[str]) -> list[str]:
+    """The globs that match no file (a typo, a Windows `\\`): their plans go
+    unchecked without a word otherwise. Each walk stops at its first match."""
+    return [p for p in patterns if next(_matching(root, p), None) is None]
+
+
+def _matching(root: Path, pattern: str) -> Iterator[Path]:
+    if pattern.startswith("/"):
+        raise ArtifactError(f"tracking_plans glob `{pattern}` must be relative")
+    base, rest = _split_glob(pattern)
+    start = (root / base).resolve() if base else root.resolve()
+    if not rest:
+        if start.is_file():
+            yield start
+        return
+    regex = compile_glob(rest)
+    for path in _walk(start):
+        if regex.match(path.relative_to(start).as_posix()):
+            yield path
 
 
 def _split_glob(pattern: str) -> tuple[str, str]:
