@@ -15,6 +15,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
+from normcheck._files import new_file_mode, replace_whole
 from normcheck.errors import ArtifactError, long_number_line
 from normcheck.finding import Finding
 
@@ -89,32 +90,15 @@ def write_atomic(path: Path, text: str, shown: str | None = None) -> Path:
                 "(give another path, or remove the file)",
                 shown,
             ) from None
-        mode = target.stat().st_mode & 0o7777
+        existing: os.stat_result | None = target.stat()
     else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask  # as any new file
-    import tempfile  # only when writing a baseline
-
+        existing = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        # whole or not at all: a full disk leaves the baseline (and its reasons) as it was
+        replace_whole(target, text, new_file_mode(existing))
     except OSError as exc:
         raise ArtifactError(f"cannot write the baseline: {exc.strerror or exc}", shown) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # a full disk: the baseline as it was, and one line
-            raise ArtifactError(
-                f"cannot write the baseline: {exc.strerror or exc}", shown
-            ) from None
-        raise
     return target
 
 

@@ -23,6 +23,7 @@ import msgspec
 
 from normcheck import __version__
 from normcheck import baseline as baseline_mod
+from normcheck._files import new_file_mode, replace_whole
 from normcheck.baseline import DEFAULT_BASELINE
 from normcheck.checks._api import Rule
 from normcheck.checks.registry import LOCKED_RULE, builtin_rules
@@ -126,8 +127,6 @@ def _write_whole(path: Path, text: str) -> None:
     it was, never a truncated one a CI step uploads (`if: always()`). What is not a
     file (`/dev/stdout`, a pipe) is written as it is; so is a writable file in a
     folder that is not."""
-    import tempfile  # only when writing reports
-
     try:
         existing = path.stat()
     except FileNotFoundError:
@@ -135,28 +134,12 @@ def _write_whole(path: Path, text: str) -> None:
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         path.write_text(text, encoding="utf-8")
         return
-    target = path.resolve()
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        replace_whole(path.resolve(), text, new_file_mode(existing))
     except PermissionError:
         if existing is None:
             raise
         path.write_text(text, encoding="utf-8")
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if existing is not None:
-            mode = existing.st_mode & 0o7777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask  # as any new file
-        Path(tmp).chmod(mode)
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _inputs(result: Result, options: RunOptions) -> tuple[set[Path], list[Path]]:
