@@ -43,8 +43,7 @@ from normcheck.errors import (
     UserError,
 )
 from normcheck.report import FORMATS, SCORECARD_FORMATS, render, render_scorecard
-from normcheck.report._common import crashed, last_line, stale_note
-from normcheck.report.text import printable
+from normcheck.report._common import crashed, last_line, printable, stale_note
 from normcheck.run import (
     Result,
     RunOptions,

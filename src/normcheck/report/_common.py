@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from normcheck.checks._api import Rule
@@ -20,11 +21,14 @@ _CODE = re.compile(r"`([^`]+)`")
 # what could start Markdown inline syntax (emphasis, a link or image, strikethrough,
 # a code span, an escape) or end a table cell
 _MD_SPECIAL = re.compile(r"[\\`*_\[\]!~|]")
-# control characters other than tab, newline and carriage return (which each format
-# handles its own way): an escape sequence in a name must neither act on the terminal
+# control characters: an escape sequence in a name must neither act on the terminal
 # a report is printed to, nor make an HTML page invalid, nor be dropped by click; and
-# bidirectional overrides and isolates, which would reorder the report's own words
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069), which would
+# reorder the report's own words. `visible` leaves tab, newline and carriage return
+# (which each format handles its own way); `printable` (one line) escapes them too.
+_BIDI = r"\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + _BIDI + "]")
+_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f" + _BIDI + "]")
 
 
 def rule_anchor(rule_id: str) -> str:
@@ -51,10 +55,19 @@ def summary_line(result: Result) -> str:
     return text + (f" ({', '.join(extra)})" if extra else "")
 
 
+def _escape(found: re.Match[str]) -> str:
+    return repr(found.group())[1:-1]
+
+
 def visible(text: str) -> str:
     """``text`` with its control characters but tab, LF and CR written as escapes
     (``\\x1b``), as the text report shows them."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    return _CONTROL.sub(_escape, text)
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (`\\n`, `\\x1b`, `\\u202e`)."""
+    return _CONTROL_ALL.sub(_escape, text)
 
 
 def one_line(text: str) -> str:
@@ -86,14 +99,19 @@ def md_cell(text: str) -> str:
 _MENTION = re.compile(r"(?<![\w`])@[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9._-]+)?")
 
 
+def _mentions_apart(text: str, plain: Callable[[str], str], code: Callable[[str], str]) -> str:
+    """``text`` through ``plain``, but each mention through ``code``."""
+    out, start = [], 0
+    for found in _MENTION.finditer(text):
+        out += [plain(text[start : found.start()]), code(found.group())]
+        start = found.end()
+    return "".join([*out, plain(text[start:])])
+
+
 def _md_plain(text: str) -> str:
     """Text outside code spans: Markdown escaped, a mention as a code span (an
     owner named `@acme/growth` must not notify the team on every pull request)."""
-    out, start = [], 0
-    for found in _MENTION.finditer(text):
-        out += [md_text(text[start : found.start()]), md_code(found.group())]
-        start = found.end()
-    return "".join([*out, md_text(text[start:])])
+    return _mentions_apart(text, md_text, md_code)
 
 
 def md_text(text: str) -> str:
@@ -105,13 +123,14 @@ def md_text(text: str) -> str:
 def html_inline(text: str) -> str:
     """Text for one line of raw HTML in Markdown (``<summary>``, where Markdown is
     not read): HTML escaped, control characters shown as escapes."""
-    text = one_line(visible(text))
-    out, start = [], 0
-    for found in _MENTION.finditer(text):  # as in table cells: no mention
-        out += [html.escape(text[start : found.start()], quote=False)]
-        out += [f"<code>{html.escape(found.group(), quote=False)}</code>"]
-        start = found.end()
-    return "".join([*out, html.escape(text[start:], quote=False)])
+
+    def escaped(part: str) -> str:
+        return html.escape(part, quote=False)
+
+    # as in table cells: no mention
+    return _mentions_apart(
+        one_line(visible(text)), escaped, lambda mention: f"<code>{escaped(mention)}</code>"
+    )
 
 
 def md_code(text: str) -> str:

@@ -9,9 +9,8 @@ from collections.abc import Callable, Sequence
 import click
 
 from normcheck.report import scorecard
-from normcheck.report._common import plural
+from normcheck.report._common import plural, printable
 from normcheck.report.scorecard import Cell, Scorecard, describe
-from normcheck.report.text import printable
 from normcheck.run import Result
 
 Style = Callable[[str, str], str]  # (padded text, light or "") -> text

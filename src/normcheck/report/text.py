@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from itertools import groupby
 
 import click
 
+from normcheck.report._common import printable
 from normcheck.run import Result
 
 _COLORS = {"error": "red", "warning": "yellow", "info": "blue"}
-# control characters a name may hold (a newline, a carriage return, an escape
-# sequence): shown as escapes, so a finding is one line and cannot rewrite the terminal;
-# so are bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069), which
-# would reorder the rest of the line, the finding's own words included
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` with its control characters written as escapes (`\\n`, `\\x1b`, `\\u202e`)."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def render_text(result: Result, color: bool) -> str:
