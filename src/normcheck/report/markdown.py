@@ -60,19 +60,29 @@ def _team_table(card: scorecard.Scorecard, budget: int) -> list[str]:
         "| team | | errors | warnings | infos | suppressed | baselined |",
         "|---|---|--:|--:|--:|--:|--:|",
     ]
-    used = sum(len(line) + 1 for line in out)
-    for index, team in enumerate(teams):
+    rows = []
+    for team in teams:
         c = team.total.counts
-        line = (
+        rows.append(
             f"| {md_cell(team.name)} | {LIGHT_EMOJI[team.total.light]} "
             f"| {c.errors} | {c.warnings} | {c.infos} | {c.suppressed} | {c.baselined} |"
         )
-        if used + len(line) + 1 > budget:
-            more = plural(len(teams) - index, "more team")
-            return [*out, "", f"… and {more}: see `normcheck report`.", ""]
-        out.append(line)
-        used += len(line) + 1
-    return [*out, ""]
+    used = sum(len(line) + 1 for line in out)
+    shown, more = fitting(rows, budget - used, "see `normcheck report`")
+    return [*out, *shown, "", *more]
+
+
+def fitting(rows: list[str], budget: int, see: str) -> tuple[list[str], list[str]]:
+    """The team rows that fit ``budget`` characters (a project whose owners are
+    people has hundreds), and lines saying how many more there are and where to
+    ``see`` them (none when all fit)."""
+    used = 0
+    for index, row in enumerate(rows):
+        used += len(row) + 1
+        if used > budget:
+            more = plural(len(rows) - index, "more team")
+            return rows[:index], [f"… and {more}: {see}.", ""]
+    return rows, []
 
 
 def _more(left: int) -> list[str]:

@@ -8,7 +8,7 @@ from collections import Counter
 
 from normcheck.report import scorecard
 from normcheck.report._common import DOCS_HINT, LIGHT_EMOJI, html_inline, md_cell, plural
-from normcheck.report.markdown import finding_rows
+from normcheck.report.markdown import finding_rows, fitting
 from normcheck.report.scorecard import Cell, describe
 from normcheck.run import Result
 
@@ -34,18 +34,6 @@ def _grid_cell(cell: Cell) -> str:
     return " ".join([LIGHT_EMOJI[cell.light], ", ".join(parts)]).strip()
 
 
-def _fitting(rows: list[str], budget: int) -> tuple[list[str], list[str]]:
-    """The team rows that fit ``budget`` characters (a project whose owners are
-    people has hundreds), and a line saying how many more there are (if any)."""
-    used = 0
-    for index, row in enumerate(rows):
-        used += len(row) + 1
-        if used > budget:
-            more = plural(len(rows) - index, "more team")
-            return rows[:index], [f"… and {more}: see `normcheck report --format html`.", ""]
-    return rows, []
-
-
 def render_card_markdown(result: Result) -> str:
     card = scorecard.build(result)
     lights = card.lights()
@@ -68,7 +56,7 @@ def render_card_markdown(result: Result) -> str:
             f"| {name} | {_light(team.total)} | {c.errors} | {c.warnings} | {c.infos} "
             f"| {c.suppressed} | {c.baselined} | {_clean(team.total)} |"
         )
-    shown, more = _fitting(team_rows, MAX_CHARS // 5)
+    shown, more = fitting(team_rows, MAX_CHARS // 5, "see `normcheck report --format html`")
     c = card.total.counts
     out += shown
     out.append(
@@ -83,7 +71,7 @@ def render_card_markdown(result: Result) -> str:
     for team in card.teams:
         cells = " | ".join(_grid_cell(team.families[f]) for f in card.families)
         grid_rows.append(f"| {md_cell(team.name)} | {cells} |")
-    shown, more = _fitting(grid_rows, MAX_CHARS // 5)
+    shown, more = fitting(grid_rows, MAX_CHARS // 5, "see `normcheck report --format html`")
     cells = " | ".join(_grid_cell(card.family_totals[f]) for f in card.families)
     out += [*shown, f"| **all teams** | {cells} |", "", *more]
     out += ["## Findings", ""]
